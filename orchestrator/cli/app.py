@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli import config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd
+from orchestrator.cli import compose_cmd, config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd
 
 app = typer.Typer(
     name="orchestrator",
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd):
+for module in (config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd):
     module.register(app)
 
 
