@@ -1,0 +1,162 @@
+"""Shared CLI plumbing: the settings flags every deployment command takes, and error-to-exit-code mapping.
+
+`@settings_command` adds the settings flags to a command and hands it a validated `Settings` (keyword
+`settings`). Secrets have no flags on purpose: flags show in process lists; use the environment or `.env`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+
+__all__ = ["SETTINGS_PANEL", "exit_on_errors", "load_cli_settings", "settings_command"]
+
+SETTINGS_PANEL = "Settings (flags beat ORCHESTRATOR_* env, .env, orchestrator.toml)"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class _Flag:
+    param: str
+    flag: str
+    path: str
+    kind: type
+    help: str
+
+
+_FLAGS: tuple[_Flag, ...] = (
+    _Flag("name", "--name", "host.container_name", str, "Deployment (container) name."),
+    _Flag("model_id", "--model-id", "model.id", str, "Model id on the Hub, or a path inside the container."),
+    _Flag("image", "--image", "engine.image", str, "TGI image (pinned tag), or the emulator image."),
+    _Flag("tgi_version", "--tgi-version", "engine.tgi_version", str, "TGI version of a custom image."),
+    _Flag("port", "--port", "host.port", int, "Host port for TGI's API."),
+    _Flag("bind", "--bind", "host.bind_address", str, "Host address to publish on (default loopback)."),
+    _Flag("gpus", "--gpus", "host.gpus", str, "all, none, indices (0,1) or GPU UUIDs."),
+    _Flag("max_input_tokens", "--max-input-tokens", "limits.max_input_tokens", int, "Longest prompt."),
+    _Flag("max_total_tokens", "--max-total-tokens", "limits.max_total_tokens", int, "Prompt + output."),
+    _Flag(
+        "max_batch_prefill_tokens",
+        "--max-batch-prefill-tokens",
+        "limits.max_batch_prefill_tokens",
+        int,
+        "Tokens per prefill step.",
+    ),
+)
+
+
+def _parameters() -> list[inspect.Parameter]:
+    params = [
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                Path | None,
+                typer.Option(
+                    "--config",
+                    help="TOML settings file (default ./orchestrator.toml; env ORCHESTRATOR_CONFIG).",
+                    rich_help_panel=SETTINGS_PANEL,
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "set_values",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                list[str] | None,
+                typer.Option(
+                    "--set",
+                    metavar="PATH=VALUE",
+                    help="Any setting by dotted path, e.g. --set limits.max_batch_size=32 (repeatable).",
+                    rich_help_panel=SETTINGS_PANEL,
+                ),
+            ],
+        ),
+    ]
+    for flag in _FLAGS:
+        params.append(
+            inspect.Parameter(
+                flag.param,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[
+                    flag.kind | None, typer.Option(flag.flag, help=flag.help, rich_help_panel=SETTINGS_PANEL)
+                ],
+            )
+        )
+    return params
+
+
+def load_cli_settings(
+    *, config: Path | None = None, set_values: list[str] | None = None, **flags: Any
+) -> Settings:
+    """Settings from CLI flags over every other source; raises `ConfigError` (exit 2) with all problems."""
+    from orchestrator.errors import ConfigError, ConfigProblem
+    from orchestrator.settings import load_settings
+
+    overrides: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    problems: list[ConfigProblem] = []
+    for item in set_values or []:
+        path, sep, value = item.partition("=")
+        if not sep or not path.strip():
+            problems.append(
+                ConfigProblem("--set", "flag --set", repr(item), "expects PATH=VALUE", "e.g. --set host.port=8081")
+            )
+            continue
+        overrides[path.strip()] = value
+        labels[path.strip()] = "flag --set"
+    for flag in _FLAGS:
+        value = flags.get(flag.param)
+        if value is not None:
+            overrides[flag.path] = value
+            labels[flag.path] = f"flag {flag.flag}"
+    if problems:
+        raise ConfigError(problems)
+    return load_settings(overrides, config_file=config, flag_labels=labels)
+
+
+def settings_command(func: F) -> F:
+    """Give a command the settings flags; it receives `settings=Settings` instead of them."""
+    signature = inspect.signature(func)
+    own = [p for name, p in signature.parameters.items() if name != "settings"]
+    extra = _parameters()
+    names = {p.name for p in extra}
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+        with exit_on_errors():
+            settings = load_cli_settings(**flags)
+        return func(*args, settings=settings, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    annotations = {k: v for k, v in getattr(func, "__annotations__", {}).items() if k != "settings"}
+    annotations.update({p.name: p.annotation for p in extra})
+    wrapper.__annotations__ = annotations
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def exit_on_errors() -> Iterator[None]:
+    """Print an `OrchestratorError` in plain words on stderr and exit with its code (2 config, 3 engine...)."""
+    from orchestrator.errors import OrchestratorError
+
+    try:
+        yield
+    except OrchestratorError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise typer.Exit(code=exc.exit_code) from None

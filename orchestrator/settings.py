@@ -1,0 +1,408 @@
+"""Every knob of a deployment in one frozen model, with where each value came from.
+
+Sources, highest first: CLI flags (passed to `load_settings` as `overrides`), environment variables
+(`ORCHESTRATOR_` prefix, groups nested with `__`: `ORCHESTRATOR_HOST__PORT=8081`), a `.env` file, an
+`orchestrator.toml` file (path from `config_file` or `ORCHESTRATOR_CONFIG`), defaults.
+The cross-field rules (TGI's token-limit checks and our syntax checks) live in `orchestrator.validation`;
+`load_settings` runs them so every entry point gets validated settings or one `ConfigError` listing all problems.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from orchestrator.errors import ConfigError, ConfigProblem
+
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "DEFAULT_IMAGE",
+    "DEFAULT_MODEL_ID",
+    "ENV_PREFIX",
+    "EngineSettings",
+    "HostSettings",
+    "ModelSettings",
+    "SecretSettings",
+    "Settings",
+    "TimeoutSettings",
+    "TokenLimits",
+    "load_settings",
+    "setting_paths",
+]
+
+ENV_PREFIX = "ORCHESTRATOR_"
+CONFIG_FILE_ENV = "ORCHESTRATOR_CONFIG"
+DEFAULT_CONFIG_FILE = Path("orchestrator.toml")
+DEFAULT_ENV_FILE = Path(".env")
+DEFAULT_MODEL_ID = "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"
+DEFAULT_TGI_VERSION = "3.3.7"
+DEFAULT_IMAGE = f"ghcr.io/huggingface/text-generation-inference:{DEFAULT_TGI_VERSION}"
+TGI_DRAIN_SECONDS = 90
+
+_GROUP = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+_VERSION_IN_TAG = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
+
+
+class ModelSettings(BaseModel):
+    """Which model TGI serves and how it is quantized."""
+
+    model_config = _GROUP
+
+    id: str = DEFAULT_MODEL_ID
+    """Hugging Face model id (`org/name`) or an absolute path inside the container."""
+    revision: str | None = None
+    """Model revision (branch, tag or commit); TGI's default branch when unset."""
+    quantize: str | None = "awq"
+    """TGI `--quantize` value; `awq` for this checkpoint (4-bit, group size 128, GEMM)."""
+    dtype: str | None = None
+    """TGI `--dtype`; must stay unset with AWQ (the shard aborts otherwise)."""
+
+
+class TokenLimits(BaseModel):
+    """TGI's token and batching limits; None means "TGI's own default" and the flag is not passed."""
+
+    model_config = _GROUP
+
+    max_input_tokens: int = 3696
+    """Longest prompt in tokens (model-card example for this model on TGI)."""
+    max_total_tokens: int = 4096
+    """Prompt plus generated tokens per request."""
+    max_batch_prefill_tokens: int = 4096
+    """Tokens one prefill step may process; lower it when warm-up runs out of memory."""
+    max_batch_total_tokens: int | None = None
+    """Token budget of the running batch; flash models infer it from free memory."""
+    max_concurrent_requests: int = 128
+    """Requests in flight before TGI answers 429 `overloaded`."""
+    max_best_of: int = 2
+    """Highest `best_of` a request may ask for."""
+    max_stop_sequences: int = 4
+    """Most `stop` sequences per request."""
+    max_top_n_tokens: int = 5
+    """Highest `top_n_tokens` per request."""
+    waiting_served_ratio: float | None = None
+    """Waiting/running ratio that triggers a new prefill (TGI default 0.3)."""
+    max_waiting_tokens: int | None = None
+    """Decode steps a waiting request may be passed over (TGI default 20)."""
+    max_batch_size: int | None = None
+    """Cap on requests in the running batch."""
+
+
+class EngineSettings(BaseModel):
+    """The TGI image and the launcher arguments beyond what settings cover."""
+
+    model_config = _GROUP
+
+    image: str = DEFAULT_IMAGE
+    """Container image, pinned to an exact TGI release tag."""
+    tgi_version: str | None = None
+    """TGI version the image runs (derived from the tag; set it for custom images)."""
+    extra_args: list[str] = []
+    """Extra `text-generation-launcher` arguments, appended last."""
+    usage_stats: Literal["on", "off", "no-stack"] = "off"
+    """TGI's `--usage-stats` (telemetry to Hugging Face); off unless you opt in."""
+
+    @property
+    def version_text(self) -> str | None:
+        """The explicit `tgi_version`, else the version in the image tag, else None."""
+        if self.tgi_version:
+            return self.tgi_version
+        tag = _image_tag(self.image)
+        return tag if tag and _VERSION_IN_TAG.match(tag) else None
+
+    @property
+    def version(self) -> tuple[int, int, int] | None:
+        """(major, minor, patch) of the targeted TGI, or None when neither tag nor `tgi_version` tells."""
+        text = self.version_text
+        match = _VERSION_IN_TAG.match(text) if text else None
+        if not match:
+            return None
+        return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+class HostSettings(BaseModel):
+    """Where and how the container runs on this host."""
+
+    model_config = _GROUP
+
+    bind_address: str = "127.0.0.1"
+    """Host address the API port is published on; loopback unless you mean to expose it."""
+    port: int = 8080
+    """Host port mapped to TGI's port 80."""
+    gpus: str = "all"
+    """`all`, `none`, GPU indices (`0,1`) or UUIDs (`GPU-...`)."""
+    num_shard: int | None = None
+    """Shards (one per GPU); derived from `gpus` when unset."""
+    shm_size: str = "1g"
+    """Shared memory for NCCL (`--shm-size`)."""
+    cache_dir: Path = Path("~/.cache/tgi-orchestrator/data")
+    """Host directory mounted at `/data` (weights cache, kept across `down`)."""
+    container_name: str = "tgi-mistral"
+    """Container (deployment) name."""
+
+
+class SecretSettings(BaseModel):
+    """Secrets: never printed, never in process arguments or a container's environment."""
+
+    model_config = _GROUP
+
+    hf_token: SecretStr | None = None
+    """Hugging Face token for gated or private models (delivered to TGI as a read-only file)."""
+    api_key: SecretStr | None = None
+    """Bearer key TGI requires on generation routes (TGI 2.3+)."""
+
+
+class TimeoutSettings(BaseModel):
+    """Deadlines for start-up and shutdown, in seconds."""
+
+    model_config = _GROUP
+
+    startup_deadline: float = 3600.0
+    """Longest the whole start-up (pull to ready) may take."""
+    stall_pull: float = 600.0
+    """Longest the image pull may go without progress."""
+    stall_download: float = 900.0
+    """Longest the weight download may go without a new log line."""
+    stall_load: float = 600.0
+    """Longest shard loading may take."""
+    stall_warmup: float = 600.0
+    """Longest warm-up may take."""
+    stop_grace: float = 120.0
+    """Time `down` gives TGI to drain in-flight requests before killing it (TGI drains for 90 s)."""
+
+
+_config_file: ContextVar[Path | None] = ContextVar("orchestrator_config_file", default=None)
+_env_file: ContextVar[Path | None] = ContextVar("orchestrator_env_file", default=DEFAULT_ENV_FILE)
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one deployment. Build it with `load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+    )
+
+    model: ModelSettings = ModelSettings()
+    limits: TokenLimits = TokenLimits()
+    engine: EngineSettings = EngineSettings()
+    host: HostSettings = HostSettings()
+    secrets: SecretSettings = SecretSettings()
+    timeouts: TimeoutSettings = TimeoutSettings()
+
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, *(source for _, source in _file_and_env_sources(settings_cls)))
+
+    def source_of(self, path: str) -> str:
+        """Where the value at dotted `path` (e.g. `host.port`) came from: flag, env, .env, toml or default."""
+        return self._sources.get(path, "default")
+
+    def value_at(self, path: str) -> Any:
+        """The value at dotted `path`."""
+        value: Any = self
+        for part in path.split("."):
+            value = getattr(value, part)
+        return value
+
+    def effective(self) -> Iterator[tuple[str, Any, str]]:
+        """(path, value, source) for every setting; secrets stay `SecretStr` (masked when printed)."""
+        for path in setting_paths():
+            yield path, self.value_at(path), self.source_of(path)
+
+    @property
+    def cache_dir(self) -> Path:
+        """The host cache directory with `~` expanded."""
+        return self.host.cache_dir.expanduser()
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL of the deployment's API as seen from this host."""
+        host = self.host.bind_address
+        if host in {"0.0.0.0", "::"}:
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.host.port}"
+
+
+def _file_and_env_sources(settings_cls: type[BaseSettings]) -> list[tuple[str, PydanticBaseSettingsSource]]:
+    """(label, source) in precedence order below the flags."""
+    env_file = _env_file.get()
+    config_file = _config_file.get()
+    return [
+        ("env", EnvSettingsSource(settings_cls, env_prefix=ENV_PREFIX, env_nested_delimiter="__")),
+        (
+            str(env_file) if env_file else ".env",
+            DotEnvSettingsSource(
+                settings_cls,
+                env_file=env_file,
+                env_prefix=ENV_PREFIX,
+                env_nested_delimiter="__",
+                dotenv_filtering="match_prefix",  # a shared .env (Compose's) may hold other tools' keys
+            ),
+        ),
+        (str(config_file), TomlConfigSettingsSource(settings_cls, toml_file=config_file)),
+    ]
+
+
+def setting_paths() -> list[str]:
+    """Every leaf setting as a dotted path, in declaration order (`model.id`, ..., `timeouts.stop_grace`)."""
+    paths: list[str] = []
+    for group_name, group_field in Settings.model_fields.items():
+        group_cls = group_field.annotation
+        assert isinstance(group_cls, type) and issubclass(group_cls, BaseModel)
+        paths.extend(f"{group_name}.{name}" for name in group_cls.model_fields)
+    return paths
+
+
+def env_var_for(path: str) -> str:
+    """The environment variable that sets dotted `path`: `host.port` -> `ORCHESTRATOR_HOST__PORT`."""
+    return ENV_PREFIX + path.replace(".", "__").upper()
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for path, value in flat.items():
+        group, _, name = path.partition(".")
+        if not name:
+            raise ConfigError(
+                [ConfigProblem(path, "flag", repr(value), "not a setting path", "use group.name, e.g. host.port")]
+            )
+        nested.setdefault(group, {})[name] = value
+    return nested
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in data.items():
+        path = f"{prefix}{key}".lower()
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{path}.")
+        else:
+            yield path
+
+
+def _trace_sources(flag_labels: Mapping[str, str]) -> dict[str, str]:
+    """Which source supplied each path: the first in precedence order that has it."""
+    origins: dict[str, str] = {}
+    for label, source in reversed(_file_and_env_sources(Settings)):
+        try:
+            data = source()
+        except Exception:  # a broken file is reported by the real load, not here
+            continue
+        for path in _flatten(data):
+            if label == "env":
+                origins[path] = f"env {env_var_for(path)}"
+            else:
+                origins[path] = label
+    origins.update(flag_labels)
+    return origins
+
+
+def _config_file_from(config_file: Path | None) -> Path | None:
+    if config_file is not None:
+        return config_file
+    from_env = os.environ.get(CONFIG_FILE_ENV)
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_CONFIG_FILE
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    env_file: Path | None = DEFAULT_ENV_FILE,
+    flag_labels: Mapping[str, str] | None = None,
+    validate: bool = True,
+) -> Settings:
+    """Merge flags (`overrides`, dotted paths like `host.port`), env, `.env`, TOML and defaults, then validate.
+
+    `flag_labels` names the flag behind each override (`{"host.port": "flag --port"}`) for error messages.
+    Raises `ConfigError` listing every problem, each with its source, value and a fix.
+    """
+    flat = {k: v for k, v in (overrides or {}).items() if v is not None}
+    labels = {path: (flag_labels or {}).get(path, "flag") for path in flat}
+    chosen = _config_file_from(config_file)
+    problems: list[ConfigProblem] = []
+    if config_file is not None and not config_file.is_file():
+        problems.append(
+            ConfigProblem(
+                "config file", "flag --config", str(config_file), "file does not exist", "pass an existing TOML file"
+            )
+        )
+    token_config = _config_file.set(chosen)
+    token_env = _env_file.set(env_file)
+    try:
+        sources = _trace_sources(labels)
+        try:
+            settings = Settings(**_nest(flat))
+        except ValidationError as exc:
+            problems.extend(_problems_from(exc, sources))
+            raise ConfigError(problems) from None
+        except (ValueError, OSError) as exc:  # unreadable TOML / .env
+            problems.append(
+                ConfigProblem("config file", str(chosen), "(file)", f"cannot be read: {exc}", "fix the file's syntax")
+            )
+            raise ConfigError(problems) from None
+    finally:
+        _config_file.reset(token_config)
+        _env_file.reset(token_env)
+    if problems:
+        raise ConfigError(problems)
+    settings._sources.update(sources)
+    if validate:
+        from orchestrator.validation import check
+
+        check(settings)
+    return settings
+
+
+def _problems_from(exc: ValidationError, sources: Mapping[str, str]) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        path = ".".join(loc[:2]) if len(loc) >= 2 else ".".join(loc)
+        source = sources.get(path, "default")
+        value = "***" if path.startswith("secrets.") else repr(error.get("input"))
+        if error["type"] == "extra_forbidden":
+            rule = "is not a known setting"
+            close = difflib.get_close_matches(path, setting_paths(), n=1)
+            fix = f"did you mean {close[0]}?" if close else "remove it (`orchestrator config show` lists settings)"
+        else:
+            rule = str(error["msg"])
+            fix = f"set {path} (flag, {env_var_for(path)}, .env or orchestrator.toml) to a valid value"
+        problems.append(ConfigProblem(path, source, value, rule, fix))
+    return problems
+
+
+def _image_tag(image: str) -> str | None:
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
