@@ -65,7 +65,9 @@ class DeploymentError(OrchestratorError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, cause: str = "", fix: str = "", log_tail: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, cause: str = "", fix: str = "", log_tail: list[str] | None = None
+    ) -> None:
         self.cause = cause
         self.fix = fix
         self.log_tail = list(log_tail or [])

@@ -293,7 +293,11 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
         group, _, name = path.partition(".")
         if not name:
             raise ConfigError(
-                [ConfigProblem(path, "flag", repr(value), "not a setting path", "use group.name, e.g. host.port")]
+                [
+                    ConfigProblem(
+                        path, "flag", repr(value), "not a setting path", "use group.name, e.g. host.port"
+                    )
+                ]
             )
         nested.setdefault(group, {})[name] = value
     return nested
@@ -354,7 +358,11 @@ def load_settings(
     if config_file is not None and not config_file.is_file():
         problems.append(
             ConfigProblem(
-                "config file", "flag --config", str(config_file), "file does not exist", "pass an existing TOML file"
+                "config file",
+                "flag --config",
+                str(config_file),
+                "file does not exist",
+                "pass an existing TOML file",
             )
         )
     token_config = _config_file.set(chosen)
@@ -368,7 +376,9 @@ def load_settings(
             raise ConfigError(problems) from None
         except (ValueError, OSError) as exc:  # unreadable TOML / .env
             problems.append(
-                ConfigProblem("config file", str(chosen), "(file)", f"cannot be read: {exc}", "fix the file's syntax")
+                ConfigProblem(
+                    "config file", str(chosen), "(file)", f"cannot be read: {exc}", "fix the file's syntax"
+                )
             )
             raise ConfigError(problems) from None
     finally:
@@ -394,7 +404,11 @@ def _problems_from(exc: ValidationError, sources: Mapping[str, str]) -> list[Con
         if error["type"] == "extra_forbidden":
             rule = "is not a known setting"
             close = difflib.get_close_matches(path, setting_paths(), n=1)
-            fix = f"did you mean {close[0]}?" if close else "remove it (`orchestrator config show` lists settings)"
+            fix = (
+                f"did you mean {close[0]}?"
+                if close
+                else "remove it (`orchestrator config show` lists settings)"
+            )
         else:
             rule = str(error["msg"])
             fix = f"set {path} (flag, {env_var_for(path)}, .env or orchestrator.toml) to a valid value"

@@ -114,15 +114,17 @@ def load_cli_settings(
         path, sep, value = item.partition("=")
         if not sep or not path.strip():
             problems.append(
-                ConfigProblem("--set", "flag --set", repr(item), "expects PATH=VALUE", "e.g. --set host.port=8081")
+                ConfigProblem(
+                    "--set", "flag --set", repr(item), "expects PATH=VALUE", "e.g. --set host.port=8081"
+                )
             )
             continue
         overrides[path.strip()] = value
         labels[path.strip()] = "flag --set"
     for flag in _FLAGS:
-        value = flags.get(flag.param)
-        if value is not None:
-            overrides[flag.path] = value
+        flag_value = flags.get(flag.param)
+        if flag_value is not None:
+            overrides[flag.path] = flag_value
             labels[flag.path] = f"flag {flag.flag}"
     if problems:
         raise ConfigError(problems)
