@@ -1,9 +1,115 @@
-"""CLI commands (placeholder until its issue lands)."""
+"""`orchestrator smoke`: parse flags, call `orchestrator.smoke.target.smoke`, print a table or JSON, write JUnit.
 
-from __future__ import annotations
+Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 bad settings, 3 no engine, 4 deployment failed.
+No `from __future__ import annotations` here: typer must see real `Annotated` types through `settings_command`.
+"""
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestrator.cli.options import exit_on_errors, settings_command
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+    from orchestrator.smoke.results import SmokeReport
+
+SMOKE_FAILED_EXIT = 1
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `smoke` to `app`."""
+    app.command(name="smoke")(smoke_command)
+
+
+@settings_command
+def smoke_command(
+    settings: "Settings",
+    url: Annotated[
+        str | None, typer.Option("--url", help="Endpoint to check (default: the settings' endpoint).")
+    ] = None,
+    expect_model: Annotated[
+        str | None, typer.Option("--expect-model", help="Model id /info must report (default: model.id).")
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            metavar="VAR",
+            help="Environment variable holding the API key (default: secrets.api_key). Enables the 401 check.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON instead of a table.")
+    ] = False,
+    junit_xml: Annotated[
+        Path | None, typer.Option("--junit-xml", metavar="FILE", help="Also write a JUnit XML report.")
+    ] = None,
+    up: Annotated[
+        bool, typer.Option("--up", help="Bring a deployment up first and always take it down afterwards.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds each request or stream may take.")
+    ] = 30.0,
+) -> None:
+    """Check a TGI endpoint: health, /info, generate, stream, chat (both modes), 422 on over-long prompts, 401
+    without the API key, metrics. For CI: --json, --junit-xml FILE, exit code 0 only when all pass."""
+    from orchestrator.smoke.target import api_key_from, expectations_from, smoke
+
+    named = settings.source_of("host.container_name").startswith("flag")
+    if url is not None and (named or up):
+        with exit_on_errors():
+            _conflict("--url", "--name/--up" if named and up else ("--name" if named else "--up"))
+    with exit_on_errors():
+        report = smoke(
+            settings,
+            url=url,
+            name=settings.host.container_name if named else None,
+            up=up,
+            expect=expectations_from(settings, model_id=expect_model),
+            api_key=api_key_from(settings, api_key_env),
+            timeout=timeout,
+        )
+    if junit_xml is not None:
+        from orchestrator.smoke.junit import write_junit_xml
+
+        write_junit_xml(report, junit_xml)
+    if as_json:
+        from orchestrator.smoke.render import to_json_data
+
+        typer.echo(json.dumps(to_json_data(report), indent=2))
+    else:
+        _print_table(report)
+    if not report.ok:
+        raise typer.Exit(code=SMOKE_FAILED_EXIT)
+
+
+def _conflict(first: str, second: str) -> None:
+    from orchestrator.errors import ConfigError, ConfigProblem
+
+    raise ConfigError(
+        [
+            ConfigProblem(
+                first, f"flag {first}", "given", f"cannot be combined with {second}", "pass only one of them"
+            )
+        ]
+    )
+
+
+def _print_table(report: "SmokeReport") -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestrator.smoke.render import summary_line, table_rows
+
+    colour = {"PASS": "green", "FAIL": "bold red", "SKIP": "yellow"}
+    table = Table(title=f"orchestrator smoke: {report.url}", title_justify="left")
+    for column, kwargs in (("Result", {}), ("Check", {}), ("Time", {"justify": "right"}), ("Detail", {})):
+        table.add_column(column, **kwargs)  # type: ignore[arg-type]
+    for status, title, took, detail in table_rows(report):
+        table.add_row(f"[{colour[status]}]{status}[/]", title, took, detail)
+    console = Console()
+    console.print(table)
+    console.print(summary_line(report), style="green" if report.ok else "bold red", highlight=False)

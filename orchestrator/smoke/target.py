@@ -1,0 +1,138 @@
+"""Where the checks go and for how long a deployment lives: an explicit URL, a named deployment, the settings'
+endpoint, or one brought up for the run and always taken down afterwards (`--up`), even when checks fail.
+
+The deployment side is a small `Deployer` protocol whose default is `orchestrator.deploy`, so the always-down
+promise is tested with a recording deployer and, in the Docker tests, for real.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
+
+from orchestrator.errors import ConfigError, ConfigProblem, DeploymentError
+from orchestrator.smoke.checks import Expectations
+from orchestrator.smoke.http import HttpxSmokeHttp
+from orchestrator.smoke.results import SmokeReport
+from orchestrator.smoke.runner import DEFAULT_TIMEOUT, run_smoke
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+
+__all__ = ["Deployer", "api_key_from", "deployed", "expectations_from", "module_deployer", "smoke"]
+
+
+class Deployer(Protocol):
+    """The part of `orchestrator.deploy` smoke needs."""
+
+    def up(self, settings: Settings) -> Any: ...
+
+    def down(self, name: str) -> Any: ...
+
+    def endpoint_of(self, name: str) -> str | None: ...
+
+
+class _ModuleDeployer:
+    """`Deployer` over `orchestrator.deploy` (imported lazily: it pulls in the docker SDK)."""
+
+    def up(self, settings: Settings) -> Any:
+        from orchestrator import deploy
+
+        return deploy.up(settings)
+
+    def down(self, name: str) -> Any:
+        from orchestrator import deploy
+
+        return deploy.down(name)
+
+    def endpoint_of(self, name: str) -> str | None:
+        from orchestrator import deploy
+
+        info = deploy.find_deployment(name)
+        return None if info is None else str(info.endpoint)
+
+
+def module_deployer() -> Deployer:
+    return _ModuleDeployer()
+
+
+def expectations_from(settings: Settings, *, model_id: str | None = None) -> Expectations:
+    """What `/info` should say: the settings' model and token limits, `model_id` overriding the model."""
+    return Expectations(
+        model_id=model_id or settings.model.id,
+        max_input_tokens=settings.limits.max_input_tokens,
+        max_total_tokens=settings.limits.max_total_tokens,
+    )
+
+
+def api_key_from(settings: Settings, env_var: str | None) -> str | None:
+    """The API key from `env_var` when named (it must be set), else `secrets.api_key`. Never logged."""
+    if env_var:
+        value = os.environ.get(env_var)
+        if not value:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "--api-key-env",
+                        "flag --api-key-env",
+                        env_var,
+                        "names an environment variable that is unset or empty",
+                        f"export {env_var}=<key> before running smoke, or drop --api-key-env",
+                    )
+                ]
+            )
+        return value
+    secret = settings.secrets.api_key
+    return secret.get_secret_value() if secret is not None else None
+
+
+@contextmanager
+def deployed(settings: Settings, deployer: Deployer) -> Iterator[str]:
+    """Bring a deployment up, yield its endpoint, and take it down afterwards whatever happened (even if `up`
+    itself failed half-way, so no container is left behind)."""
+    name = settings.host.container_name
+    try:
+        result = deployer.up(settings)
+        endpoint = getattr(result, "endpoint", None)
+        yield str(endpoint) if endpoint else settings.endpoint
+    finally:
+        deployer.down(name)
+
+
+def _url_for_name(name: str, deployer: Deployer) -> str:
+    endpoint = deployer.endpoint_of(name)
+    if endpoint is None:
+        raise DeploymentError(
+            f"no deployment named {name!r} is running",
+            cause="`orchestrator smoke --name` looks the container up by name on the local Docker Engine",
+            fix="check `orchestrator status`, start it with `orchestrator up`, or pass --url",
+        )
+    return endpoint
+
+
+def smoke(
+    settings: Settings,
+    *,
+    url: str | None = None,
+    name: str | None = None,
+    up: bool = False,
+    expect: Expectations | None = None,
+    api_key: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    deployer: Deployer | None = None,
+) -> SmokeReport:
+    """Run every check against the chosen target (see module doc) and return the report."""
+    expect = expect or expectations_from(settings)
+    if up:
+        with deployed(settings, deployer or module_deployer()) as endpoint:
+            return _run(endpoint, expect, api_key, timeout)
+    if url is None and name is not None:
+        url = _url_for_name(name, deployer or module_deployer())
+    return _run(url or settings.endpoint, expect, api_key, timeout)
+
+
+def _run(url: str, expect: Expectations, api_key: str | None, timeout: float) -> SmokeReport:
+    with HttpxSmokeHttp(url, api_key=api_key) as http:
+        return run_smoke(http, expect, timeout=timeout)

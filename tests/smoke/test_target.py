@@ -1,0 +1,93 @@
+"""Target selection and the `--up` promise: the deployment is always taken down, even when checks or `up` fail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import ConfigError, DeploymentError
+from orchestrator.settings import Settings, load_settings
+from orchestrator.smoke import CheckStatus
+from orchestrator.smoke.target import api_key_from, expectations_from, smoke
+from tests.smoke.tgi_stub import StubConfig, tgi_stub
+
+
+@pytest.fixture
+def settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.chdir(tmp_path)
+    return load_settings(
+        {"limits.max_input_tokens": 64, "limits.max_total_tokens": 128}, env_file=None, validate=False
+    )
+
+
+class RecordingDeployer:
+    def __init__(self, endpoint: str, fail_up: bool = False) -> None:
+        self.endpoint = endpoint
+        self.fail_up = fail_up
+        self.calls: list[tuple[str, str]] = []
+
+    def up(self, settings: Settings) -> Any:
+        self.calls.append(("up", settings.host.container_name))
+        if self.fail_up:
+            raise DeploymentError("container exited", cause="test", fix="none")
+        return type("Info", (), {"endpoint": self.endpoint})()
+
+    def down(self, name: str) -> None:
+        self.calls.append(("down", name))
+
+    def endpoint_of(self, name: str) -> str | None:
+        self.calls.append(("find", name))
+        return self.endpoint if name == "tgi-mistral" else None
+
+
+def test_up_runs_checks_against_the_new_deployment_and_takes_it_down(settings: Settings) -> None:
+    with tgi_stub() as (url, _):
+        deployer = RecordingDeployer(url)
+        report = smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert report.ok and report.url == url
+    assert deployer.calls == [("up", "tgi-mistral"), ("down", "tgi-mistral")]
+
+
+def test_up_takes_the_deployment_down_when_checks_fail(settings: Settings) -> None:
+    with tgi_stub(StubConfig(faults={"wrong_model"})) as (url, _):
+        deployer = RecordingDeployer(url)
+        report = smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert not report.ok
+    assert deployer.calls[-1] == ("down", "tgi-mistral")
+
+
+def test_up_takes_a_half_started_deployment_down_when_up_fails(settings: Settings) -> None:
+    deployer = RecordingDeployer("http://127.0.0.1:1", fail_up=True)
+    with pytest.raises(DeploymentError):
+        smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert deployer.calls == [("up", "tgi-mistral"), ("down", "tgi-mistral")]
+
+
+def test_name_looks_the_deployment_up_and_explains_a_missing_one(settings: Settings) -> None:
+    with tgi_stub() as (url, _):
+        deployer = RecordingDeployer(url)
+        assert smoke(settings, name="tgi-mistral", deployer=deployer, timeout=5).url == url
+    with pytest.raises(DeploymentError, match="no deployment named 'other'"):
+        smoke(settings, name="other", deployer=deployer, timeout=5)
+
+
+def test_expectations_come_from_settings(settings: Settings) -> None:
+    expect = expectations_from(settings)
+    assert (expect.model_id, expect.max_input_tokens, expect.max_total_tokens) == (settings.model.id, 64, 128)
+    assert expectations_from(settings, model_id="x/y").model_id == "x/y"
+
+
+def test_api_key_env_must_be_set(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMOKE_TEST_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SMOKE_TEST_KEY"):
+        api_key_from(settings, "SMOKE_TEST_KEY")
+    monkeypatch.setenv("SMOKE_TEST_KEY", "k1")
+    assert api_key_from(settings, "SMOKE_TEST_KEY") == "k1"
+    assert api_key_from(settings, None) is None
+
+
+def test_skipped_api_key_check_still_reports_skip(settings: Settings) -> None:
+    with tgi_stub() as (url, _):
+        report = smoke(settings, url=url, timeout=5)
+    assert {r.name: r.status for r in report.results}["api_key"] is CheckStatus.SKIP
