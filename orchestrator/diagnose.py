@@ -1,0 +1,317 @@
+"""Turn a failed start-up's log lines into a known cause and a fix in plain words.
+
+Pure functions only: the same rules serve `up` (container exited or stalled), the engine's own start errors
+(busy port, missing image) and tests, which feed recorded or emulated lines. Rules are tried in order,
+most specific first; the first rule with a matching line wins. `redact` masks secrets before a line is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "RULE_KEYS",
+    "Diagnosis",
+    "DiagnosisContext",
+    "diagnose",
+    "lower_prefill_tokens",
+    "redact",
+]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# TGI prints its parsed arguments (`Args { ..., api_key: Some("..."), ... }`) in clear at start-up.
+_ARG_SECRETS = re.compile(r"""((?:api_key|hf_token|token|ngrok_authtoken)\s*[:=]\s*Some\()\s*"[^"]*"\s*\)""")
+_FLAG_SECRETS = re.compile(r"(--(?:api-key|hf-token|ngrok-authtoken)[= ])\S+")
+_HF_TOKEN_SHAPE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
+_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+
+
+def redact(line: str, secrets: Iterable[str] = ()) -> str:
+    """`line` without ANSI colours, known secret values, TGI's `api_key: Some("...")` and token-like words."""
+    text = _ANSI.sub("", line)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    text = _ARG_SECRETS.sub(r'\1"***")', text)
+    text = _FLAG_SECRETS.sub(r"\1***", text)
+    text = _BEARER.sub(r"\1***", text)
+    return _HF_TOKEN_SHAPE.sub("hf_***", text)
+
+
+@dataclass(frozen=True)
+class DiagnosisContext:
+    """What the rules need to compute a concrete fix (effective settings of the failed deployment)."""
+
+    max_batch_prefill_tokens: int | None = 4096
+    max_input_tokens: int | None = 3696
+    max_total_tokens: int | None = 4096
+    port: int = 8080
+    bind_address: str = "127.0.0.1"
+    image: str = ""
+    shm_size: str = "1g"
+    gpus: str = "all"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A recognised failure: a stable `key` for tests and tools, the cause and the fix in plain words."""
+
+    key: str
+    cause: str
+    fix: str
+    evidence: str
+    """The (redacted) log line that matched."""
+
+
+def lower_prefill_tokens(current: int | None, failed_at: int | None = None) -> int:
+    """A prefill budget likely to fit: half of what failed, rounded down to a multiple of 256, >= 256."""
+    base = failed_at or current or 4096
+    return max(256, (base // 2) // 256 * 256)
+
+
+_Builder = Callable[[re.Match[str], DiagnosisContext], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    key: str
+    pattern: re.Pattern[str]
+    build: _Builder
+
+
+def _warmup_oom(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    failed = int(match["n"]) if match.groupdict().get("n") else None
+    suggestion = lower_prefill_tokens(ctx.max_batch_prefill_tokens, failed)
+    fix = (
+        f"lower limits.max_batch_prefill_tokens to {suggestion} "
+        f"(--max-batch-prefill-tokens {suggestion} or "
+        f"ORCHESTRATOR_LIMITS__MAX_BATCH_PREFILL_TOKENS={suggestion})"
+    )
+    if ctx.max_input_tokens is not None and suggestion < ctx.max_input_tokens:
+        fix += (
+            f"; it must stay >= limits.max_input_tokens ({ctx.max_input_tokens}) unless prefill chunking "
+            "is on, "
+            f"so lower limits.max_input_tokens to {suggestion} as well"
+        )
+    cause = "the GPU ran out of memory while TGI warmed the model up with a full prefill batch"
+    if failed:
+        cause += f" of {failed} tokens"
+    return cause, fix + ", or use a GPU with more memory"
+
+
+def _kv_capacity(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    total = int(match["n"])
+    lower = max(512, total // 2)
+    return (
+        f"after warm-up the KV cache cannot hold one request of max_total_tokens={total}",
+        f"lower limits.max_total_tokens to {lower} and limits.max_input_tokens below it "
+        f"(e.g. {lower - 400 if lower > 800 else lower - 1}), or use a GPU with more memory",
+    )
+
+
+def _shm(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "the shards could not use shared memory (NCCL needs /dev/shm, Docker's default is only 64 MB)",
+        f"raise host.shm_size (now {ctx.shm_size}; use 1g or more, ORCHESTRATOR_HOST__SHM_SIZE=1g), "
+        "or add NCCL_SHM_DISABLE=1 to the environment when shared memory cannot be raised",
+    )
+
+
+def _old_gpu(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "the GPU is too old for TGI's kernels: AWQ/Marlin and flash attention need compute capability 8.0+ "
+        "(Ampere or newer), and Mistral needs flash attention v2",
+        "run on an A10G, L4, A100, H100 or newer GPU; on older GPUs serve a non-AWQ checkpoint "
+        "(model.quantize unset) with limits.max_input_tokens below the sliding window",
+    )
+
+
+def _gated(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "the Hugging Face Hub refused the download (401/403): the model is gated or private, "
+        "or the token is missing, wrong or expired",
+        "accept the model's licence on huggingface.co with your account, then set secrets.hf_token "
+        "(ORCHESTRATOR_SECRETS__HF_TOKEN or the config file) to a valid read token",
+    )
+
+
+def _sliding(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "the requested max_input_tokens exceeds the model's sliding window and this GPU/backend cannot do "
+        "windowed attention",
+        f"lower limits.max_input_tokens (now {ctx.max_input_tokens}) below the window "
+        "(4096 for Mistral v0.1) "
+        "and max_total_tokens accordingly, or use a GPU with flash attention v2 (compute capability 8.0+)",
+    )
+
+
+def _prometheus(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "TGI's Prometheus exporter could not bind port 9000 "
+        "(another process in the container's network holds it)",
+        "add `--prometheus-port 9001` (any free port) to engine.extra_args, or stop whatever listens on 9000",
+    )
+
+
+def _api_port(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        f"port {ctx.port} on {ctx.bind_address} is already in use, so the API port cannot be published",
+        "pick a free port with --port / host.port (ORCHESTRATOR_HOST__PORT), "
+        f"or stop what listens on {ctx.port} "
+        "(`orchestrator status` lists our own deployments)",
+    )
+
+
+def _argument_validation(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    message = match["msg"].replace('\\"', '"').replace("\\`", "`")
+    names = sorted(set(re.findall(r"`(max_[a-z_]+|[a-z_]+_tokens?)`", message)))
+    where = ", ".join(f"limits.{n}" for n in names) if names else "the named settings"
+    return (
+        f"TGI's launcher rejected its arguments: {message}",
+        f"change {where} so the rule holds (check with `orchestrator config check`), "
+        "or remove conflicting flags from engine.extra_args",
+    )
+
+
+def _image_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        f"the image {ctx.image or '(engine.image)'} does not exist in its registry or is not accessible",
+        "check engine.image for a typo in the name or tag (TGI tags look like 3.3.7, without a `v`); "
+        "for a private registry run `docker login` first",
+    )
+
+
+def _registry_unreachable(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        f"the registry of {ctx.image or 'the image'} cannot be reached",
+        "check the registry address and your network or proxy, or load the image locally "
+        "(`docker load` / `docker pull` elsewhere) so no pull is needed",
+    )
+
+
+def _download(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "TGI could not download the model weights",
+        "check the network route to huggingface.co (or HF_ENDPOINT), or pre-fill host.cache_dir with the "
+        "weights and set HF_HUB_OFFLINE=1",
+    )
+
+
+def _cuda_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "TGI found no usable CUDA GPU inside the container",
+        "check `nvidia-smi` on the host and host.gpus (now "
+        f"{ctx.gpus}); the NVIDIA Container Toolkit must be installed and the engine restarted",
+    )
+
+
+def _shard_crash(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "a model shard crashed during start-up (see the log lines below for its error)",
+        "read the last shard error below; rerun with --keep-failed to inspect the container "
+        "(`orchestrator logs`), and check GPU memory with `nvidia-smi`",
+    )
+
+
+def _webserver_crash(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "TGI's router (web server) exited after the shards loaded, usually a token-limit check against "
+        "the memory found at warm-up",
+        "read the router error below; lowering limits.max_total_tokens or "
+        "limits.max_batch_prefill_tokens usually helps",
+    )
+
+
+def _rule(key: str, pattern: str, build: _Builder) -> _Rule:
+    return _Rule(key, re.compile(pattern, re.IGNORECASE), build)
+
+
+_RULES: tuple[_Rule, ...] = (
+    _rule(
+        "image_not_found",
+        r"manifest unknown|manifest for .* not found|pull access denied|"
+        r"repository does not exist|No such image|not found: manifest",
+        _image_missing,
+    ),
+    _rule(
+        "registry_unreachable",
+        r"(?:dial tcp|lookup) .*(?:connection refused|no such host|i/o timeout)|"
+        r"registry .* (?:unreachable|cannot be reached)",
+        _registry_unreachable,
+    ),
+    _rule(
+        "prometheus_port_taken",
+        r"failed to build prometheus recorder|"
+        r"(?:prometheus|:9000).*address already in use|address already in use.*9000",
+        _prometheus,
+    ),
+    _rule(
+        "api_port_taken",
+        r"port is already allocated|bind(?: for)? [\d.:\[\]]+:\d+ failed|"
+        r"address already in use",
+        _api_port,
+    ),
+    _rule("argument_validation", r'ArgumentValidation\(\s*"(?P<msg>(?:[^"\\]|\\.)*)"', _argument_validation),
+    _rule(
+        "warmup_oom",
+        r"Not enough memory to handle (?P<n>\d+) prefill tokens|"
+        r"decrease `?--max-batch-prefill-tokens`?",
+        _warmup_oom,
+    ),
+    _rule("kv_cache_too_small", r"Not enough memory to handle `?max_total_tokens=(?P<n>\d+)", _kv_capacity),
+    _rule(
+        "sliding_window",
+        r"sliding.?window.*(?:not supported|max.input|--max-input-tokens)|"
+        r"max.input.tokens.*sliding.?window",
+        _sliding,
+    ),
+    _rule(
+        "gpu_too_old",
+        r"FlashAttention only supports Ampere|compute capability.*(?:not supported|required|"
+        r"too old|< ?8)|no kernel image is available for execution|requires? .*sm_?8|"
+        r"(?:awq|marlin|flash.?attention).*(?:not supported on|requires).*(?:GPU|capability)",
+        _old_gpu,
+    ),
+    _rule(
+        "gated_or_bad_token",
+        r"401 Client Error|GatedRepoError|Cannot access gated repo|Access to model .* "
+        r"is restricted|Invalid (?:user )?token|Invalid credentials|403 Forbidden.*huggingface|"
+        r"RepositoryNotFoundError.*401",
+        _gated,
+    ),
+    _rule(
+        "shm_nccl",
+        r"NCCL.*(?:error|failure|WARN)|unhandled system error|Bus error|/dev/shm|"
+        r"shared memory.*(?:insufficient|too small|No space)|No space left on device.*shm",
+        _shm,
+    ),
+    _rule(
+        "cuda_missing",
+        r"Found no NVIDIA driver|CUDA driver version is insufficient|"
+        r"no CUDA-capable device|CUDA is not available",
+        _cuda_missing,
+    ),
+    _rule("download_failed", r"Download encountered an error", _download),
+    _rule("webserver_crashed", r"Webserver Crashed", _webserver_crash),
+    _rule("shard_crashed", r"Shard \d+ (?:failed to start|crashed)", _shard_crash),
+)
+
+RULE_KEYS: tuple[str, ...] = tuple(rule.key for rule in _RULES)
+
+
+def diagnose(
+    lines: Sequence[str], context: DiagnosisContext | None = None, *, secrets: Iterable[str] = ()
+) -> Diagnosis | None:
+    """The first known cause found in `lines` (log lines or an engine error message), or None."""
+    ctx = context or DiagnosisContext()
+    secret_list = [s for s in secrets if s]
+    cleaned = [_ANSI.sub("", line) for line in lines]
+    for rule in _RULES:
+        for line in cleaned:
+            match = rule.pattern.search(line)
+            if match:
+                cause, fix = rule.build(match, ctx)
+                return Diagnosis(rule.key, redact(cause, secret_list), fix, redact(line, secret_list).strip())
+    return None

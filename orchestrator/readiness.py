@@ -1,0 +1,409 @@
+"""Waiting for TGI to be truly ready: phases from log milestones, stall limits, and the HTTP probes.
+
+Three layers, testable apart:
+- `phase_of_line` / `StartupTracker`: pure. TGI's log milestones (tgi-server.md §7) move the phase forward;
+  the tracker knows how long each phase and the whole start-up may take and reports a stall. Time is passed in.
+- `probe_health` / `probe_generate`: one HTTP call each over a real socket (stdlib `http.client`, no pool).
+- `wait_until_ready`: the loop. It follows the container's log stream in a thread, polls the container state,
+  and probes `/health` (every 50 ms once TGI logged `Connected`, every 0.5 s before); ready means `/health`
+  answered 200 and a one-token `/generate` succeeded. It fails fast when the container exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from orchestrator.diagnose import redact
+
+__all__ = [
+    "ContainerTarget",
+    "Phase",
+    "ProgressEvent",
+    "StallLimits",
+    "StartupFailure",
+    "StartupTracker",
+    "http_get",
+    "is_useful_line",
+    "phase_of_line",
+    "probe_generate",
+    "probe_health",
+    "wait_until_ready",
+]
+
+
+class Phase(Enum):
+    """Start-up phases in order; the value is the stable id used in `--json` events."""
+
+    PULLING = "pulling"
+    STARTING = "starting"
+    DOWNLOADING = "downloading"
+    LOADING = "loading"
+    WARMING_UP = "warming_up"
+    READY = "ready"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def order(self) -> int:
+        return _ORDER.index(self)
+
+
+_ORDER = list(Phase)
+_LABELS = {
+    Phase.PULLING: "pulling image",
+    Phase.STARTING: "starting",
+    Phase.DOWNLOADING: "downloading weights",
+    Phase.LOADING: "loading shards",
+    Phase.WARMING_UP: "warming up",
+    Phase.READY: "ready",
+}
+
+# Substring -> phase it proves we are in (TGI 1.x-3.x launcher, shard and router lines).
+_MILESTONES: tuple[tuple[str, Phase], ...] = (
+    ("Args {", Phase.STARTING),
+    ("Starting check and download process", Phase.DOWNLOADING),
+    ("Starting download process", Phase.DOWNLOADING),
+    ("Download file:", Phase.DOWNLOADING),
+    ("Download: [", Phase.DOWNLOADING),
+    ("Files are already present on the host", Phase.DOWNLOADING),
+    ("Successfully downloaded weights", Phase.DOWNLOADING),
+    ("Starting shard", Phase.LOADING),
+    ("Waiting for shard to be ready", Phase.LOADING),
+    ("Server started at unix://", Phase.LOADING),
+    ("Shard ready in", Phase.LOADING),
+    ("Starting Webserver", Phase.WARMING_UP),
+    ("Warming up model", Phase.WARMING_UP),
+    ("Setting max batch total tokens", Phase.WARMING_UP),
+    ("Connected", Phase.WARMING_UP),
+)
+_CONNECTED = re.compile(r"\bConnected\b(?!\s+to\b)")
+_NOISE = ("Waiting for shard to be ready", "Invalid hostname, defaulting")
+
+
+def phase_of_line(line: str) -> Phase | None:
+    """The phase a log line proves TGI has reached, or None for ordinary lines."""
+    for needle, phase in _MILESTONES:
+        if needle in line:
+            return phase
+    return None
+
+
+def is_useful_line(line: str) -> bool:
+    """Lines worth showing as "last log line" (not blank, not the every-10-s shard wait)."""
+    text = line.strip()
+    return bool(text) and not any(noise in text for noise in _NOISE)
+
+
+@dataclass(frozen=True)
+class StallLimits:
+    """Seconds each phase may take (download: without a new log line) and the whole start-up deadline."""
+
+    pull: float = 600.0
+    download: float = 900.0
+    load: float = 600.0
+    warmup: float = 600.0
+    deadline: float = 3600.0
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a progress display receives: `kind` is phase, log, pull, waiting, ready, failed or info."""
+
+    kind: str
+    phase: Phase
+    elapsed: float
+    phase_elapsed: float = 0.0
+    message: str = ""
+    layer: str = ""
+    current: int | None = None
+    total: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "event": self.kind,
+            "phase": self.phase.value,
+            "elapsed": round(self.elapsed, 3),
+            "phase_elapsed": round(self.phase_elapsed, 3),
+        }
+        if self.message:
+            data["message"] = self.message
+        if self.layer:
+            data["layer"] = self.layer
+        if self.current is not None:
+            data["current"] = self.current
+        if self.total is not None:
+            data["total"] = self.total
+        return data
+
+
+class StartupFailure(Exception):
+    """Start-up did not reach ready: `reason` is exited, stalled or deadline; carries the log tail."""
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        phase: Phase,
+        elapsed: float,
+        exit_code: int | None = None,
+        log_tail: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.phase = phase
+        self.elapsed = elapsed
+        self.exit_code = exit_code
+        self.log_tail = list(log_tail or [])
+
+
+@dataclass
+class StartupTracker:
+    """Pure phase and stall bookkeeping; feed it lines and times, ask it whether start-up stalled."""
+
+    limits: StallLimits
+    started: float
+    phase: Phase = Phase.STARTING
+    secrets: tuple[str, ...] = ()
+    phase_started: float = 0.0
+    last_activity: float = 0.0
+    last_line: str = ""
+    connected: bool = False
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+
+    def __post_init__(self) -> None:
+        self.phase_started = self.phase_started or self.started
+        self.last_activity = self.last_activity or self.started
+
+    def enter(self, phase: Phase, now: float) -> bool:
+        """Move to `phase` if it is later than the current one; True when the phase changed."""
+        if phase.order <= self.phase.order:
+            return False
+        self.phase = phase
+        self.phase_started = now
+        self.last_activity = now
+        return True
+
+    def observe(self, line: str, now: float) -> Phase | None:
+        """Record a log line; returns the new phase when the line moved start-up forward."""
+        clean = redact(line, self.secrets).rstrip()
+        self.tail.append(clean)
+        self.last_activity = now
+        if is_useful_line(clean):
+            self.last_line = clean.strip()
+        if _CONNECTED.search(clean):
+            self.connected = True
+        phase = phase_of_line(clean)
+        if phase is not None and self.enter(phase, now):
+            return phase
+        return None
+
+    def activity(self, now: float) -> None:
+        """Progress without a log line (pull bytes arriving)."""
+        self.last_activity = now
+
+    def stall(self, now: float) -> str | None:
+        """A message when the deadline passed or the current phase exceeded its limit, else None."""
+        total = now - self.started
+        if total > self.limits.deadline:
+            return (
+                f"start-up took longer than timeouts.startup_deadline ({self.limits.deadline:g} s); "
+                f"still {self.phase.label}"
+            )
+        if self.phase in (Phase.PULLING, Phase.DOWNLOADING):
+            quiet = now - self.last_activity
+            limit = self.limits.pull if self.phase is Phase.PULLING else self.limits.download
+            setting = "timeouts.stall_pull" if self.phase is Phase.PULLING else "timeouts.stall_download"
+            if quiet > limit:
+                return (
+                    f"no progress while {self.phase.label} for {quiet:.0f} s (limit {setting} = {limit:g} s)"
+                )
+            return None
+        if self.phase is Phase.READY:
+            return None
+        limit = self.limits.warmup if self.phase is Phase.WARMING_UP else self.limits.load
+        setting = "timeouts.stall_warmup" if self.phase is Phase.WARMING_UP else "timeouts.stall_load"
+        spent = now - self.phase_started
+        if spent > limit:
+            return f"{self.phase.label} took longer than {setting} ({limit:g} s)"
+        return None
+
+
+# -- HTTP probes -----------------------------------------------------------------------------------------------
+
+
+def _connection(endpoint: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
+    return conn, parts.path.rstrip("/")
+
+
+def http_get(endpoint: str, path: str, *, timeout: float = 1.0) -> tuple[int, bytes] | None:
+    """GET `endpoint + path`; (status, body), or None when nothing answers (refused, reset, timeout)."""
+    conn, prefix = _connection(endpoint, timeout)
+    try:
+        conn.request("GET", prefix + path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def probe_health(endpoint: str, *, timeout: float = 1.0) -> int | None:
+    """Status of GET /health, None when the port does not answer HTTP yet."""
+    result = http_get(endpoint, "/health", timeout=timeout)
+    return None if result is None else result[0]
+
+
+def probe_generate(endpoint: str, *, api_key: str | None = None, timeout: float = 30.0) -> tuple[bool, str]:
+    """POST a one-token /generate; (True, "") on 200, else (False, why)."""
+    conn, prefix = _connection(endpoint, timeout)
+    body = json.dumps({"inputs": "Hello", "parameters": {"max_new_tokens": 1}})
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    try:
+        conn.request("POST", prefix + "/generate", body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read()[:300].decode("utf-8", "replace")
+        if response.status == 200:
+            return True, ""
+        return False, f"/generate answered {response.status} {text}".strip()
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"/generate failed: {exc}"
+    finally:
+        conn.close()
+
+
+# -- the wait loop ---------------------------------------------------------------------------------------------
+
+
+class ContainerTarget(Protocol):
+    """What `wait_until_ready` needs from a container (the runtime adapts a Docker container to this)."""
+
+    def status(self) -> tuple[str, int | None]:
+        """(docker status, exit code when exited)."""
+        ...
+
+    def follow_logs(self) -> Iterator[str]:
+        """Log lines from the start; ends when the container stops."""
+        ...
+
+
+_END = object()
+
+
+def _pump(lines: Iterator[str], sink: queue.Queue[object]) -> None:
+    try:
+        for line in lines:
+            sink.put(line)
+    except Exception as exc:  # the stream breaking is reported as its end; state polling tells why
+        sink.put(f"(log stream ended: {exc})")
+    finally:
+        sink.put(_END)
+
+
+def wait_until_ready(
+    target: ContainerTarget,
+    endpoint: str,
+    tracker: StartupTracker,
+    *,
+    api_key: str | None = None,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    fast_poll: float = 0.05,
+    slow_poll: float = 0.5,
+    state_every: float = 1.0,
+    tick_every: float = 1.0,
+) -> float:
+    """Block until ready (returns seconds since `tracker.started`) or raise `StartupFailure`."""
+    emit = on_event or (lambda event: None)
+    lines: queue.Queue[object] = queue.Queue()
+    threading.Thread(target=_pump, args=(target.follow_logs(), lines), daemon=True, name="log-follow").start()
+    stream_open = True
+    next_state = next_probe = next_tick = clock()
+    last_probe_note = ""
+
+    def event(kind: str, message: str = "") -> None:
+        now = clock()
+        emit(ProgressEvent(kind, tracker.phase, now - tracker.started, now - tracker.phase_started, message))
+
+    def fail(reason: str, message: str, exit_code: int | None = None) -> StartupFailure:
+        now = clock()
+        event("failed", message)
+        return StartupFailure(
+            reason,
+            message,
+            phase=tracker.phase,
+            elapsed=now - tracker.started,
+            exit_code=exit_code,
+            log_tail=list(tracker.tail),
+        )
+
+    event("phase", tracker.last_line)
+    while True:
+        now = clock()
+        wait = max(0.0, min(next_probe, next_state, next_tick) - now)
+        item: object = None
+        if stream_open:
+            with contextlib.suppress(queue.Empty):
+                item = lines.get(timeout=wait)
+        elif wait:
+            time.sleep(wait)
+        now = clock()
+        while item is not None:
+            if item is _END:
+                stream_open = False
+                next_state = now  # the stream ends when the container stops: look at once
+            else:
+                assert isinstance(item, str)
+                changed = tracker.observe(item, now)
+                event("phase" if changed else "log", tracker.last_line)
+            try:
+                item = lines.get_nowait()
+            except queue.Empty:
+                item = None
+        if now >= next_state:
+            status, exit_code = target.status()
+            if status in {"exited", "dead"} or (status == "created" and not stream_open):
+                message = f"the container exited with code {exit_code} while {tracker.phase.label}"
+                raise fail("exited", message, exit_code)
+            next_state = now + state_every
+        if now >= next_probe:
+            code = probe_health(endpoint, timeout=min(1.0, max(0.2, slow_poll)))
+            if code == 200:
+                ok, note = probe_generate(endpoint, api_key=api_key)
+                if ok:
+                    tracker.enter(Phase.READY, clock())
+                    event("ready", f"ready at {endpoint}")
+                    return clock() - tracker.started
+                last_probe_note = note
+            elif code is not None:
+                last_probe_note = f"/health answered {code}"
+            if code is not None and tracker.phase.order < Phase.WARMING_UP.order:
+                tracker.enter(Phase.WARMING_UP, now)
+                event("phase", tracker.last_line)
+            fast = tracker.connected or code is not None
+            next_probe = clock() + (fast_poll if fast else slow_poll)
+        if now >= next_tick:
+            event("waiting", last_probe_note or tracker.last_line)
+            next_tick = now + tick_every
+        problem = tracker.stall(clock())
+        if problem is not None:
+            raise fail("deadline" if "startup_deadline" in problem else "stalled", problem)

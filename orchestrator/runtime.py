@@ -1,0 +1,485 @@
+"""The one module that talks to the Docker Engine: connect, pull, run a launch plan, find, logs, stop, remove.
+
+Everything else in the package sees plain values (`ContainerInfo`, `EngineFacts`, `PullProgress`) and our error
+tree; docker SDK exceptions are translated here, at the boundary. Known SDK quirks handled here:
+`containers.run` has no `stop_timeout` (we use the low-level `create_container`), errors inside a pull stream
+arrive as dicts (we raise them), and a failed start (no NVIDIA runtime, busy port) leaves a `Created` container
+(we remove it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import docker
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from orchestrator.diagnose import DiagnosisContext, diagnose
+from orchestrator.errors import DeploymentError, RuntimeUnavailableError
+
+if TYPE_CHECKING:
+    from orchestrator.deploy import DeploymentInfo
+    from orchestrator.plan import LaunchPlan
+
+__all__ = [
+    "LABEL_PREFIX",
+    "MANAGED_LABEL",
+    "ContainerInfo",
+    "DockerRuntime",
+    "EngineFacts",
+    "PullProgress",
+    "connect",
+    "find_deployment",
+    "parse_docker_time",
+    "secrets_dir",
+]
+
+LABEL_PREFIX = "org.tgi-orchestrator"
+MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
+NAME_LABEL = f"{LABEL_PREFIX}.name"
+
+_ENGINE_HELP = (
+    "start the Docker Engine (`sudo systemctl start docker`, or `dockerd &` where there is no systemd) or "
+    "install it (`sudo apt-get install docker.io`, or Docker's own packages); if it listens elsewhere, set "
+    "DOCKER_HOST (e.g. unix:///var/run/docker.sock). Check with `docker info`."
+)
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """What the engine offers: versions, runtimes (`nvidia` when the NVIDIA Container Toolkit is set up), GPUs."""
+
+    server_version: str
+    api_version: str
+    runtimes: tuple[str, ...]
+    default_runtime: str
+    gpu_count: int | None
+    """GPUs visible on the engine's host (`/dev/nvidiaN` on a local engine), None when unknown."""
+
+    @property
+    def nvidia(self) -> bool:
+        return "nvidia" in self.runtimes or self.default_runtime == "nvidia"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container as `docker inspect` describes it, reduced to what deployments need."""
+
+    id: str
+    name: str
+    image: str
+    status: str
+    """created | running | restarting | paused | exited | dead | removing."""
+    exit_code: int | None
+    oom_killed: bool
+    error: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    restart_count: int
+    health: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.status in {"running", "restarting"}
+
+    @property
+    def managed(self) -> bool:
+        return self.labels.get(MANAGED_LABEL) == "true"
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One event of an image pull: a layer's status and bytes, or a whole-image message when `layer` is empty."""
+
+    image: str
+    layer: str
+    status: str
+    current: int | None = None
+    total: int | None = None
+
+
+def parse_docker_time(text: str | None) -> datetime | None:
+    """Docker's RFC 3339 times (nanoseconds, `Z`) as aware datetimes; its zero time `0001-...` as None."""
+    if not text or text.startswith("0001-"):
+        return None
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", text)
+    if not match:
+        return None
+    fraction = (match[2] or ".0")[:7]
+    zone = match[3] or "Z"
+    return datetime.fromisoformat(f"{match[1]}{fraction}{'+00:00' if zone == 'Z' else zone}")
+
+
+def secrets_dir(name: str) -> Path:
+    """Host directory holding a deployment's secret files (0700; files 0600), removed by `down`."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "tgi-orchestrator" / "secrets" / name
+
+
+def _info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
+    state = attrs.get("State") or {}
+    config = attrs.get("Config") or {}
+    health = state.get("Health") or {}
+    return ContainerInfo(
+        id=str(attrs.get("Id", "")),
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        image=str(config.get("Image", "")),
+        status=str(state.get("Status", "unknown")),
+        exit_code=state.get("ExitCode") if state.get("Status") in {"exited", "dead"} else None,
+        oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""),
+        started_at=parse_docker_time(state.get("StartedAt")),
+        finished_at=parse_docker_time(state.get("FinishedAt")),
+        restart_count=int(attrs.get("RestartCount") or 0),
+        health=health.get("Status") if health else None,
+        labels=dict(config.get("Labels") or {}),
+    )
+
+
+def _count_local_gpus() -> int | None:
+    devices = [p for p in Path("/dev").glob("nvidia[0-9]*") if p.name[6:].isdigit()]
+    return len(devices) if devices else (0 if Path("/dev").is_dir() else None)
+
+
+def _split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Docker log frames do not respect line ends: rebuild whole lines."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.decode("utf-8", "replace").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", "replace").rstrip("\r")
+
+
+class DockerRuntime:
+    """A connected engine. Methods raise `RuntimeUnavailableError` / `DeploymentError`, never SDK errors."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        # typed Any: types-docker's stubs lag behind the SDK (untyped calls, narrow TypedDicts).
+        self.api: Any = client.api
+
+    # -- engine ---------------------------------------------------------------------------------------------
+
+    def facts(self) -> EngineFacts:
+        """Engine versions, runtimes and GPU count (one `info` and one `version` call)."""
+        try:
+            info = self.api.info()
+            version = self.api.version()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise RuntimeUnavailableError(f"the Docker Engine stopped answering: {exc}") from exc
+        local = self.api.base_url.startswith(("http+unix://", "http+docker://"))
+        return EngineFacts(
+            server_version=str(version.get("Version", "?")),
+            api_version=str(version.get("ApiVersion", "?")),
+            runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+            default_runtime=str(info.get("DefaultRuntime", "runc")),
+            gpu_count=_count_local_gpus() if local else None,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- images ---------------------------------------------------------------------------------------------
+
+    def image_exists(self, image: str) -> bool:
+        try:
+            self.api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.APIError as exc:
+            raise RuntimeUnavailableError(f"cannot inspect image {image}: {exc.explanation or exc}") from exc
+        return True
+
+    def pull(self, image: str, on_progress: Callable[[PullProgress], None] | None = None) -> None:
+        """Pull `image`, reporting per-layer progress; an error inside the stream raises `DeploymentError`."""
+        repository, tag = _split_image(image)
+        try:
+            stream = self.api.pull(repository, tag=tag, stream=True, decode=True)
+            for event in stream:
+                if "error" in event or "errorDetail" in event:
+                    detail = event.get("errorDetail") or {}
+                    raise _pull_error(image, str(event.get("error") or detail.get("message") or event))
+                if on_progress is not None:
+                    progress = event.get("progressDetail") or {}
+                    on_progress(
+                        PullProgress(
+                            image=image,
+                            layer=str(event.get("id", ""))
+                            if "id" in event and ":" not in event["id"]
+                            else "",
+                            status=str(event.get("status", "")),
+                            current=progress.get("current"),
+                            total=progress.get("total"),
+                        )
+                    )
+        except docker.errors.APIError as exc:
+            raise _pull_error(image, str(exc.explanation or exc)) from exc
+        except requests.exceptions.RequestException as exc:
+            raise RuntimeUnavailableError(f"the Docker Engine dropped the pull of {image}: {exc}") from exc
+        if not self.image_exists(image):
+            raise _pull_error(image, "the pull ended without the image being present")
+
+    # -- containers -----------------------------------------------------------------------------------------
+
+    def create(self, plan: LaunchPlan) -> str:
+        """Create (not start) the container of `plan`; secret files are written and mounted read-only."""
+        mounts = [
+            docker.types.Mount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only)
+            for m in plan.mounts
+        ]
+        mounts.extend(self._write_secrets(plan))
+        device_requests = [_device_request(req) for req in plan.device_requests]
+        port_bindings = {key: tuple(value) for key, value in plan.port_bindings.items()}
+        host_config = self.api.create_host_config(
+            port_bindings=port_bindings,
+            mounts=mounts,
+            device_requests=device_requests or None,
+            shm_size=plan.shm_size,
+            restart_policy={"Name": "no"},
+        )
+        hc = plan.healthcheck
+        healthcheck = (
+            None
+            if hc is None
+            else {
+                "test": list(hc.test),
+                "interval": _ns(hc.interval),
+                "timeout": _ns(hc.timeout),
+                "start_period": _ns(hc.start_period),
+                "retries": int(hc.retries),
+            }
+        )
+        try:
+            created = self.api.create_container(
+                image=plan.image,
+                command=list(plan.command),
+                entrypoint=list(plan.entrypoint) if plan.entrypoint is not None else None,
+                environment=dict(plan.environment),
+                labels=dict(plan.labels),
+                name=plan.container_name,
+                ports=sorted({key for key in port_bindings}),
+                host_config=host_config,
+                healthcheck=healthcheck,
+                stop_timeout=int(plan.stop_timeout),
+                detach=True,
+            )
+        except docker.errors.ImageNotFound as exc:
+            raise _pull_error(plan.image, str(exc.explanation or exc)) from exc
+        except docker.errors.APIError as exc:
+            self.remove_secrets(plan.container_name)
+            raise RuntimeUnavailableError(
+                f"the engine refused to create container {plan.container_name}: {exc.explanation or exc}"
+            ) from exc
+        return str(created["Id"])
+
+    def start(self, container_id: str, *, name: str, port: int, bind_address: str) -> None:
+        """Start a created container; if the engine refuses, remove it and explain why."""
+        try:
+            self.api.start(container_id)
+        except docker.errors.APIError as exc:
+            message = str(exc.explanation or exc)
+            self.remove(container_id, force=True)
+            self.remove_secrets(name)
+            if "could not select device driver" in message or "nvidia" in message.lower():
+                raise RuntimeUnavailableError(
+                    f"the engine cannot give GPUs to the container: {message}. Install the NVIDIA Container "
+                    "Toolkit and restart the engine, or run without GPUs (--gpus none / host.gpus=none)."
+                ) from exc
+            found = diagnose([message], DiagnosisContext(port=port, bind_address=bind_address))
+            if found is not None and found.key == "api_port_taken":
+                raise RuntimeUnavailableError(f"{message}: {found.cause}. Fix: {found.fix}") from exc
+            raise RuntimeUnavailableError(f"the engine could not start container {name}: {message}") from exc
+
+    def set_restart_policy(self, container_id: str, name: str = "on-failure", max_retries: int = 5) -> None:
+        """Switch the restart policy (done once the server is ready, so start-up crashes are not looped)."""
+        policy: dict[str, Any] = {"Name": name}
+        if name == "on-failure":
+            policy["MaximumRetryCount"] = max_retries
+        try:
+            self.api.update_container(container_id, restart_policy=policy)
+        except docker.errors.APIError as exc:
+            raise RuntimeUnavailableError(f"cannot set the restart policy: {exc.explanation or exc}") from exc
+
+    def inspect(self, id_or_name: str) -> ContainerInfo | None:
+        """The container's current state, or None when it does not exist."""
+        try:
+            return _info_from_attrs(self.api.inspect_container(id_or_name))
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise RuntimeUnavailableError(
+                f"cannot inspect container {id_or_name}: {exc.explanation or exc}"
+            ) from exc
+
+    def inspect_raw(self, id_or_name: str) -> dict[str, Any]:
+        """`docker inspect` output as the engine gives it (tests check it holds no secrets)."""
+        return dict(self.api.inspect_container(id_or_name))
+
+    def list_managed(self, name: str | None = None) -> list[ContainerInfo]:
+        """Our containers (label `org.tgi-orchestrator.managed=true`), running or not, optionally by name."""
+        filters: dict[str, Any] = {"label": [f"{MANAGED_LABEL}=true"]}
+        if name is not None:
+            filters["label"].append(f"{NAME_LABEL}={name}")
+        try:
+            summaries = self.api.containers(all=True, filters=filters)
+            return [info for s in summaries if (info := self.inspect(s["Id"])) is not None]
+        except docker.errors.APIError as exc:
+            raise RuntimeUnavailableError(f"cannot list containers: {exc.explanation or exc}") from exc
+
+    def logs(self, container_id: str, *, tail: int | None = None) -> list[str]:
+        """Log lines so far (stdout and stderr interleaved), the last `tail` ones when given."""
+        try:
+            raw = self.api.logs(
+                container_id, stdout=True, stderr=True, tail=tail if tail is not None else "all"
+            )
+        except docker.errors.NotFound:
+            return []
+        except docker.errors.APIError as exc:
+            raise RuntimeUnavailableError(f"cannot read logs: {exc.explanation or exc}") from exc
+        return list(_split_lines(iter([raw])))
+
+    def follow_logs(self, container_id: str, *, tail: int | None = None) -> Iterator[str]:
+        """Log lines as they come; the iterator ends when the container stops."""
+        try:
+            chunks = self.api.logs(
+                container_id,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=True,
+                tail=tail if tail is not None else "all",
+            )
+            yield from _split_lines(chunks)
+        except docker.errors.NotFound:
+            return
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise RuntimeUnavailableError(f"log stream broke: {exc}") from exc
+
+    def stop(self, container_id: str, timeout: float) -> None:
+        """SIGTERM, wait up to `timeout` seconds for the drain, then SIGKILL (the engine does the kill)."""
+        with contextlib.suppress(docker.errors.NotFound):
+            try:
+                self.api.stop(container_id, timeout=round(timeout))
+            except requests.exceptions.ReadTimeout:
+                # The SDK's HTTP timeout is timeout + 60 s by default; the engine kills at `timeout` anyway.
+                self.api.kill(container_id)
+            except docker.errors.APIError as exc:
+                raise RuntimeUnavailableError(f"cannot stop container: {exc.explanation or exc}") from exc
+
+    def remove(self, container_id: str, *, force: bool = False) -> None:
+        """Remove the container (not its volumes: the weights cache is a bind mount and stays)."""
+        with contextlib.suppress(docker.errors.NotFound):
+            try:
+                self.api.remove_container(container_id, force=force)
+            except docker.errors.APIError as exc:
+                if "already in progress" in str(exc):
+                    return
+                raise RuntimeUnavailableError(f"cannot remove container: {exc.explanation or exc}") from exc
+
+    # -- secrets ---------------------------------------------------------------------------------------------
+
+    def _write_secrets(self, plan: LaunchPlan) -> list[docker.types.Mount]:
+        if not plan.secret_files:
+            return []
+        directory = secrets_dir(plan.container_name)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.chmod(0o700)
+        mounts = []
+        for secret in plan.secret_files:
+            path = directory / secret.name
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(secret.value.get_secret_value())
+            path.chmod(0o600)
+            mounts.append(
+                docker.types.Mount(target=secret.target, source=str(path), type="bind", read_only=True)
+            )
+        return mounts
+
+    @staticmethod
+    def remove_secrets(name: str) -> None:
+        shutil.rmtree(secrets_dir(name), ignore_errors=True)
+
+
+def connect(base_url: str | None = None, *, timeout: float = 60.0) -> DockerRuntime:
+    """A runtime for the engine at `base_url` (default: DOCKER_HOST or the local socket) that has answered a ping."""
+    try:
+        if base_url is not None:
+            client = docker.DockerClient(base_url=base_url, version="auto", timeout=int(timeout))
+        else:
+            client = docker.from_env(timeout=int(timeout), use_context=False)
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        raise RuntimeUnavailableError(
+            f"no Docker Engine answers at {where} ({exc}). Fix: {_ENGINE_HELP}"
+        ) from exc
+    return DockerRuntime(client)
+
+
+def find_deployment(name: str) -> DeploymentInfo | None:
+    """Shortcut to `orchestrator.deploy.find_deployment` (kept here for callers that look in the runtime)."""
+    from orchestrator.deploy import find_deployment as _find
+
+    return _find(name)
+
+
+def _split_image(image: str) -> tuple[str, str]:
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+        return repository, digest
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, tag = image.rsplit(":", 1)
+        return repository, tag
+    return image, "latest"
+
+
+def _pull_error(image: str, message: str) -> DeploymentError:
+    found = diagnose([message], DiagnosisContext(image=image))
+    if found is not None and found.key in {"image_not_found", "registry_unreachable"}:
+        return DeploymentError(
+            f"cannot pull image {image}: {message}", cause=found.cause, fix=found.fix, log_tail=[message]
+        )
+    return DeploymentError(
+        f"cannot pull image {image}: {message}",
+        cause=f"the engine failed to pull {image}",
+        fix="check engine.image, the registry and the network; `docker pull` shows the same error",
+        log_tail=[message],
+    )
+
+
+def _device_request(req: Any) -> docker.types.DeviceRequest:
+    """`--gpus all` is count -1; `--gpus device=0,1` is device ids with count 0 (as the docker CLI sends)."""
+    if req.device_ids:
+        return docker.types.DeviceRequest(
+            count=0, device_ids=[str(d) for d in req.device_ids], capabilities=_capabilities(req.capabilities)
+        )
+    return docker.types.DeviceRequest(count=int(req.count), capabilities=_capabilities(req.capabilities))
+
+
+def _capabilities(value: Any) -> list[list[str]]:
+    if not value:
+        return [["gpu"]]
+    items = list(value)
+    if all(isinstance(item, str) for item in items):
+        return [list(items)]
+    return [list(item) for item in items]
+
+
+def _ns(seconds: float) -> int:
+    return round(float(seconds) * 1_000_000_000)
