@@ -1,0 +1,94 @@
+"""`orchestrator smoke` through typer's CliRunner against the loopback stub: exit codes, JSON, JUnit, flag errors."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from orchestrator.cli import smoke_cmd
+from tests.smoke.tgi_stub import StubConfig, tgi_stub
+
+LIMITS = ["--max-input-tokens", "64", "--max-total-tokens", "128"]
+
+app = typer.Typer()
+
+
+@app.callback()
+def _group() -> None:
+    """A group with only `smoke` in it, so these tests do not depend on other command modules."""
+
+
+smoke_cmd.register(app)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env / orchestrator.toml
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ORCHESTRATOR_"):
+            monkeypatch.delenv(name)
+
+
+def test_all_pass_exits_0_and_prints_a_table() -> None:
+    with tgi_stub() as (url, _):
+        result = CliRunner().invoke(app, ["smoke", "--url", url, *LIMITS])
+    assert result.exit_code == 0, result.output
+    assert "all checks passed: 8 passed, 0 failed, 1 skipped" in result.output
+    assert "PASS" in result.output and "/generate_stream" in result.output
+
+
+def test_a_failing_check_exits_1_and_writes_junit(tmp_path: Path) -> None:
+    junit = tmp_path / "reports" / "smoke.xml"
+    with tgi_stub(StubConfig(faults={"no_metrics"})) as (url, _):
+        result = CliRunner().invoke(
+            app, ["smoke", "--url", url, *LIMITS, "--json", "--junit-xml", str(junit)]
+        )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["ok"] is False and [c["name"] for c in data["checks"] if c["status"] == "fail"] == ["metrics"]
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["metrics"]
+
+
+def test_api_key_env_enables_the_401_check_and_the_key_never_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_TGI_KEY", "s3cret-key")
+    with tgi_stub(StubConfig(api_key="s3cret-key")) as (url, _):
+        result = CliRunner().invoke(
+            app, ["smoke", "--url", url, *LIMITS, "--api-key-env", "MY_TGI_KEY", "--json"]
+        )
+    assert result.exit_code == 0, result.output
+    assert {c["name"]: c["status"] for c in json.loads(result.output)["checks"]}["api_key"] == "pass"
+    assert "s3cret-key" not in result.output
+
+
+def test_expect_model_overrides_the_settings() -> None:
+    with tgi_stub() as (url, _):
+        result = CliRunner().invoke(
+            app, ["smoke", "--url", url, *LIMITS, "--expect-model", "other/x", "--json"]
+        )
+    assert result.exit_code == 1
+    info = next(c for c in json.loads(result.output)["checks"] if c["name"] == "info")
+    assert "expected 'other/x'" in info["detail"]
+
+
+def test_url_with_up_is_a_usage_error_exit_2() -> None:
+    result = CliRunner().invoke(app, ["smoke", "--url", "http://127.0.0.1:1", "--up"])
+    assert result.exit_code == 2
+    assert "--url" in result.output and "--up" in result.output
+
+
+def test_unset_api_key_env_is_a_config_error_exit_2() -> None:
+    result = CliRunner().invoke(
+        app, ["smoke", "--url", "http://127.0.0.1:1", "--api-key-env", "NOPE_UNSET_VAR"]
+    )
+    assert result.exit_code == 2
+    assert "NOPE_UNSET_VAR" in result.output
