@@ -123,14 +123,14 @@ def check_name(runtime: DockerRuntime, name: str) -> ContainerInfo | None:
 
 
 def run_preflight(
-    settings: Settings, runtime: DockerRuntime, *, check_port_free: bool = True
+    settings: Settings, runtime: DockerRuntime, *, facts: EngineFacts | None = None
 ) -> PreflightResult:
-    """Every check in order; the port check is skipped by the caller when our own deployment holds the port."""
-    facts = runtime.facts()
+    """Every check in order; the port check is skipped when our same-named running deployment holds the port."""
+    facts = facts or runtime.facts()
     existing = check_name(runtime, settings.host.container_name)
     check_gpus(settings.host.gpus, facts)
     check_cache_dir(settings.cache_dir)
-    if check_port_free and not _held_by(existing, settings):
+    if not _held_by(existing, settings):
         check_port(settings.host.bind_address, settings.host.port)
     return PreflightResult(facts=facts, existing=existing)
 

@@ -88,6 +88,8 @@ class ContainerInfo:
     restart_count: int
     health: str | None
     labels: dict[str, str] = field(default_factory=dict)
+    stop_timeout: int | None = None
+    """Seconds the engine waits after SIGTERM before SIGKILL (the plan sets it above TGI's drain)."""
 
     @property
     def running(self) -> bool:
@@ -144,6 +146,7 @@ def _info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
         restart_count=int(attrs.get("RestartCount") or 0),
         health=health.get("Status") if health else None,
         labels=dict(config.get("Labels") or {}),
+        stop_timeout=config.get("StopTimeout"),
     )
 
 

@@ -1,9 +1,247 @@
-"""CLI commands (placeholder until its issue lands)."""
+"""`orchestrator up / down / status (ps) / logs`: parse, call `orchestrator.deploy`, render.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: typer must see the real `Annotated` options.
+
+Heavy imports (docker, rich, pydantic-settings) happen inside the commands so `orchestrator --help` stays fast.
+Exit codes: 0 ok, 2 invalid settings, 3 engine unavailable or unsuitable, 4 deployment failed.
+"""
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrator.cli.options import exit_on_errors, settings_command
+
+if TYPE_CHECKING:
+    from orchestrator.deploy import DeploymentStatus
+    from orchestrator.settings import Settings
+
+__all__ = ["register"]
+
+_JSON = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON).")]
+_NAME = Annotated[
+    str | None, typer.Option("--name", help="Deployment name (default: host.container_name from settings).")
+]
+
+
+def _default_name() -> str:
+    """The configured container name; settings need not be valid just to find a deployment."""
+    from orchestrator.errors import ConfigError
+    from orchestrator.settings import load_settings
+
+    try:
+        return load_settings(validate=False).host.container_name
+    except ConfigError:
+        return "tgi-mistral"
+
+
+def _secrets_of_env() -> tuple[str, ...]:
+    from orchestrator.errors import ConfigError
+    from orchestrator.settings import load_settings
+
+    try:
+        secrets = load_settings(validate=False).secrets
+    except ConfigError:
+        return ()
+    return tuple(s.get_secret_value() for s in (secrets.hf_token, secrets.api_key) if s is not None)
+
+
+def _print_failure(exc: Exception, as_json: bool) -> None:
+    from orchestrator.errors import DeploymentError, OrchestratorError
+
+    code = exc.exit_code if isinstance(exc, OrchestratorError) else 1
+    if as_json:
+        data: dict[str, Any] = {
+            "event": "error",
+            "exit_code": code,
+            "error": str(exc),
+            "kind": type(exc).__name__,
+        }
+        if isinstance(exc, DeploymentError):
+            data.update(cause=exc.cause, fix=exc.fix, log_tail=exc.log_tail)
+        print(json.dumps(data), flush=True)
+        return
+    print(f"Error: {exc}", file=sys.stderr)
+    if isinstance(exc, DeploymentError):
+        if exc.cause:
+            print(f"Cause: {exc.cause}", file=sys.stderr)
+        if exc.fix:
+            print(f"Fix:   {exc.fix}", file=sys.stderr)
+        if exc.log_tail:
+            print("Last log lines:", file=sys.stderr)
+            for line in exc.log_tail:
+                print(f"  | {line}", file=sys.stderr)
+
+
+def up_cmd(
+    *,
+    settings: "Settings",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the equivalent `docker run` and stop.")
+    ] = False,
+    recreate: Annotated[
+        bool, typer.Option("--recreate", help="Replace a running deployment whose settings differ.")
+    ] = False,
+    keep_failed: Annotated[
+        bool, typer.Option("--keep-failed", help="Leave a failed container in place for inspection.")
+    ] = False,
+    as_json: _JSON = False,
+) -> None:
+    """Start TGI (or the emulator image) and wait until it is ready: pull, start, download, load, warm up."""
+    if dry_run:
+        from orchestrator.docker_command import render_docker_run
+        from orchestrator.plan import build_plan
+
+        with exit_on_errors():
+            print(render_docker_run(build_plan(settings)))
+        return
+    from orchestrator.deploy import up
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.progress import make_reporter
+
+    reporter = make_reporter("json" if as_json else "auto")
+    try:
+        info = up(settings, recreate=recreate, keep_failed=keep_failed, progress=reporter)
+    except OrchestratorError as exc:
+        reporter.close()
+        _print_failure(exc, as_json)
+        raise typer.Exit(code=exc.exit_code) from None
+    except KeyboardInterrupt:
+        reporter.close()
+        print("Interrupted: the half-started container was removed.", file=sys.stderr)
+        raise typer.Exit(code=130) from None
+    reporter.close()
+    if as_json:
+        print(json.dumps({"event": "result", **info.to_json()}), flush=True)
+        return
+    what = {"unchanged": "already running (nothing to do)", "attached": "became ready"}.get(
+        info.action, "ready"
+    )
+    took = f" in {info.ready_seconds:.1f}s" if info.ready_seconds is not None else ""
+    print(f"{info.name}: {what}{took} at {info.endpoint} ({info.model}, {info.image})")
+
+
+def down_cmd(
+    name: _NAME = None,
+    all_deployments: Annotated[bool, typer.Option("--all", help="Stop every deployment of ours.")] = False,
+    grace: Annotated[
+        float | None,
+        typer.Option("--grace", help="Seconds to let TGI drain in-flight requests before killing it."),
+    ] = None,
+    as_json: _JSON = False,
+) -> None:
+    """Stop a deployment (SIGTERM, wait for TGI's drain, then kill) and remove it; the weights cache stays."""
+    from orchestrator.deploy import down
+
+    target = None if all_deployments else (name or _default_name())
+    with exit_on_errors():
+        removed = down(target, all_deployments=all_deployments, grace=grace)
+    if as_json:
+        print(json.dumps({"removed": removed}))
+    elif removed:
+        for item in removed:
+            print(f"{item}: stopped and removed")
+    else:
+        print(f"nothing to stop ({'no deployments' if all_deployments else f'no deployment named {target}'})")
+
+
+def _uptime(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    return f"{seconds // 3600:.0f}h{(seconds % 3600) // 60:02.0f}m"
+
+
+def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
+    """Table cells, one row per deployment (also used by tests)."""
+    out = []
+    for row in rows:
+        info = row.info
+        limits = row.limits
+        tokens = (
+            f"{limits['max_input_tokens']}/{limits['max_total_tokens']}"
+            if "max_input_tokens" in limits and "max_total_tokens" in limits
+            else "-"
+        )
+        load = (
+            f"{row.queue_size if row.queue_size is not None else '-'}/"
+            f"{row.running_batch if row.running_batch is not None else '-'}"
+        )
+        out.append(
+            [
+                info.name,
+                info.model or "-",
+                info.image,
+                row.phase,
+                info.endpoint,
+                _uptime(info.uptime_seconds),
+                info.gpus or "-",
+                tokens,
+                load,
+            ]
+        )
+    return out
+
+
+STATUS_HEADERS = [
+    "NAME",
+    "MODEL",
+    "IMAGE",
+    "PHASE",
+    "ENDPOINT",
+    "UPTIME",
+    "GPUS",
+    "IN/TOTAL TOK",
+    "QUEUE/BATCH",
+]
+
+
+def status_cmd(name: _NAME = None, as_json: _JSON = False) -> None:
+    """List our deployments like `ollama ps`: phase, endpoint, uptime, token limits, queue and running batch."""
+    from orchestrator.deploy import status
+
+    with exit_on_errors():
+        rows = status(name)
+    if as_json:
+        print(json.dumps([row.to_json() for row in rows], indent=2))
+        return
+    if not rows:
+        print("no deployments (start one with `orchestrator up`)")
+        return
+    table = [STATUS_HEADERS, *status_rows(rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(STATUS_HEADERS))]
+    for r in table:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip())
+
+
+def logs_cmd(
+    name: _NAME = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
+    ] = False,
+    tail: Annotated[int | None, typer.Option("--tail", "-n", help="Only the last N lines.")] = None,
+) -> None:
+    """Print the deployment's logs (secrets masked)."""
+    from orchestrator.deploy import logs
+
+    target = name or _default_name()
+    with exit_on_errors():
+        try:
+            for line in logs(target, follow=follow, tail=tail, secrets=_secrets_of_env()):
+                print(line, flush=follow)
+        except KeyboardInterrupt:
+            return
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `up`, `down`, `status`, `ps` and `logs` to `app`."""
+    app.command("up")(settings_command(up_cmd))
+    app.command("down")(down_cmd)
+    app.command("status")(status_cmd)
+    app.command("ps", help="Alias of `status`.")(status_cmd)
+    app.command("logs")(logs_cmd)

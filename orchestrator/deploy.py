@@ -1,0 +1,576 @@
+"""The library API of deployments: `up`, `down`, `status`, `logs`, `find_deployment`.
+
+`up` runs settings -> launch plan -> preflight -> pull (if missing) -> create/start -> readiness, and on any
+failure removes what it created (unless `keep_failed`), then raises `DeploymentError` with a diagnosis. It is
+idempotent: our running container with the same settings hash is reused; a different hash is refused unless
+`recreate`. The restart policy switches to `on-failure` only once the server is ready, so a crash during
+start-up is diagnosed instead of restarted in a loop. The CLI (`orchestrator.cli.deploy_cmd`) only renders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.diagnose import DiagnosisContext, diagnose, redact
+from orchestrator.errors import DeploymentError
+from orchestrator.readiness import (
+    Phase,
+    ProgressEvent,
+    StallLimits,
+    StartupFailure,
+    StartupTracker,
+    http_get,
+    phase_of_line,
+    probe_generate,
+    probe_health,
+    wait_until_ready,
+)
+
+if TYPE_CHECKING:
+    from orchestrator.plan import LaunchPlan
+    from orchestrator.runtime import ContainerInfo, DockerRuntime, PullProgress
+    from orchestrator.settings import Settings
+
+__all__ = [
+    "DeploymentInfo",
+    "DeploymentStatus",
+    "ProgressCallback",
+    "down",
+    "find_deployment",
+    "logs",
+    "status",
+    "up",
+]
+
+ProgressCallback = Callable[[ProgressEvent], None]
+_P = "org.tgi-orchestrator"
+LOG_TAIL_LINES = 25
+RESTART_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """One deployment of ours, as its container and labels describe it; `endpoint` is the API base URL."""
+
+    name: str
+    container_id: str
+    model: str
+    image: str
+    tgi_version: str
+    endpoint: str
+    status: str
+    """Docker's state: running, exited, created, restarting..."""
+    port: int | None
+    bind_address: str
+    gpus: str
+    settings_hash: str
+    started_at: datetime | None = None
+    exit_code: int | None = None
+    action: str = ""
+    """What `up` did: created, unchanged (already running with these settings), recreated, attached."""
+    ready_seconds: float | None = None
+
+    @property
+    def uptime_seconds(self) -> float | None:
+        if self.started_at is None or self.status != "running":
+            return None
+        return max(0.0, (datetime.now(UTC) - self.started_at).total_seconds())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "container_id": self.container_id,
+            "model": self.model,
+            "image": self.image,
+            "tgi_version": self.tgi_version,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "port": self.port,
+            "bind_address": self.bind_address,
+            "gpus": self.gpus,
+            "settings_hash": self.settings_hash,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
+            "exit_code": self.exit_code,
+            "action": self.action or None,
+            "ready_seconds": None if self.ready_seconds is None else round(self.ready_seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    """`status` row: the deployment, its phase and what the server reports (/info limits, /metrics load)."""
+
+    info: DeploymentInfo
+    phase: str
+    limits: dict[str, int] = field(default_factory=dict)
+    queue_size: int | None = None
+    running_batch: int | None = None
+    server_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.info.to_json()
+        data.update(
+            phase=self.phase,
+            limits=self.limits,
+            queue_size=self.queue_size,
+            running_batch=self.running_batch,
+            server_version=self.server_version,
+        )
+        return data
+
+
+def endpoint_for(bind_address: str, port: int | None) -> str:
+    """Base URL reaching a port published on `bind_address` from this host."""
+    host = (
+        "127.0.0.1" if bind_address in {"", "0.0.0.0"} else ("::1" if bind_address == "::" else bind_address)
+    )
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
+    labels = container.labels
+    port_text = labels.get(f"{_P}.port", "")
+    port = int(port_text) if port_text.isdigit() else None
+    bind_address = labels.get(f"{_P}.bind-address", "127.0.0.1")
+    return DeploymentInfo(
+        name=labels.get(f"{_P}.name", container.name),
+        container_id=container.id,
+        model=labels.get(f"{_P}.model", ""),
+        image=container.image,
+        tgi_version=labels.get(f"{_P}.tgi-version", ""),
+        endpoint=endpoint_for(bind_address, port),
+        status=container.status,
+        port=port,
+        bind_address=bind_address,
+        gpus=labels.get(f"{_P}.gpus", ""),
+        settings_hash=labels.get(f"{_P}.settings-hash", ""),
+        started_at=container.started_at,
+        exit_code=container.exit_code,
+        **extra,
+    )
+
+
+def _secret_values(settings: Settings) -> tuple[str, ...]:
+    values = (settings.secrets.hf_token, settings.secrets.api_key)
+    return tuple(v.get_secret_value() for v in values if v is not None)
+
+
+def _api_key(settings: Settings) -> str | None:
+    key = settings.secrets.api_key
+    return key.get_secret_value() if key is not None else None
+
+
+def _limits(settings: Settings) -> StallLimits:
+    t = settings.timeouts
+    return StallLimits(
+        pull=t.stall_pull,
+        download=t.stall_download,
+        load=t.stall_load,
+        warmup=t.stall_warmup,
+        deadline=t.startup_deadline,
+    )
+
+
+def _context(settings: Settings) -> DiagnosisContext:
+    limits = settings.limits
+    return DiagnosisContext(
+        max_batch_prefill_tokens=limits.max_batch_prefill_tokens,
+        max_input_tokens=limits.max_input_tokens,
+        max_total_tokens=limits.max_total_tokens,
+        port=settings.host.port,
+        bind_address=settings.host.bind_address,
+        image=settings.engine.image,
+        shm_size=settings.host.shm_size,
+        gpus=settings.host.gpus,
+    )
+
+
+class _DockerTarget:
+    """Adapts one container of the runtime to readiness's `ContainerTarget`."""
+
+    def __init__(self, runtime: DockerRuntime, container_id: str) -> None:
+        self.runtime = runtime
+        self.container_id = container_id
+
+    def status(self) -> tuple[str, int | None]:
+        info = self.runtime.inspect(self.container_id)
+        return ("removed", None) if info is None else (info.status, info.exit_code)
+
+    def follow_logs(self) -> Iterator[str]:
+        return self.runtime.follow_logs(self.container_id)
+
+
+def _connect(runtime: DockerRuntime | None) -> DockerRuntime:
+    if runtime is not None:
+        return runtime
+    from orchestrator.runtime import connect
+
+    return connect()
+
+
+def up(
+    settings: Settings,
+    *,
+    recreate: bool = False,
+    keep_failed: bool = False,
+    progress: ProgressCallback | None = None,
+    runtime: DockerRuntime | None = None,
+) -> DeploymentInfo:
+    """Start the deployment `settings` describe and wait until it serves; see the module docstring."""
+    from orchestrator.plan import build_plan
+    from orchestrator.preflight import gpus_requested, run_preflight
+
+    emit = progress or (lambda event: None)
+    engine = _connect(runtime)
+    started = time.monotonic()
+    tracker = StartupTracker(_limits(settings), started, secrets=_secret_values(settings))
+    facts_first = engine.facts()
+    gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpus) else None
+    plan = build_plan(settings, gpu_count=gpu_count)
+    check = run_preflight(settings, engine, facts=facts_first)
+    action = "created"
+    existing = check.existing
+    if existing is not None:
+        same = existing.labels.get(f"{_P}.settings-hash") == plan.settings_hash
+        if same and existing.running:
+            return _attach(engine, existing, settings, tracker, emit)
+        if not same and not recreate and existing.running:
+            raise DeploymentError(
+                f"deployment {existing.name!r} is already running with different settings "
+                f"(settings hash {existing.labels.get(f'{_P}.settings-hash', '?')} != {plan.settings_hash})",
+                cause="the requested settings differ from those of the running container",
+                fix="rerun with --recreate to replace it (in-flight requests are drained first), "
+                "or `orchestrator down` it, or pick another --name",
+            )
+        _emit_info(emit, tracker, f"removing previous container {existing.name} ({existing.status})")
+        _remove_deployment(engine, existing, settings.timeouts.stop_grace)
+        action = "recreated" if existing.running else "replaced"
+        if existing.running:
+            from orchestrator.preflight import check_port
+
+            check_port(settings.host.bind_address, settings.host.port)
+    _ensure_image(engine, plan.image, tracker, emit)
+    return _launch(engine, plan, settings, tracker, emit, keep_failed=keep_failed, action=action)
+
+
+def _emit_info(emit: ProgressCallback, tracker: StartupTracker, message: str) -> None:
+    now = time.monotonic()
+    emit(ProgressEvent("info", tracker.phase, now - tracker.started, now - tracker.phase_started, message))
+
+
+def _attach(
+    engine: DockerRuntime,
+    existing: ContainerInfo,
+    settings: Settings,
+    tracker: StartupTracker,
+    emit: ProgressCallback,
+) -> DeploymentInfo:
+    """Same settings, container running: nothing to do if it serves; otherwise wait for it like a fresh start."""
+    info = deployment_info(existing)
+    if probe_health(info.endpoint) == 200 and probe_generate(info.endpoint, api_key=_api_key(settings))[0]:
+        tracker.enter(Phase.READY, time.monotonic())
+        _emit_info(emit, tracker, f"{info.name} is already running with these settings at {info.endpoint}")
+        return replace(info, action="unchanged")
+    try:
+        seconds = wait_until_ready(
+            _DockerTarget(engine, existing.id),
+            info.endpoint,
+            tracker,
+            api_key=_api_key(settings),
+            on_event=emit,
+        )
+    except StartupFailure as failure:
+        raise _deployment_error(failure, settings) from failure
+    return replace(info, action="attached", ready_seconds=seconds)
+
+
+def _ensure_image(engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback) -> None:
+    """Pull only when the image is missing locally; report per-layer progress, stop on stall or deadline."""
+    if engine.image_exists(image):
+        return
+    now = time.monotonic()
+    tracker.phase = Phase.PULLING
+    tracker.phase_started = tracker.last_activity = now
+    emit(ProgressEvent("phase", Phase.PULLING, now - tracker.started, 0.0, f"pulling {image}"))
+    events: queue.Queue[object] = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            engine.pull(image, on_progress=events.put)
+            events.put(done)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            events.put(exc)
+
+    threading.Thread(target=work, daemon=True, name="image-pull").start()
+    last_shown: dict[str, tuple[str, float]] = {}
+    while True:
+        try:
+            item = events.get(timeout=0.5)
+        except queue.Empty:
+            item = None
+        now = time.monotonic()
+        if item is done:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        if item is not None:
+            tracker.activity(now)
+            _emit_pull(emit, tracker, item, last_shown, now)  # type: ignore[arg-type]
+        problem = tracker.stall(now)
+        if problem is not None:
+            raise DeploymentError(
+                f"pulling {image} stalled: {problem}",
+                cause="the registry or network stopped delivering the image",
+                fix="check the network and registry, raise timeouts.stall_pull, or pull the image yourself "
+                f"(`docker pull {image}`) and rerun",
+            )
+    # The next phase starts when the container does.
+    tracker.phase = Phase.STARTING
+    tracker.phase_started = tracker.last_activity = time.monotonic()
+
+
+def _emit_pull(
+    emit: ProgressCallback,
+    tracker: StartupTracker,
+    item: PullProgress,
+    last_shown: dict[str, tuple[str, float]],
+    now: float,
+) -> None:
+    """Forward a pull event; byte-progress of one layer at most every 0.25 s, status changes always."""
+    key = item.layer or "image"
+    previous = last_shown.get(key)
+    if previous is not None and previous[0] == item.status and now - previous[1] < 0.25:
+        return
+    last_shown[key] = (item.status, now)
+    emit(
+        ProgressEvent(
+            "pull",
+            Phase.PULLING,
+            now - tracker.started,
+            now - tracker.phase_started,
+            message=item.status,
+            layer=item.layer,
+            current=item.current,
+            total=item.total,
+        )
+    )
+
+
+def _launch(
+    engine: DockerRuntime,
+    plan: LaunchPlan,
+    settings: Settings,
+    tracker: StartupTracker,
+    emit: ProgressCallback,
+    *,
+    keep_failed: bool,
+    action: str,
+) -> DeploymentInfo:
+    now = time.monotonic()
+    tracker.phase_started = tracker.last_activity = now
+    emit(
+        ProgressEvent("phase", Phase.STARTING, now - tracker.started, 0.0, f"creating {plan.container_name}")
+    )
+    container_id = engine.create(plan)
+    try:
+        engine.start(
+            container_id,
+            name=plan.container_name,
+            port=settings.host.port,
+            bind_address=settings.host.bind_address,
+        )
+        endpoint = settings.endpoint
+        seconds = wait_until_ready(
+            _DockerTarget(engine, container_id), endpoint, tracker, api_key=_api_key(settings), on_event=emit
+        )
+        engine.set_restart_policy(container_id, "on-failure", RESTART_RETRIES)
+    except StartupFailure as failure:
+        error = _deployment_error(failure, settings)
+        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker)
+        raise error from failure
+    except BaseException:
+        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker)
+        raise
+    container = engine.inspect(container_id)
+    if container is None:
+        raise DeploymentError(f"container {plan.container_name} vanished right after becoming ready")
+    return deployment_info(container, action=action, ready_seconds=seconds)
+
+
+def _cleanup(
+    engine: DockerRuntime,
+    container_id: str,
+    name: str,
+    keep_failed: bool,
+    emit: ProgressCallback,
+    tracker: StartupTracker,
+) -> None:
+    if keep_failed:
+        _emit_info(emit, tracker, f"keeping failed container {name} (--keep-failed); remove it with down")
+        return
+    with contextlib.suppress(Exception):
+        engine.remove(container_id, force=True)
+    engine.remove_secrets(name)
+
+
+def _deployment_error(failure: StartupFailure, settings: Settings) -> DeploymentError:
+    """A `StartupFailure` with the known cause and fix found in its log lines."""
+    tail = failure.log_tail
+    found = diagnose(tail, _context(settings), secrets=_secret_values(settings))
+    if found is not None:
+        cause, fix = found.cause, found.fix
+    elif failure.reason == "stalled":
+        cause = f"start-up made no progress while {failure.phase.label}"
+        fix = "check the log lines below; if the host is just slow, raise the timeouts.stall_* setting named above"
+    elif failure.reason == "deadline":
+        cause = "start-up did not finish within timeouts.startup_deadline"
+        fix = "raise timeouts.startup_deadline if the weights are large or the network slow"
+    else:
+        cause = f"the container exited (code {failure.exit_code}) without a known error in its logs"
+        fix = "read the log lines below; rerun with --keep-failed and inspect with `orchestrator logs`"
+    return DeploymentError(
+        f"{settings.host.container_name}: {failure} after {failure.elapsed:.1f} s",
+        cause=cause,
+        fix=fix,
+        log_tail=[redact(line, _secret_values(settings)) for line in tail[-LOG_TAIL_LINES:]],
+    )
+
+
+def _remove_deployment(engine: DockerRuntime, container: ContainerInfo, grace: float | None) -> None:
+    timeout = grace if grace is not None else float(container.stop_timeout or 120)
+    if container.running:
+        engine.stop(container.id, timeout=timeout)
+    engine.remove(container.id, force=True)
+    engine.remove_secrets(container.labels.get(f"{_P}.name", container.name))
+
+
+def down(
+    name: str | None = None,
+    *,
+    all_deployments: bool = False,
+    grace: float | None = None,
+    runtime: DockerRuntime | None = None,
+) -> list[str]:
+    """Stop (SIGTERM, drain up to `grace` s, then kill) and remove; the names removed (none is not an error).
+
+    `grace` defaults to the container's own stop timeout, set from `timeouts.stop_grace` at `up`.
+    The weights cache (a bind mount) is kept.
+    """
+    if name is None and not all_deployments:
+        raise ValueError("down() needs a deployment name or all_deployments=True")
+    engine = _connect(runtime)
+    containers = engine.list_managed(None if all_deployments else name)
+    if not all_deployments and not containers and name is not None:
+        # Our label may be missing if someone renamed things; look the name up directly.
+        found = engine.inspect(name)
+        containers = [found] if found is not None and found.managed else []
+    with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+        list(pool.map(lambda c: _remove_deployment(engine, c, grace), containers))
+    return [c.labels.get(f"{_P}.name", c.name) for c in containers]
+
+
+def _metric(text: str, name: str) -> int | None:
+    for line in text.splitlines():
+        if line.startswith(name) and (len(line) == len(name) or line[len(name)] in " {"):
+            with contextlib.suppress(ValueError):
+                return round(float(line.rsplit(" ", 1)[1]))
+    return None
+
+
+def _probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
+    info = deployment_info(container)
+    if not container.running:
+        phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
+        return DeploymentStatus(info, phase)
+    code = probe_health(info.endpoint, timeout=0.3)
+    if code != 200:
+        phase = _phase_from_logs(engine, container.id) if code is None else f"unhealthy ({code})"
+        return DeploymentStatus(info, phase)
+    limits: dict[str, int] = {}
+    version = None
+    answer = http_get(info.endpoint, "/info", timeout=0.3)
+    if answer is not None and answer[0] == 200:
+        import json
+
+        with contextlib.suppress(ValueError):
+            data = json.loads(answer[1])
+            version = data.get("version")
+            for key in (
+                "max_input_tokens",
+                "max_total_tokens",
+                "max_batch_total_tokens",
+                "max_concurrent_requests",
+            ):
+                if isinstance(data.get(key), int):
+                    limits[key] = data[key]
+    queue_size = running = None
+    metrics = http_get(info.endpoint, "/metrics", timeout=0.3)
+    if metrics is not None and metrics[0] == 200:
+        text = metrics[1].decode("utf-8", "replace")
+        queue_size = _metric(text, "tgi_queue_size")
+        running = _metric(text, "tgi_batch_current_size")
+    return DeploymentStatus(info, "ready", limits, queue_size, running, version)
+
+
+def _phase_from_logs(engine: DockerRuntime, container_id: str) -> str:
+    phase = Phase.STARTING
+    for line in engine.logs(container_id, tail=400):
+        found = phase_of_line(line)
+        if found is not None and found.order > phase.order:
+            phase = found
+    return phase.label
+
+
+def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> list[DeploymentStatus]:
+    """Every deployment of ours (or the one named), probed in parallel: phase, limits, queue, batch."""
+    engine = _connect(runtime)
+    containers = engine.list_managed(name)
+    if not containers:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
+        rows = list(pool.map(lambda c: _probe_status(engine, c), containers))
+    return sorted(rows, key=lambda row: row.info.name)
+
+
+def logs(
+    name: str,
+    *,
+    follow: bool = False,
+    tail: int | None = None,
+    secrets: tuple[str, ...] = (),
+    runtime: DockerRuntime | None = None,
+) -> Iterator[str]:
+    """The deployment's log lines with secrets masked; following ends when the container stops."""
+    engine = _connect(runtime)
+    container = engine.inspect(name)
+    if container is None or not container.managed:
+        raise DeploymentError(
+            f"no deployment named {name!r}",
+            cause="no container of ours has this name",
+            fix="`orchestrator status` lists deployments; pass --name to pick one",
+        )
+    lines = (
+        engine.follow_logs(container.id, tail=tail) if follow else iter(engine.logs(container.id, tail=tail))
+    )
+    return (redact(line, secrets) for line in lines)
+
+
+def find_deployment(name: str, *, runtime: DockerRuntime | None = None) -> DeploymentInfo | None:
+    """Our deployment called `name` (any state), with `.endpoint` its API base URL; None if there is none."""
+    engine = _connect(runtime)
+    container = engine.inspect(name)
+    if container is None or not container.managed:
+        return None
+    return deployment_info(container)
