@@ -1,0 +1,206 @@
+"""The Locust plug-in: our options, the per-process runtime, sample merging and the reports at the end.
+
+Importing this module registers listeners on Locust's global events (as a locustfile's own listeners do):
+
+- `init_command_line_parser`: adds the options of `orchestrator.load.options`.
+- `init`: checks them (exit 2 with the reason) and installs a `--shape` as the run's load shape.
+- `test_start`: the master tells its workers how many they are and when the open-loop schedule starts (both ride
+  in the spawn message's options); each load process builds its `LoadRuntime`; `/info` and `/metrics` are read.
+- `report_to_master` / `worker_report`: workers drain their new exact samples into every stats report; the master
+  merges them (see `collector.py`). The worker's final report is sent when it quits.
+- `test_stop`: tokenizer check of the kept texts (workers, local), `/metrics` read again (master, local).
+- `quitting`: summary JSON, samples JSONL and plots into `--report-dir`; the SLO verdict is logged and, when
+  missed, the process exit code is set to `SLO_EXIT_CODE` (5).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from locust import LoadTestShape, events
+from locust.runners import MasterRunner, WorkerRunner
+
+from orchestrator.load.collector import REPORT_KEY, SampleCollector
+from orchestrator.load.options import LoadOptionError, LoadOptions, add_arguments, auth_headers
+from orchestrator.load.report import SLO_EXIT_CODE, RunRecord, write_reports
+from orchestrator.load.runtime import LoadRuntime, get_runtime, set_runtime
+from orchestrator.load.shapes import Shape
+from orchestrator.load.slo import evaluate
+
+__all__ = ["SpecShape"]
+
+log = logging.getLogger("orchestrator.load")
+
+_STATE = "tgi_load_state"
+
+
+class SpecShape(LoadTestShape):  # type: ignore[misc]
+    """A `--shape` spec driving Locust's user count (closed loop)."""
+
+    abstract = True  # never picked up from a locustfile by itself; installed by the plug-in
+
+    def __init__(self, shape: Shape, spawn_rate: float) -> None:
+        super().__init__()
+        self.shape = shape
+        self.spawn_rate = spawn_rate
+
+    def tick(self) -> tuple[int, float] | None:
+        users = self.shape.level(self.get_run_time())
+        return None if users is None else (users, self.spawn_rate)
+
+
+def _fetch(url: str, timeout: float = 5.0) -> bytes | None:
+    try:
+        req = urllib.request.Request(url, headers=auth_headers())
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the user's own server
+            body: bytes = resp.read()
+            return body
+    except Exception as exc:  # a report without /info is still a report
+        log.warning("could not read %s: %s", url, exc)
+        return None
+
+
+class _State:
+    """What the master (or local runner) keeps for the reports."""
+
+    def __init__(self, options: LoadOptions) -> None:
+        self.options = options
+        self.collector = SampleCollector()
+        self.info: bytes | None = None
+        self.metrics_before: bytes | None = None
+        self.metrics_after: bytes | None = None
+        self.started_at = 0.0
+        self.stopped_at = 0.0
+        self.processes = 1
+
+
+def _options(environment: Any) -> LoadOptions:
+    try:
+        return LoadOptions.from_namespace(environment.parsed_options)
+    except LoadOptionError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)
+
+
+@events.init_command_line_parser.add_listener
+def _on_parser(parser: Any, **_: Any) -> None:
+    add_arguments(parser)
+
+
+@events.init.add_listener
+def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
+    if environment.parsed_options is None or isinstance(runner, WorkerRunner):
+        return
+    options = _options(environment)
+    setattr(environment, _STATE, _State(options))
+    if options.shape is not None:
+        if options.rate > 0:
+            sys.stderr.write("error: --shape drives the user count (closed loop); drop --rate or --shape\n")
+            sys.exit(2)
+        spawn = float(environment.parsed_options.spawn_rate or max(1, options.shape.peak()))
+        shape = SpecShape(options.shape, spawn)
+        shape.runner = runner
+        environment.shape_class = shape
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    options = _options(environment)
+    if isinstance(runner, WorkerRunner):
+        parsed = environment.parsed_options
+        rt = LoadRuntime(environment, options, worker=runner.worker_index, processes=parsed.tgi_processes or 1)
+        rt.start_schedule(parsed.tgi_epoch or time.time() + 0.2)
+        set_runtime(environment, rt)
+        return
+    state: _State = getattr(environment, _STATE, None) or _State(options)
+    setattr(environment, _STATE, state)
+    state.options = options
+    state.collector.reset()
+    host = (environment.host or "").rstrip("/")
+    state.info = _fetch(f"{host}/info")
+    state.metrics_before = _fetch(f"{host}/metrics")
+    state.started_at = time.time()
+    if isinstance(runner, MasterRunner):
+        state.processes = max(1, len(runner.clients.ready))
+        environment.parsed_options.tgi_processes = state.processes
+        environment.parsed_options.tgi_epoch = time.time() + 1.0
+    else:
+        rt = LoadRuntime(environment, options, worker=0, processes=1)
+        rt.start_schedule(time.time() + 0.05)
+        rt.collector = state.collector
+        rt.collector.text_budget = options.token_check
+        set_runtime(environment, rt)
+
+
+@events.report_to_master.add_listener
+def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    from locust.env import Environment  # noqa: F401 - only for the type of the global below
+
+    env = _worker_env.get("env")
+    if env is None or getattr(env, "tgi_load_runtime", None) is None:
+        return
+    rt = get_runtime(env)
+    rt.sync_arrivals()
+    data[REPORT_KEY] = rt.collector.drain()
+
+
+_worker_env: dict[str, Any] = {}
+
+
+@events.init.add_listener
+def _remember_env(environment: Any, **_: Any) -> None:
+    _worker_env["env"] = environment
+
+
+@events.worker_report.add_listener
+def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    env = _worker_env.get("env")
+    state: _State | None = getattr(env, _STATE, None)
+    part = data.get(REPORT_KEY)
+    if state is not None and part:
+        state.collector.merge(part)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    rt = getattr(environment, "tgi_load_runtime", None)
+    if rt is not None:
+        rt.sync_arrivals()
+        rt.collector.run_token_check()
+    state: _State | None = getattr(environment, _STATE, None)
+    if state is not None and not isinstance(environment.runner, WorkerRunner):
+        state.stopped_at = time.time()
+        state.metrics_after = _fetch(f"{(environment.host or '').rstrip('/')}/metrics")
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Any, **_: Any) -> None:
+    state: _State | None = getattr(environment, _STATE, None)
+    if state is None or isinstance(environment.runner, WorkerRunner):
+        return
+    record = RunRecord(
+        options=state.options,
+        host=environment.host or "",
+        user_classes=[cls.__name__ for cls in environment.user_classes],
+        users=int(getattr(environment.parsed_options, "num_users", 0) or 0),
+        processes=state.processes,
+        started_at=state.started_at,
+        stopped_at=state.stopped_at or time.time(),
+        info=state.info,
+        metrics_before=state.metrics_before,
+        metrics_after=state.metrics_after,
+        collector=state.collector,
+    )
+    summary = record.summary()
+    if state.options.report_dir is not None:
+        write_reports(record, summary, state.options.report_dir)
+    passed, _, verdict = evaluate(state.options.slo, record.figures_all())
+    if state.options.slo:
+        (log.info if passed else log.error)(verdict)
+        if not passed:
+            environment.process_exit_code = SLO_EXIT_CODE

@@ -1,0 +1,260 @@
+"""Prompts for load tests: synthetic ones with exact Mistral token lengths, or a user's JSONL file.
+
+Synthetic prompts are `Request 00001234: <filler words>` inside the `[INST] ... [/INST]` template. The Mistral
+tokenizer splits digits into single tokens, so the 8-digit request number always costs the same tokens: the
+filler for a length is built and checked once with the tokenizer, then each request only swaps its number. A
+unique number per request (the default) keeps prefix caching from flattering the results; `unique_prefix=False`
+sends the same prefix every time to study caching.
+
+Input length counts what the server counts: BOS + the templated prompt (TGI's `input_length`, the chat route's
+`usage.prompt_tokens`). Both routes template a single user turn the same way, so one length fits both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.tokens import ChatTemplateError, format_chat, format_prompt, get_tokenizer
+
+__all__ = [
+    "LengthDistribution",
+    "PromptError",
+    "PromptFile",
+    "PromptSpec",
+    "SyntheticPrompts",
+    "parse_distribution",
+]
+
+
+class PromptError(ValueError):
+    """A prompt setting or file that cannot be used; the message names the setting, the value and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class LengthDistribution:
+    """Token lengths: `fixed` (a), `uniform` (a..b inclusive) or `normal` (mean a, std b, clipped to lo..hi)."""
+
+    kind: str
+    a: float
+    b: float = 0.0
+    lo: int = 1
+    hi: int = 1_000_000
+
+    def sample(self, rng: random.Random) -> int:
+        if self.kind == "fixed":
+            return int(self.a)
+        if self.kind == "uniform":
+            return rng.randint(int(self.a), int(self.b))
+        value = round(rng.gauss(self.a, self.b))
+        return max(self.lo, min(self.hi, value))
+
+    def __str__(self) -> str:
+        if self.kind == "fixed":
+            return f"fixed:{int(self.a)}"
+        if self.kind == "uniform":
+            return f"uniform:{int(self.a)},{int(self.b)}"
+        return f"normal:{self.a:g},{self.b:g},{self.lo},{self.hi}"
+
+
+def parse_distribution(text: str, *, setting: str = "--input-tokens") -> LengthDistribution:
+    """`128`, `fixed:128`, `uniform:64,256` or `normal:200,50[,lo,hi]` (bounds default to 1 and mean + 4 std)."""
+    raw = text.strip()
+    kind, _, rest = raw.partition(":") if ":" in raw else ("fixed", "", raw)
+    try:
+        nums = [float(x) for x in rest.split(",") if x.strip()]
+    except ValueError:
+        nums = []
+    hint = f"{setting} {text!r}: use 128, fixed:128, uniform:64,256 or normal:200,50,16,1000"
+    if kind == "fixed" and len(nums) == 1 and nums[0] >= 1:
+        return LengthDistribution("fixed", nums[0])
+    if kind == "uniform" and len(nums) == 2 and 1 <= nums[0] <= nums[1]:
+        return LengthDistribution("uniform", nums[0], nums[1])
+    if kind == "normal" and len(nums) in (2, 4) and nums[1] >= 0:
+        lo = int(nums[2]) if len(nums) == 4 else 1
+        hi = int(nums[3]) if len(nums) == 4 else max(lo, int(nums[0] + 4 * nums[1]))
+        if 1 <= lo <= hi:
+            return LengthDistribution("normal", nums[0], nums[1], lo, hi)
+    raise PromptError(f"invalid length distribution {hint}")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSpec:
+    """One request's prompt: either a user text or a conversation, with the lengths we expect."""
+
+    text: str | None
+    messages: tuple[Mapping[str, Any], ...] | None
+    input_tokens: int | None
+    max_new_tokens: int
+
+    def as_inputs(self) -> str:
+        """`inputs` for the native routes (TGI adds BOS itself, so the template's `<s>` is dropped)."""
+        if self.messages is not None:
+            return format_chat(self.messages).removeprefix("<s>")
+        return format_prompt(self.text or "")
+
+    def as_messages(self) -> list[dict[str, Any]]:
+        if self.messages is not None:
+            return [dict(m) for m in self.messages]
+        return [{"role": "user", "content": self.text or ""}]
+
+
+_PREFIX_DIGITS = 8
+
+
+class SyntheticPrompts:
+    """Prompts of exact token lengths drawn from two distributions (input and output)."""
+
+    def __init__(
+        self,
+        input_tokens: LengthDistribution,
+        output_tokens: LengthDistribution,
+        *,
+        unique_prefix: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.unique_prefix = unique_prefix
+        self._rng = random.Random(seed)
+        self._ids = itertools.count(self._rng.randrange(10**_PREFIX_DIGITS // 2))
+        self._fillers: dict[int, str] = {}
+        self._lock = threading.Lock()
+        tok = get_tokenizer()
+        self._words = [
+            p[1:]
+            for p in tok.pieces()[:5000]
+            if p.startswith("\u2581")
+            and p[1:].isascii()
+            and p[1:].isalpha()
+            and p[1:].islower()
+            and len(p) >= 4
+        ]
+        self._overhead = tok.count(format_prompt(self._prefix(0)))
+        if self.input_tokens.kind == "fixed" and int(self.input_tokens.a) < self._overhead:
+            raise PromptError(
+                f"--input-tokens {int(self.input_tokens.a)} is below the {self._overhead} tokens of the template "
+                f"and the request prefix; use at least {self._overhead}"
+            )
+
+    @property
+    def min_input_tokens(self) -> int:
+        return self._overhead
+
+    def _prefix(self, number: int) -> str:
+        return f"Request {number % 10**_PREFIX_DIGITS:0{_PREFIX_DIGITS}d}:"
+
+    def filler(self, length: int) -> str:
+        """Words that bring the templated prompt to exactly `length` tokens (built once per length)."""
+        with self._lock:
+            cached = self._fillers.get(length)
+            if cached is not None:
+                return cached
+            tok = get_tokenizer()
+            rng = random.Random(length)
+            words = [rng.choice(self._words) for _ in range(max(0, length - self._overhead))]
+            for _ in range(20):
+                text = " ".join(words)
+                n = tok.count(format_prompt(f"{self._prefix(0)} {text}" if words else self._prefix(0)))
+                if n == length:
+                    break
+                if n > length and words:
+                    words.pop()
+                elif n < length:
+                    words.append(rng.choice(self._words))
+                else:
+                    break
+            filler = " ".join(words)
+            self._fillers[length] = filler
+            return filler
+
+    def next(self) -> PromptSpec:
+        length = max(self._overhead, self.input_tokens.sample(self._rng))
+        number = next(self._ids) if self.unique_prefix else 0
+        filler = self.filler(length)
+        text = f"{self._prefix(number)} {filler}" if filler else self._prefix(number)
+        return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)))
+
+
+class PromptFile:
+    """A JSONL file: each line `{"prompt": str}` or `{"messages": [...]}`, optionally `max_new_tokens`.
+
+    Lines are served in order, round robin; their input lengths are counted once when the file is loaded.
+    Requests without their own `max_new_tokens` take one from `output_tokens`.
+    """
+
+    def __init__(self, path: Path, output_tokens: LengthDistribution, *, seed: int | None = None) -> None:
+        self.path = path
+        self.output_tokens = output_tokens
+        self._rng = random.Random(seed)
+        self._specs = self._load(path)
+        self._cycle = itertools.cycle(self._specs)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    @staticmethod
+    def _load(path: Path) -> list[tuple[PromptSpec, bool]]:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise PromptError(
+                f"--prompts-file {str(path)!r} cannot be read ({exc}); pass an existing JSONL file"
+            ) from exc
+        tok = get_tokenizer()
+        specs: list[tuple[PromptSpec, bool]] = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"--prompts-file {str(path)!r} line {number}"
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise PromptError(f"{where} is not JSON ({exc}); write one JSON object per line") from exc
+            if not isinstance(item, dict):
+                raise PromptError(f"{where}: expected an object with 'prompt' or 'messages'")
+            budget = item.get("max_new_tokens", item.get("max_tokens"))
+            if budget is not None and (not isinstance(budget, int) or budget < 1):
+                raise PromptError(f"{where}: max_new_tokens {budget!r} must be a positive integer")
+            if isinstance(item.get("prompt"), str):
+                text = item["prompt"]
+                specs.append(
+                    (PromptSpec(text, None, tok.count(format_prompt(text)), budget or 0), budget is None)
+                )
+            elif isinstance(item.get("messages"), list):
+                messages = tuple(item["messages"])
+                try:
+                    templated = format_chat(messages)
+                except ChatTemplateError as exc:
+                    raise PromptError(f"{where}: {exc}; fix the conversation") from exc
+                count = tok.count(templated, add_bos=False)
+                specs.append((PromptSpec(None, messages, count, budget or 0), budget is None))
+            else:
+                raise PromptError(f"{where}: needs a string 'prompt' or a list 'messages'")
+        if not specs:
+            raise PromptError(f"--prompts-file {str(path)!r} holds no prompts; add JSON lines")
+        return specs
+
+    def next(self) -> PromptSpec:
+        with self._lock:
+            spec, needs_budget = next(self._cycle)
+            if not needs_budget:
+                return spec
+            budget = max(1, self.output_tokens.sample(self._rng))
+        return PromptSpec(spec.text, spec.messages, spec.input_tokens, budget)
+
+
+PromptSource = SyntheticPrompts | PromptFile
+
+
+def sample_lengths(dist: LengthDistribution, n: int, seed: int = 0) -> Sequence[int]:
+    """`n` draws, for tests and previews."""
+    rng = random.Random(seed)
+    return [dist.sample(rng) for _ in range(n)]

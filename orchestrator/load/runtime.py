@@ -1,0 +1,109 @@
+"""Per-process state of a load run: options, prompt source, arrival schedule and the sample collector.
+
+Built at `test_start` (when a worker has received the master's options) and hung on the Locust environment, so
+users find it with `get_runtime(environment)`. `record` keeps the exact sample and fires Locust's `request` event
+for the e2e time, and `TTFT` / `ITL` rows for streams, so Locust's own tables show the same requests.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from orchestrator.load.arrivals import ArrivalSchedule
+from orchestrator.load.collector import SampleCollector
+from orchestrator.load.figures import Sample
+from orchestrator.load.options import LoadOptions
+from orchestrator.load.prompts import PromptFile, PromptSource, SyntheticPrompts
+
+__all__ = ["LoadRuntime", "get_runtime"]
+
+_ATTR = "tgi_load_runtime"
+
+
+class LoadRuntime:
+    def __init__(self, environment: Any, options: LoadOptions, *, worker: int = 0, processes: int = 1) -> None:
+        self.environment = environment
+        self.options = options
+        self.worker = worker
+        self.processes = max(1, processes)
+        self.collector = SampleCollector(worker=worker, text_budget=options.token_check)
+        self._wall_offset = time.time() - time.perf_counter()
+        self.prompts: PromptSource
+        if options.prompts_file is not None:
+            self.prompts = PromptFile(options.prompts_file, options.output_tokens, seed=options.seed)
+        else:
+            self.prompts = SyntheticPrompts(
+                options.input_tokens,
+                options.output_tokens,
+                unique_prefix=options.unique_prefix,
+                seed=None if options.seed is None else options.seed + worker,
+            )
+        self.schedule: ArrivalSchedule | None = None
+        self.failure_messages: dict[int, str] = {}
+
+    def start_schedule(self, epoch: float) -> None:
+        """Open loop: slots from `epoch` (wall clock, shared by all processes) on."""
+        if self.options.rate <= 0:
+            return
+        start = time.perf_counter() + (epoch - time.time())
+        self.schedule = ArrivalSchedule(
+            self.options.rate,
+            kind=self.options.arrival,
+            start=start,
+            index=self.worker % self.processes,
+            processes=self.processes,
+            seed=self.options.seed,
+            max_lateness=self.options.max_lateness,
+            late_after=self.options.late_after,
+        )
+
+    def sync_arrivals(self) -> None:
+        """Copy the schedule's counters into the collector (before a report is drained or written)."""
+        if self.schedule is not None:
+            stats = self.schedule.stats
+            self.collector.arrivals.update(slots=stats.slots, late=stats.late, dropped=stats.dropped)
+
+    def wall(self, perf: float) -> float:
+        return perf + self._wall_offset
+
+    def record(self, sample: Sample, name: str) -> None:
+        self.collector.add(sample)
+        fire = self.environment.events.request.fire
+        if sample.ok:
+            fire(
+                request_type="POST",
+                name=name,
+                response_time=sample.e2e * 1000.0,
+                response_length=sample.tokens,
+                exception=None,
+                context={},
+            )
+            if sample.ttft is not None:
+                fire(request_type="TTFT", name=name, response_time=sample.ttft * 1000.0, response_length=0,
+                     exception=None, context={})
+            itl = sample.itl
+            if itl is not None:
+                fire(request_type="ITL", name=name, response_time=itl * 1000.0, response_length=0,
+                     exception=None, context={})
+        else:
+            message = self.failure_messages.pop(id(sample), "")
+            fire(
+                request_type="POST",
+                name=name,
+                response_time=sample.e2e * 1000.0,
+                response_length=0,
+                exception=RuntimeError(f"{sample.status} {sample.error_type}: {message}"),
+                context={},
+            )
+
+
+def get_runtime(environment: Any) -> LoadRuntime:
+    rt = getattr(environment, _ATTR, None)
+    if rt is None:
+        raise RuntimeError("the TGI load plug-in is not set up: import orchestrator.load.plugin in the locustfile")
+    return rt  # type: ignore[no-any-return]
+
+
+def set_runtime(environment: Any, runtime: LoadRuntime) -> None:
+    setattr(environment, _ATTR, runtime)

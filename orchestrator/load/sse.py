@@ -1,0 +1,139 @@
+"""I/O-free readers for TGI's server-sent events: feed one line and its arrival time, read the timings.
+
+The Locust users read the socket line by line (`readline(b"\\n")`) and hand every line to one of these readers
+with `time.perf_counter()` taken right after the line arrived. Nothing here blocks or buffers, so a small
+event is timed when it arrives, not when 1 KiB has piled up (the fault of `FastHttpUser.iter_lines`).
+
+Both spellings of the SSE field are accepted (`data:{json}` up to TGI 2.0, `data: {json}` since 2.1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ChatStreamReader", "GenerateStreamReader", "StreamState", "parse_error_body"]
+
+
+@dataclass(slots=True)
+class StreamState:
+    """What a stream told us so far. Times are whatever clock the caller passes (perf_counter seconds)."""
+
+    first_token: float | None = None
+    last_token: float | None = None
+    token_events: int = 0
+    output_tokens: int | None = None
+    input_tokens: int | None = None
+    finish_reason: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    done: bool = False
+    text: list[str] = field(default_factory=list)
+
+
+def _payload(line: bytes) -> bytes | None:
+    """The data of a `data:` line, or None for blank lines, comments (`:` keep-alives) and other fields."""
+    if not line.startswith(b"data:"):
+        return None
+    return line[5:].strip()
+
+
+def parse_error_body(body: bytes) -> tuple[str | None, str]:
+    """`(error_type, message)` from a TGI error body; framework errors are plain text (type None)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None, body.decode("utf-8", "replace").strip()[:300]
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):  # OpenAI-style stream error {"error": {"message", "http_status_code"}}
+            return "stream_error", str(err.get("message", ""))
+        return (str(data["error_type"]) if "error_type" in data else None), str(err)
+    return None, str(data)[:300]
+
+
+class GenerateStreamReader:
+    """`/generate_stream`: token events, then a final event with `generated_text` and `details`."""
+
+    __slots__ = ("keep_text", "state")
+
+    def __init__(self, *, keep_text: bool = False) -> None:
+        self.state = StreamState()
+        self.keep_text = keep_text
+
+    def feed(self, line: bytes, now: float) -> bool:
+        """Take one line; True once the stream is finished (final event or error)."""
+        data = _payload(line)
+        if not data:
+            return False
+        event: dict[str, Any] = json.loads(data)
+        st = self.state
+        if "error" in event:
+            st.error_type = str(event.get("error_type") or "stream_error")
+            st.error_message = str(event["error"])
+            st.done = True
+            return True
+        token = event.get("token")
+        if token is not None:
+            if st.first_token is None:
+                st.first_token = now
+            st.last_token = now
+            st.token_events += 1
+            if self.keep_text and not token.get("special"):
+                st.text.append(token.get("text", ""))
+        details = event.get("details")
+        if details:
+            st.finish_reason = details.get("finish_reason")
+            st.output_tokens = details.get("generated_tokens")
+            st.input_tokens = details.get("input_length")
+        if event.get("generated_text") is not None:
+            st.done = True
+            return True
+        return False
+
+
+class ChatStreamReader:
+    """`/v1/chat/completions` with `stream: true`: one chunk per token, an optional usage chunk, `[DONE]`."""
+
+    __slots__ = ("keep_text", "state")
+
+    def __init__(self, *, keep_text: bool = False) -> None:
+        self.state = StreamState()
+        self.keep_text = keep_text
+
+    def feed(self, line: bytes, now: float) -> bool:
+        data = _payload(line)
+        if not data:
+            return False
+        st = self.state
+        if data == b"[DONE]":
+            st.done = True
+            return True
+        chunk: dict[str, Any] = json.loads(data)
+        if "error" in chunk:
+            err = chunk["error"]
+            st.error_type = (
+                "stream_error" if isinstance(err, dict) else str(chunk.get("error_type") or "stream_error")
+            )
+            st.error_message = str(err.get("message")) if isinstance(err, dict) else str(err)
+            return False  # TGI sends [DONE] after an in-stream chat error
+        choices = chunk.get("choices")
+        if choices:
+            if st.first_token is None:
+                st.first_token = now
+            st.last_token = now
+            st.token_events += 1
+            choice = choices[0]
+            if self.keep_text:
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    st.text.append(content)
+            reason = choice.get("finish_reason")
+            if reason:
+                st.finish_reason = reason
+        usage = chunk.get("usage")
+        if usage:
+            st.output_tokens = usage.get("completion_tokens")
+            st.input_tokens = usage.get("prompt_tokens")
+        return False

@@ -1,0 +1,224 @@
+"""Locust users for TGI's routes, timing every token event exactly.
+
+Each user owns one keep-alive connection (geventhttpclient's `HTTPClient`, the engine under Locust's
+`FastHttpUser`) and reads streams line by line with `readline(b"\\n")`, taking `perf_counter()` as each line
+arrives: `FastHttpUser.iter_lines` would hold small events back until 1 KiB piles up, and its `readline()` waits
+for `\\r\\n`, which TGI never sends. The exact figures go to the run's `SampleCollector`; `events.request` is
+still fired (e2e, plus `TTFT` and `ITL` rows) so Locust's CSV/HTML show them, bucketed as Locust does.
+
+Importing this module imports Locust (and gevent's monkey-patching): only locustfiles import it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, ClassVar
+
+from geventhttpclient import HTTPClient
+from locust import User, constant, task
+
+from orchestrator.load.figures import Sample
+from orchestrator.load.options import auth_headers
+from orchestrator.load.prompts import PromptSpec
+from orchestrator.load.runtime import LoadRuntime, get_runtime
+from orchestrator.load.sse import ChatStreamReader, GenerateStreamReader, parse_error_body
+
+__all__ = ["ChatUser", "GenerateUser", "StreamUser", "TGIUser"]
+
+_perf = time.perf_counter
+
+
+class RequestFailed(Exception):
+    """Shown in Locust's failure table: `<status> <error_type>: <message>`."""
+
+
+class TGIUser(User):  # type: ignore[misc]
+    """Base: takes an arrival slot (open loop) or goes at once (closed loop), sends, records one sample."""
+
+    abstract = True
+    wait_time = constant(0)
+    scenario: ClassVar[str] = "tgi"
+    path: ClassVar[str] = "/"
+
+    def on_start(self) -> None:
+        self.rt: LoadRuntime = get_runtime(self.environment)
+        self.http = HTTPClient.from_url(
+            self.host,
+            concurrency=1,
+            connection_timeout=10.0,
+            network_timeout=self.rt.options.request_timeout,
+            block_size=16384,
+        )
+        self.headers = {"Content-Type": "application/json", **auth_headers()}
+
+    def on_stop(self) -> None:
+        self.http.close()
+
+    @task
+    def one_request(self) -> None:
+        rt = self.rt
+        schedule = rt.schedule
+        if schedule is not None:
+            slot = schedule.next_slot()
+            wait = slot - _perf()
+            if wait > 0:
+                self._sleep(wait)
+            decision = schedule.decide(slot, _perf())
+            if not decision.send:
+                return
+            start, delay = slot, decision.delay
+        else:
+            start, delay = _perf(), 0.0
+        spec = rt.prompts.next()
+        sample = self.send(spec, start)
+        sample.send_delay = delay
+        sample.sent_at = rt.wall(start + delay) if schedule is not None else 0.0
+        rt.record(sample, self.path)
+
+    def _sleep(self, seconds: float) -> None:
+        import gevent
+
+        gevent.sleep(seconds)
+
+    def new_sample(self, spec: PromptSpec, start: float) -> Sample:
+        return Sample(
+            scenario=self.scenario,
+            ok=False,
+            start_at=self.rt.wall(start),
+            e2e=0.0,
+            expected_input_tokens=spec.input_tokens,
+            target_tokens=spec.max_new_tokens,
+        )
+
+    def fail(self, sample: Sample, start: float, status: int, error_type: str | None, message: str) -> Sample:
+        sample.ok = False
+        sample.status = status
+        sample.error_type = error_type or ("http" if status else "connection")
+        sample.e2e = _perf() - start
+        self.rt.failure_messages[id(sample)] = message[:200]
+        return sample
+
+    def send(self, spec: PromptSpec, start: float) -> Sample:
+        raise NotImplementedError
+
+    def post_stream(self, body: dict[str, Any], reader: Any, spec: PromptSpec, start: float) -> Sample:
+        """POST, then read lines until the reader says the stream is over."""
+        sample = self.new_sample(spec, start)
+        try:
+            resp = self.http.request("POST", self.path, body=json.dumps(body).encode(), headers=self.headers)
+        except Exception as exc:  # connection refused, reset, timeout: a failed request, not a crash
+            return self.fail(sample, start, 0, type(exc).__name__, str(exc))
+        status = resp.status_code
+        if status != 200:
+            error_type, message = parse_error_body(resp.read())
+            return self.fail(sample, start, status, error_type, message)
+        readline = resp.readline
+        feed = reader.feed
+        try:
+            while True:
+                line = readline(b"\n")
+                if not line:
+                    break
+                if feed(line, _perf()):
+                    break
+            end = _perf()
+            while readline(b"\n"):  # drain the blank line / chunk terminator so the connection is reused
+                pass
+        except Exception as exc:
+            return self.fail(sample, start, 200, type(exc).__name__, f"stream broken: {exc}")
+        st = reader.state
+        if st.error_type is not None:
+            return self.fail(sample, start, 200, st.error_type, st.error_message or "")
+        if not st.done:
+            return self.fail(sample, start, 200, "incomplete_stream", "stream ended without a final event")
+        sample.ok = True
+        sample.status = 200
+        sample.e2e = end - start
+        sample.ttft = None if st.first_token is None else st.first_token - start
+        sample.last_token = None if st.last_token is None else st.last_token - start
+        sample.token_events = st.token_events
+        sample.output_tokens = st.output_tokens
+        sample.input_tokens = st.input_tokens
+        sample.finish_reason = st.finish_reason
+        if reader.keep_text and st.output_tokens is not None:
+            self.rt.collector.add_text(
+                st.output_tokens, "".join(st.text), st.finish_reason in ("eos_token", "stop")
+            )
+        return sample
+
+
+class GenerateUser(TGIUser):
+    """Native `/generate` (no streaming): e2e and output tokens from `details.generated_tokens`."""
+
+    abstract = False
+    scenario = "generate"
+    path = "/generate"
+    weight = 1
+
+    def send(self, spec: PromptSpec, start: float) -> Sample:
+        sample = self.new_sample(spec, start)
+        body = {
+            "inputs": spec.as_inputs(),
+            "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
+        }
+        try:
+            resp = self.http.request("POST", self.path, body=json.dumps(body).encode(), headers=self.headers)
+            raw = resp.read()
+        except Exception as exc:
+            return self.fail(sample, start, 0, type(exc).__name__, str(exc))
+        end = _perf()
+        if resp.status_code != 200:
+            error_type, message = parse_error_body(raw)
+            return self.fail(sample, start, resp.status_code, error_type, message)
+        data = json.loads(raw)
+        details = data.get("details") or {}
+        sample.ok = True
+        sample.status = 200
+        sample.e2e = end - start
+        sample.output_tokens = details.get("generated_tokens")
+        sample.finish_reason = details.get("finish_reason")
+        prompt_tokens = resp.get("x-prompt-tokens") if hasattr(resp, "get") else None
+        sample.input_tokens = int(prompt_tokens) if prompt_tokens else None
+        if self.rt.collector.wants_text() and sample.output_tokens is not None:
+            self.rt.collector.add_text(
+                sample.output_tokens, data.get("generated_text", ""), sample.finish_reason == "eos_token"
+            )
+        return sample
+
+
+class StreamUser(TGIUser):
+    """Native `/generate_stream`: a timestamp per token event; the final event's details give the counts."""
+
+    abstract = False
+    scenario = "stream"
+    path = "/generate_stream"
+    weight = 2
+
+    def send(self, spec: PromptSpec, start: float) -> Sample:
+        body = {
+            "inputs": spec.as_inputs(),
+            "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
+        }
+        reader = GenerateStreamReader(keep_text=self.rt.collector.wants_text())
+        return self.post_stream(body, reader, spec, start)
+
+
+class ChatUser(TGIUser):
+    """`/v1/chat/completions` streaming with `stream_options.include_usage`: usage gives the counts."""
+
+    abstract = False
+    scenario = "chat"
+    path = "/v1/chat/completions"
+    weight = 2
+
+    def send(self, spec: PromptSpec, start: float) -> Sample:
+        body = {
+            "model": "tgi",
+            "messages": spec.as_messages(),
+            "max_tokens": spec.max_new_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        reader = ChatStreamReader(keep_text=self.rt.collector.wants_text())
+        return self.post_stream(body, reader, spec, start)
