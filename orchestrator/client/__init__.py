@@ -1,0 +1,58 @@
+"""A retrying client for TGI deployments: `TGIClient` (blocking) and `AsyncTGIClient` (asyncio).
+
+retry.py      RetryPolicy, classify(exc), RetryBudget; drives tenacity's Retrying / AsyncRetrying
+errors.py     TGIError and its subtree (validation, overloaded, generation, unavailable, deadline, ...)
+translate.py  huggingface_hub / httpx2 / SSE error events -> that tree
+sse.py        incremental SSE decoding (bytes in, payloads out)
+protocol.py   request bodies, response parsing, stream state (no I/O)
+endpoints.py  replica balancing: fewest in flight, cool-down after connection errors and 503
+presets.py    named sampling presets (MISTRAL_MODEL_CARD)
+base.py       construction, secrets, local tokenizer, per-call statistics
+sync_client.py / async_client.py   the two thin shells that move bytes
+"""
+
+from __future__ import annotations
+
+from orchestrator.client.async_client import AsyncChatStream, AsyncTGIClient, AsyncTokenStream
+from orchestrator.client.errors import (
+    TGIAuthenticationError,
+    TGIDeadlineExceededError,
+    TGIError,
+    TGIGenerationError,
+    TGIOverloadedError,
+    TGIStreamInterruptedError,
+    TGIUnavailableError,
+    TGIValidationError,
+)
+from orchestrator.client.presets import GREEDY, MISTRAL_MODEL_CARD, SamplingPreset
+from orchestrator.client.results import CallStats, GenerateResult, ServerTimings, TokenEvent
+from orchestrator.client.retry import RetryBudget, RetryPolicy, Verdict, classify
+from orchestrator.client.sync_client import ChatStream, TGIClient, TokenStream
+
+__all__ = [
+    "GREEDY",
+    "MISTRAL_MODEL_CARD",
+    "AsyncChatStream",
+    "AsyncTGIClient",
+    "AsyncTokenStream",
+    "CallStats",
+    "ChatStream",
+    "GenerateResult",
+    "RetryBudget",
+    "RetryPolicy",
+    "SamplingPreset",
+    "ServerTimings",
+    "TGIAuthenticationError",
+    "TGIClient",
+    "TGIDeadlineExceededError",
+    "TGIError",
+    "TGIGenerationError",
+    "TGIOverloadedError",
+    "TGIStreamInterruptedError",
+    "TGIUnavailableError",
+    "TGIValidationError",
+    "TokenEvent",
+    "TokenStream",
+    "Verdict",
+    "classify",
+]

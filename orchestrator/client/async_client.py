@@ -1,0 +1,489 @@
+"""`AsyncTGIClient`: the asyncio twin of `sync_client.py` (a test checks their public signatures match).
+
+Every decision is shared with the blocking client (`protocol.py`, `retry.py` driving tenacity's `AsyncRetrying`,
+`endpoints.py`); only the sending differs. `chat` goes through huggingface_hub's `AsyncInferenceClient`,
+reachable as `.inference_client`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+
+import httpx2
+
+from orchestrator.client.base import ClientBase, SecretLike
+from orchestrator.client.endpoints import Endpoint
+from orchestrator.client.errors import TGIError
+from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
+from orchestrator.client.protocol import (
+    ChatStreamState,
+    ChatStreamView,
+    StreamReader,
+    TokenStreamState,
+    TokenStreamView,
+    build_chat_body,
+    build_generate_body,
+    generated_text,
+    parse_generate,
+)
+from orchestrator.client.results import CallStats, GenerateResult, TokenEvent
+from orchestrator.client.retry import CallContext, RetryPolicy, run_async
+from orchestrator.client.translate import error_from_exception, error_from_response
+
+if TYPE_CHECKING:
+    from huggingface_hub import AsyncInferenceClient, ChatCompletionOutput, ChatCompletionStreamOutput
+
+__all__ = ["AsyncChatStream", "AsyncTGIClient", "AsyncTokenStream"]
+
+T = TypeVar("T")
+
+_CHAT_KWARGS = frozenset(
+    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
+     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
+)  # fmt: skip
+
+
+class _AsyncStream(Generic[T]):
+    """An open SSE stream; `async for` it. `aclose()` (or leaving `async with`) frees the connection."""
+
+    def __init__(
+        self,
+        client: AsyncTGIClient,
+        endpoint: Endpoint,
+        response: httpx2.Response,
+        chunks: AsyncIterator[bytes],
+        reader: StreamReader[T],
+        pending: list[T],
+        stats: CallStats,
+    ) -> None:
+        self._client = client
+        self._endpoint = endpoint
+        self._response = response
+        self._chunks = chunks
+        self._reader = reader
+        self._pending = pending
+        self._closed = False
+        self.stats = stats
+        self.endpoint = endpoint.url
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        try:
+            pending, self._pending = self._pending, []
+            for event in pending:
+                yield event
+            reader = self._reader
+            try:
+                async for chunk in self._chunks:
+                    for event in reader.feed(chunk):
+                        yield event
+            except httpx2.TransportError as exc:
+                raise await self._fail(reader.broken(exc)) from exc
+            except TGIError as exc:
+                raise await self._fail(exc) from None
+            try:
+                tail = reader.end()
+            except TGIError as exc:
+                raise await self._fail(exc) from None
+            for event in tail:
+                yield event
+        finally:
+            await self.aclose()
+
+    async def _fail(self, error: TGIError) -> TGIError:
+        error.attempts = self.stats.attempts
+        await self._finish(error)
+        return error
+
+    async def _finish(self, error: TGIError | None) -> None:
+        if not self._closed:
+            self._closed = True
+            self._client._pool.release(self._endpoint, error)
+            await self._response.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and return the connection (safe to call twice)."""
+        await self._finish(None)
+
+    async def __aenter__(self) -> _AsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class AsyncTokenStream(_AsyncStream[TokenEvent], TokenStreamView):
+    """Token events of `/generate_stream`; after iteration `details`/`generated_text` hold the final event's."""
+
+
+class AsyncChatStream(_AsyncStream["ChatCompletionStreamOutput"], ChatStreamView):
+    """Chunks of a `/v1/chat/completions` stream, as huggingface_hub's `ChatCompletionStreamOutput`."""
+
+
+class AsyncTGIClient(ClientBase):
+    """Asyncio client for one or more TGI replicas, with retries, a deadline and a retry budget.
+
+    >>> async with AsyncTGIClient("http://127.0.0.1:8080") as client:
+    ...     await client.generate(client.format_prompt("Hello"), max_new_tokens=20)
+    """
+
+    def __init__(
+        self,
+        url: str | Sequence[str],
+        *,
+        api_key: str | SecretLike | None = None,
+        policy: RetryPolicy | None = None,
+        preset: SamplingPreset | None = MISTRAL_MODEL_CARD,
+        headers: Mapping[str, str] | None = None,
+        max_connections: int = 100,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            api_key=api_key,
+            policy=policy,
+            preset=preset,
+            headers=headers,
+            max_connections=max_connections,
+        )
+        self._http = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout),
+            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            trust_env=False,
+            follow_redirects=False,
+            transport=transport,
+        )
+        self._hf: dict[str, AsyncInferenceClient] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close every connection (and huggingface_hub's clients and exit stacks)."""
+        await self._http.aclose()
+        for hf in self._hf.values():
+            await hf.close()  # type: ignore[no-untyped-call]
+
+    async def __aenter__(self) -> AsyncTGIClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """The connection pool used by `generate` and `stream` (for benchmarks and advanced use)."""
+        return self._http
+
+    @property
+    def inference_client(self) -> AsyncInferenceClient:
+        """huggingface_hub's `AsyncInferenceClient` for the first endpoint, configured with this client's auth."""
+        return self._inference_client(self.endpoints[0])
+
+    def _inference_client(self, url: str) -> AsyncInferenceClient:
+        client = self._hf.get(url)
+        if client is None:
+            from huggingface_hub import AsyncInferenceClient
+
+            client = AsyncInferenceClient(
+                model=url,
+                headers=_hf_headers(self._headers),
+                timeout=self.policy.read_timeout,
+            )
+            self._hf[url] = client
+        return client
+
+    # -- sending --------------------------------------------------------------------------------------------
+
+    def _failed(self, ctx: CallContext, endpoint: Endpoint, error: TGIError) -> TGIError:
+        self._pool.release(endpoint, error)
+        self._pool.note_failure(endpoint, error, ctx.avoid)
+        error.attempts = ctx.stats.attempts
+        return error
+
+    async def _request(self, ctx: CallContext, method: str, path: str, body: bytes | None) -> httpx2.Response:
+        endpoint = self._pool.acquire(ctx.avoid)
+        ctx.begin_attempt(endpoint.url)
+        connect, read = ctx.attempt_timeouts()
+        try:
+            response = await self._http.request(
+                method,
+                endpoint.url + path,
+                content=body,
+                headers=self._headers,
+                timeout=httpx2.Timeout(read, connect=connect),
+            )
+        except httpx2.TransportError as exc:
+            raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        if response.status_code >= 400:
+            error = error_from_response(
+                response.status_code, response.headers, response.content, endpoint.url
+            )
+            raise self._failed(ctx, endpoint, error)
+        self._pool.release(endpoint)
+        return response
+
+    async def _open(
+        self,
+        ctx: CallContext,
+        path: str,
+        body: bytes,
+        make: Callable[[str, CallStats], StreamReader[T]],
+    ) -> tuple[Endpoint, httpx2.Response, AsyncIterator[bytes], StreamReader[T], list[T]]:
+        """One attempt at opening a stream: send, check the status, read until the first event."""
+        endpoint = self._pool.acquire(ctx.avoid)
+        ctx.begin_attempt(endpoint.url)
+        connect, read = ctx.attempt_timeouts()
+        request = self._http.build_request(
+            "POST",
+            endpoint.url + path,
+            content=body,
+            headers=self._headers,
+            timeout=httpx2.Timeout(read, connect=connect),
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx2.TransportError as exc:
+            raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        reader = make(endpoint.url, ctx.stats)
+        try:
+            if response.status_code >= 400:
+                content = await response.aread()
+                raise error_from_response(response.status_code, response.headers, content, endpoint.url)
+            chunks = response.aiter_bytes()
+            pending: list[T] = []
+            while not pending:
+                chunk = await anext(chunks, None)
+                if chunk is None:
+                    pending = reader.end()
+                    break
+                pending = reader.feed(chunk)
+        except httpx2.TransportError as exc:
+            await response.aclose()
+            raise self._failed(ctx, endpoint, reader.broken(exc)) from exc
+        except TGIError as exc:
+            await response.aclose()
+            raise self._failed(ctx, endpoint, exc) from None
+        return endpoint, response, chunks, reader, pending
+
+    # -- public API -----------------------------------------------------------------------------------------
+
+    @overload
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = ...,
+        temperature: float | None = ...,
+        top_p: float | None = ...,
+        top_k: int | None = ...,
+        repetition_penalty: float | None = ...,
+        do_sample: bool | None = ...,
+        stop: list[str] | None = ...,
+        seed: int | None = ...,
+        details: Literal[False] = ...,
+        preset: SamplingPreset | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        deadline: float | None = ...,
+    ) -> str: ...
+
+    @overload
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = ...,
+        temperature: float | None = ...,
+        top_p: float | None = ...,
+        top_k: int | None = ...,
+        repetition_penalty: float | None = ...,
+        do_sample: bool | None = ...,
+        stop: list[str] | None = ...,
+        seed: int | None = ...,
+        details: Literal[True],
+        preset: SamplingPreset | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        deadline: float | None = ...,
+    ) -> GenerateResult: ...
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        repetition_penalty: float | None = None,
+        do_sample: bool | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        details: bool = False,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> str | GenerateResult:
+        """Generate text for `prompt` (`/generate`); with `details=True` a `GenerateResult` with TGI's details,
+        timing headers and call statistics. Keyword arguments override the preset; `parameters` passes any other
+        TGI field; `deadline` (seconds) overrides the policy's for this call."""
+        explicit = {
+            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
+        }  # fmt: skip
+        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=details)
+        ctx = self._context("generate", deadline)
+        response = await run_async(
+            lambda c: self._request(c, "POST", "/generate", body), ctx, self._budget, self._pool
+        )
+        if not details:
+            return generated_text(response.content)
+        return parse_generate(response.content, response.headers, ctx.stats, ctx.endpoint or "")
+
+    async def stream(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        repetition_penalty: float | None = None,
+        do_sample: bool | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> AsyncTokenStream:
+        """Stream tokens (`/generate_stream`). Opens at once, retrying until the first token has arrived; the
+        returned `AsyncTokenStream` yields `TokenEvent`s, the last with `generated_text` and `details`. A failure after
+        the first token raises `TGIStreamInterruptedError` with the partial text."""
+        explicit = {
+            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
+        }  # fmt: skip
+        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=True)
+        ctx = self._context("stream", deadline)
+
+        def make(endpoint: str, stats: CallStats) -> StreamReader[TokenEvent]:
+            state = TokenStreamState(endpoint, stats)
+            return StreamReader(state, state.event)
+
+        opened = await run_async(
+            lambda c: self._open(c, "/generate_stream", body, make), ctx, self._budget, self._pool
+        )
+        return AsyncTokenStream(self, *opened, ctx.stats)
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> ChatCompletionOutput:
+        """OpenAI-style chat through TGI's `/v1/chat/completions`, via huggingface_hub's `chat_completion`."""
+        explicit = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "stop": stop,
+            "seed": seed,
+        }
+        params = self._chat_parameters(preset, explicit, parameters)
+        known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
+        extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
+        ctx = self._context("chat", deadline)
+        msgs = [dict(m) for m in messages]
+
+        async def attempt(c: CallContext) -> ChatCompletionOutput:
+            endpoint = self._pool.acquire(c.avoid)
+            c.begin_attempt(endpoint.url)
+            try:
+                out: ChatCompletionOutput = await self._inference_client(endpoint.url).chat_completion(
+                    msgs, model="tgi", extra_body=extra or None, **known
+                )
+            except Exception as exc:
+                raise self._failed(c, endpoint, error_from_exception(exc, endpoint.url)) from exc
+            self._pool.release(endpoint)
+            return out
+
+        return await run_async(attempt, ctx, self._budget, self._pool)
+
+    async def chat_stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> AsyncChatStream:
+        """Stream a chat completion; same retry rules as `stream`. Yields `ChatCompletionStreamOutput` chunks."""
+        from huggingface_hub import ChatCompletionStreamOutput
+
+        explicit = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "stop": stop,
+            "seed": seed,
+        }
+        body = build_chat_body(messages, self._chat_parameters(preset, explicit, parameters), stream=True)
+        ctx = self._context("chat_stream", deadline)
+
+        def make(endpoint: str, stats: CallStats) -> StreamReader[ChatCompletionStreamOutput]:
+            state = ChatStreamState(endpoint, stats)
+
+            def convert(payload: bytes) -> ChatCompletionStreamOutput | None:
+                chunk = state.chunk(payload)
+                return None if chunk is None else ChatCompletionStreamOutput.parse_obj_as_instance(chunk)
+
+            return StreamReader(state, convert)
+
+        opened = await run_async(
+            lambda c: self._open(c, "/v1/chat/completions", body, make), ctx, self._budget, self._pool
+        )
+        return AsyncChatStream(self, *opened, ctx.stats)
+
+    async def health(self) -> bool:
+        """Whether any endpoint answers `/health` with 200 now (one try each, no retries)."""
+        connect, read = self.policy.connect_timeout, min(self.policy.read_timeout, 10.0)
+        for url in self.endpoints:
+            try:
+                response = await self._http.get(
+                    url + "/health", timeout=httpx2.Timeout(read, connect=connect)
+                )
+            except httpx2.TransportError:
+                continue
+            if response.status_code == 200:
+                return True
+        return False
+
+    async def info(self, *, deadline: float | None = None) -> dict[str, Any]:
+        """The deployment's `/info` (model id, limits, version), with retries."""
+        ctx = self._context("info", deadline)
+        response = await run_async(
+            lambda c: self._request(c, "GET", "/info", None), ctx, self._budget, self._pool
+        )
+        data: dict[str, Any] = response.json()
+        return data
+
+
+def _hf_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers for huggingface_hub: ours, and `authorization: None` when there is no API key.
+
+    huggingface_hub merges user headers over its own and then drops None values, so this removes the ambient
+    Hugging Face token it would otherwise send to the endpoint.
+    """
+    out: dict[str, Any] = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
+    out.setdefault("authorization", None)
+    return out

@@ -1,0 +1,485 @@
+"""`TGIClient`: the blocking shell. It moves bytes; decisions live in `protocol.py`, `retry.py`, `endpoints.py`.
+
+`generate` and `stream` use one shared `httpx2.Client` connection pool directly with the lean SSE decoder
+(huggingface_hub's per-event dataclass parsing costs ~100 µs an event); `chat` goes through huggingface_hub's
+`InferenceClient.chat_completion`, which stays reachable as `.inference_client` for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+
+import httpx2
+
+from orchestrator.client.base import ClientBase, SecretLike
+from orchestrator.client.endpoints import Endpoint
+from orchestrator.client.errors import TGIError
+from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
+from orchestrator.client.protocol import (
+    ChatStreamState,
+    ChatStreamView,
+    StreamReader,
+    TokenStreamState,
+    TokenStreamView,
+    build_chat_body,
+    build_generate_body,
+    generated_text,
+    parse_generate,
+)
+from orchestrator.client.results import CallStats, GenerateResult, TokenEvent
+from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
+from orchestrator.client.translate import error_from_exception, error_from_response
+
+if TYPE_CHECKING:
+    from huggingface_hub import ChatCompletionOutput, ChatCompletionStreamOutput, InferenceClient
+
+__all__ = ["ChatStream", "TGIClient", "TokenStream"]
+
+T = TypeVar("T")
+
+_CHAT_KWARGS = frozenset(
+    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
+     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
+)  # fmt: skip
+
+
+class _Stream(Generic[T]):
+    """An open SSE stream; iterate it for events. Closing it (or leaving a `with` block) frees the connection."""
+
+    def __init__(
+        self,
+        client: TGIClient,
+        endpoint: Endpoint,
+        response: httpx2.Response,
+        chunks: Iterator[bytes],
+        reader: StreamReader[T],
+        pending: list[T],
+        stats: CallStats,
+    ) -> None:
+        self._client = client
+        self._endpoint = endpoint
+        self._response = response
+        self._chunks = chunks
+        self._reader = reader
+        self._pending = pending
+        self._closed = False
+        self.stats = stats
+        self.endpoint = endpoint.url
+
+    def __iter__(self) -> Iterator[T]:
+        try:
+            pending, self._pending = self._pending, []
+            yield from pending
+            reader = self._reader
+            try:
+                for chunk in self._chunks:
+                    yield from reader.feed(chunk)
+            except httpx2.TransportError as exc:
+                raise self._fail(reader.broken(exc)) from exc
+            except TGIError as exc:
+                raise self._fail(exc) from None
+            try:
+                yield from reader.end()
+            except TGIError as exc:
+                raise self._fail(exc) from None
+        finally:
+            self.close()
+
+    def _fail(self, error: TGIError) -> TGIError:
+        error.attempts = self.stats.attempts
+        self._finish(error)
+        return error
+
+    def _finish(self, error: TGIError | None) -> None:
+        if not self._closed:
+            self._closed = True
+            self._response.close()
+            self._client._pool.release(self._endpoint, error)
+
+    def close(self) -> None:
+        """Stop reading and return the connection (safe to call twice)."""
+        self._finish(None)
+
+    def __enter__(self) -> _Stream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.close()
+
+
+class TokenStream(_Stream[TokenEvent], TokenStreamView):
+    """Token events of `/generate_stream`; after iteration `details`/`generated_text` hold the final event's."""
+
+
+class ChatStream(_Stream["ChatCompletionStreamOutput"], ChatStreamView):
+    """Chunks of a `/v1/chat/completions` stream, as huggingface_hub's `ChatCompletionStreamOutput`."""
+
+
+class TGIClient(ClientBase):
+    """Blocking client for one or more TGI replicas, with retries, a deadline and a retry budget.
+
+    >>> with TGIClient("http://127.0.0.1:8080") as client:
+    ...     client.generate(client.format_prompt("Hello"), max_new_tokens=20)
+    """
+
+    def __init__(
+        self,
+        url: str | Sequence[str],
+        *,
+        api_key: str | SecretLike | None = None,
+        policy: RetryPolicy | None = None,
+        preset: SamplingPreset | None = MISTRAL_MODEL_CARD,
+        headers: Mapping[str, str] | None = None,
+        max_connections: int = 100,
+        transport: httpx2.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            api_key=api_key,
+            policy=policy,
+            preset=preset,
+            headers=headers,
+            max_connections=max_connections,
+        )
+        self._http = httpx2.Client(
+            timeout=httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout),
+            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            trust_env=False,
+            follow_redirects=False,
+            transport=transport,
+        )
+        self._hf: dict[str, InferenceClient] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every connection (and huggingface_hub's per-stream exit stack)."""
+        self._http.close()
+        for hf in self._hf.values():
+            hf.close()  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> TGIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def http(self) -> httpx2.Client:
+        """The connection pool used by `generate` and `stream` (for benchmarks and advanced use)."""
+        return self._http
+
+    @property
+    def inference_client(self) -> InferenceClient:
+        """huggingface_hub's `InferenceClient` for the first endpoint, configured with this client's auth."""
+        return self._inference_client(self.endpoints[0])
+
+    def _inference_client(self, url: str) -> InferenceClient:
+        client = self._hf.get(url)
+        if client is None:
+            from huggingface_hub import InferenceClient
+
+            client = InferenceClient(
+                model=url,
+                headers=_hf_headers(self._headers),
+                timeout=self.policy.read_timeout,
+            )
+            self._hf[url] = client
+        return client
+
+    # -- sending --------------------------------------------------------------------------------------------
+
+    def _failed(self, ctx: CallContext, endpoint: Endpoint, error: TGIError) -> TGIError:
+        self._pool.release(endpoint, error)
+        self._pool.note_failure(endpoint, error, ctx.avoid)
+        error.attempts = ctx.stats.attempts
+        return error
+
+    def _request(self, ctx: CallContext, method: str, path: str, body: bytes | None) -> httpx2.Response:
+        endpoint = self._pool.acquire(ctx.avoid)
+        ctx.begin_attempt(endpoint.url)
+        connect, read = ctx.attempt_timeouts()
+        try:
+            response = self._http.request(
+                method,
+                endpoint.url + path,
+                content=body,
+                headers=self._headers,
+                timeout=httpx2.Timeout(read, connect=connect),
+            )
+        except httpx2.TransportError as exc:
+            raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        if response.status_code >= 400:
+            error = error_from_response(
+                response.status_code, response.headers, response.content, endpoint.url
+            )
+            raise self._failed(ctx, endpoint, error)
+        self._pool.release(endpoint)
+        return response
+
+    def _open(
+        self,
+        ctx: CallContext,
+        path: str,
+        body: bytes,
+        make: Callable[[str, CallStats], StreamReader[T]],
+    ) -> tuple[Endpoint, httpx2.Response, Iterator[bytes], StreamReader[T], list[T]]:
+        """One attempt at opening a stream: send, check the status, read until the first event."""
+        endpoint = self._pool.acquire(ctx.avoid)
+        ctx.begin_attempt(endpoint.url)
+        connect, read = ctx.attempt_timeouts()
+        request = self._http.build_request(
+            "POST",
+            endpoint.url + path,
+            content=body,
+            headers=self._headers,
+            timeout=httpx2.Timeout(read, connect=connect),
+        )
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx2.TransportError as exc:
+            raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        reader = make(endpoint.url, ctx.stats)
+        try:
+            if response.status_code >= 400:
+                content = response.read()
+                raise error_from_response(response.status_code, response.headers, content, endpoint.url)
+            chunks = response.iter_bytes()
+            pending: list[T] = []
+            while not pending:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    pending = reader.end()
+                    break
+                pending = reader.feed(chunk)
+        except httpx2.TransportError as exc:
+            response.close()
+            raise self._failed(ctx, endpoint, reader.broken(exc)) from exc
+        except TGIError as exc:
+            response.close()
+            raise self._failed(ctx, endpoint, exc) from None
+        return endpoint, response, chunks, reader, pending
+
+    # -- public API -----------------------------------------------------------------------------------------
+
+    @overload
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = ...,
+        temperature: float | None = ...,
+        top_p: float | None = ...,
+        top_k: int | None = ...,
+        repetition_penalty: float | None = ...,
+        do_sample: bool | None = ...,
+        stop: list[str] | None = ...,
+        seed: int | None = ...,
+        details: Literal[False] = ...,
+        preset: SamplingPreset | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        deadline: float | None = ...,
+    ) -> str: ...
+
+    @overload
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = ...,
+        temperature: float | None = ...,
+        top_p: float | None = ...,
+        top_k: int | None = ...,
+        repetition_penalty: float | None = ...,
+        do_sample: bool | None = ...,
+        stop: list[str] | None = ...,
+        seed: int | None = ...,
+        details: Literal[True],
+        preset: SamplingPreset | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        deadline: float | None = ...,
+    ) -> GenerateResult: ...
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        repetition_penalty: float | None = None,
+        do_sample: bool | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        details: bool = False,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> str | GenerateResult:
+        """Generate text for `prompt` (`/generate`); with `details=True` a `GenerateResult` with TGI's details,
+        timing headers and call statistics. Keyword arguments override the preset; `parameters` passes any other
+        TGI field; `deadline` (seconds) overrides the policy's for this call."""
+        explicit = {
+            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
+        }  # fmt: skip
+        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=details)
+        ctx = self._context("generate", deadline)
+        response = run_sync(
+            lambda c: self._request(c, "POST", "/generate", body), ctx, self._budget, self._pool
+        )
+        if not details:
+            return generated_text(response.content)
+        return parse_generate(response.content, response.headers, ctx.stats, ctx.endpoint or "")
+
+    def stream(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        repetition_penalty: float | None = None,
+        do_sample: bool | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> TokenStream:
+        """Stream tokens (`/generate_stream`). Opens at once, retrying until the first token has arrived; the
+        returned `TokenStream` yields `TokenEvent`s, the last with `generated_text` and `details`. A failure after
+        the first token raises `TGIStreamInterruptedError` with the partial text."""
+        explicit = {
+            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
+        }  # fmt: skip
+        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=True)
+        ctx = self._context("stream", deadline)
+
+        def make(endpoint: str, stats: CallStats) -> StreamReader[TokenEvent]:
+            state = TokenStreamState(endpoint, stats)
+            return StreamReader(state, state.event)
+
+        opened = run_sync(
+            lambda c: self._open(c, "/generate_stream", body, make), ctx, self._budget, self._pool
+        )
+        return TokenStream(self, *opened, ctx.stats)
+
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> ChatCompletionOutput:
+        """OpenAI-style chat through TGI's `/v1/chat/completions`, via huggingface_hub's `chat_completion`."""
+        explicit = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "stop": stop,
+            "seed": seed,
+        }
+        params = self._chat_parameters(preset, explicit, parameters)
+        known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
+        extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
+        ctx = self._context("chat", deadline)
+        msgs = [dict(m) for m in messages]
+
+        def attempt(c: CallContext) -> ChatCompletionOutput:
+            endpoint = self._pool.acquire(c.avoid)
+            c.begin_attempt(endpoint.url)
+            try:
+                out: ChatCompletionOutput = self._inference_client(endpoint.url).chat_completion(
+                    msgs, model="tgi", extra_body=extra or None, **known
+                )
+            except Exception as exc:
+                raise self._failed(c, endpoint, error_from_exception(exc, endpoint.url)) from exc
+            self._pool.release(endpoint)
+            return out
+
+        return run_sync(attempt, ctx, self._budget, self._pool)
+
+    def chat_stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        preset: SamplingPreset | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> ChatStream:
+        """Stream a chat completion; same retry rules as `stream`. Yields `ChatCompletionStreamOutput` chunks."""
+        from huggingface_hub import ChatCompletionStreamOutput
+
+        explicit = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "stop": stop,
+            "seed": seed,
+        }
+        body = build_chat_body(messages, self._chat_parameters(preset, explicit, parameters), stream=True)
+        ctx = self._context("chat_stream", deadline)
+
+        def make(endpoint: str, stats: CallStats) -> StreamReader[ChatCompletionStreamOutput]:
+            state = ChatStreamState(endpoint, stats)
+
+            def convert(payload: bytes) -> ChatCompletionStreamOutput | None:
+                chunk = state.chunk(payload)
+                return None if chunk is None else ChatCompletionStreamOutput.parse_obj_as_instance(chunk)
+
+            return StreamReader(state, convert)
+
+        opened = run_sync(
+            lambda c: self._open(c, "/v1/chat/completions", body, make), ctx, self._budget, self._pool
+        )
+        return ChatStream(self, *opened, ctx.stats)
+
+    def health(self) -> bool:
+        """Whether any endpoint answers `/health` with 200 now (one try each, no retries)."""
+        connect, read = self.policy.connect_timeout, min(self.policy.read_timeout, 10.0)
+        for url in self.endpoints:
+            try:
+                response = self._http.get(url + "/health", timeout=httpx2.Timeout(read, connect=connect))
+            except httpx2.TransportError:
+                continue
+            if response.status_code == 200:
+                return True
+        return False
+
+    def info(self, *, deadline: float | None = None) -> dict[str, Any]:
+        """The deployment's `/info` (model id, limits, version), with retries."""
+        ctx = self._context("info", deadline)
+        response = run_sync(lambda c: self._request(c, "GET", "/info", None), ctx, self._budget, self._pool)
+        data: dict[str, Any] = response.json()
+        return data
+
+
+def _hf_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers for huggingface_hub: ours, and `authorization: None` when there is no API key.
+
+    huggingface_hub merges user headers over its own and then drops None values, so this removes the ambient
+    Hugging Face token it would otherwise send to the endpoint.
+    """
+    out: dict[str, Any] = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
+    out.setdefault("authorization", None)
+    return out
