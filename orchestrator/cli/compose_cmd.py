@@ -1,9 +1,61 @@
-"""CLI commands (placeholder until its issue lands)."""
+"""`orchestrator compose render`: write the Compose file from the settings (parse, call `compose_render`, print).
 
-from __future__ import annotations
+`--check` exits 1 when the file on disk differs from what the settings give (for CI and pre-commit).
+"""
+
+import difflib
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestrator.cli.options import settings_command
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+
+# No `from __future__ import annotations` here: typer must see real `Annotated` types through `settings_command`.
+
+compose_app = typer.Typer(
+    name="compose",
+    help="Docker Compose set-up generated from the settings (TGI on GPU, emulator, monitoring profiles).",
+    no_args_is_help=True,
+)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add the `compose` group to `app`."""
+    app.add_typer(compose_app)
+
+
+@compose_app.command("render")
+@settings_command
+def render_command(
+    settings: "Settings",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File to write (parent directories are created).")
+    ] = Path("compose/docker-compose.yml"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the file differs from the rendering.")
+    ] = False,
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print the file instead of writing it.")] = False,
+) -> None:
+    """Render the Compose file from the settings; values with an ORCHESTRATOR_* variable stay overridable."""
+    from orchestrator.compose_render import render_compose, write_compose
+
+    text = render_compose(settings)
+    if stdout:
+        typer.echo(text, nl=False)
+        return
+    if check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        if current != text:
+            diff = difflib.unified_diff(
+                current.splitlines(keepends=True), text.splitlines(keepends=True), str(output), "rendered"
+            )
+            typer.echo("".join(diff), err=True)
+            typer.echo(f"{output} is out of date: run `orchestrator compose render -o {output}`", err=True)
+            raise typer.Exit(code=1)
+        typer.echo(f"{output} is up to date")
+        return
+    typer.echo(f"wrote {write_compose(settings, output)}")
