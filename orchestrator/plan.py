@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from orchestrator.gpus import parse_gpus
 from orchestrator.settings import Settings
 from orchestrator.validation import check
+from orchestrator.validation import warnings as settings_warnings
 from orchestrator.versions import TgiFacts, facts_for, format_version
 
 __all__ = [
@@ -123,16 +124,10 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
     version = settings.engine.version
     assert version is not None  # guaranteed by check()
     facts = facts_for(version)
-    warnings: list[str] = []
+    warnings = settings_warnings(settings)
     num_shard = _num_shard(settings, gpu_count, warnings)
     secret_files = _secret_files(settings, facts)
     entrypoint = _entrypoint(secret_files, facts)
-    if settings.host.bind_address in {"0.0.0.0", "::"} and settings.secrets.api_key is None:
-        warnings.append(
-            f"the API is published on all interfaces ({settings.host.bind_address}:{settings.host.port}) without "
-            "an API key: anyone on the network can use it. Set secrets.api_key (ORCHESTRATOR_SECRETS__API_KEY) "
-            "or bind to 127.0.0.1."
-        )
     plan = LaunchPlan(
         container_name=settings.host.container_name,
         image=settings.engine.image,
@@ -172,10 +167,6 @@ def _num_shard(settings: Settings, gpu_count: int | None, warnings: list[str]) -
     if settings.host.num_shard is not None:
         return settings.host.num_shard
     if selection.kind == "none":
-        warnings.append(
-            "no GPU is requested (host.gpus=none): real TGI needs an NVIDIA GPU for this model; only the "
-            "emulator image runs without one."
-        )
         return 1
     if selection.count is not None:
         return selection.count
@@ -258,12 +249,9 @@ def _healthcheck(settings: Settings) -> Healthcheck:
 
     TGI opens its port only after warm-up, so the start period covers the whole start-up deadline.
     """
-    probe = (
-        "import urllib.request; "
-        f"urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/health', timeout=8)"
-    )
+    probe = "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=8)"  # no quotes: pastes cleanly
     return Healthcheck(
-        test=["CMD", "python3", "-c", probe],
+        test=["CMD", "python3", "-c", probe, f"http://127.0.0.1:{CONTAINER_PORT}/health"],
         interval=15.0,
         timeout=10.0,
         start_period=float(math.ceil(settings.timeouts.startup_deadline)),

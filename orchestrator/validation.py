@@ -29,7 +29,7 @@ from orchestrator.versions import (
     parse_version,
 )
 
-__all__ = ["TGI_DRAIN_SECONDS", "check", "problems"]
+__all__ = ["TGI_DRAIN_SECONDS", "check", "problems", "warnings"]
 
 TGI_DRAIN_SECONDS = 90
 """TGI drains in-flight requests for up to 90 s on SIGTERM (reference §7 Shutdown)."""
@@ -51,6 +51,24 @@ def check(settings: Settings) -> None:
 def problems(settings: Settings) -> list[ConfigProblem]:
     """Every broken rule, in settings order."""
     return [problem for rule in _RULES for problem in rule(settings)]
+
+
+def warnings(settings: Settings) -> list[str]:
+    """Legal but risky choices, worth telling the user about (the plan adds its own, e.g. an unknown GPU count)."""
+    found: list[str] = []
+    host = settings.host
+    if host.bind_address in {"0.0.0.0", "::"} and settings.secrets.api_key is None:
+        found.append(
+            f"the API is published on all interfaces ({host.bind_address}:{host.port}) without an API key: "
+            "anyone who can reach this host can use it. Set secrets.api_key (ORCHESTRATOR_SECRETS__API_KEY) "
+            "or bind to 127.0.0.1."
+        )
+    if host.gpus.strip().lower() == "none":
+        found.append(
+            "no GPU is requested (host.gpus=none): real TGI needs an NVIDIA GPU for this model; only the "
+            "emulator image runs without one."
+        )
+    return found
 
 
 def _show(value: Any) -> str:
