@@ -13,7 +13,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.load.prompts import LengthDistribution, PromptError, parse_distribution
+from orchestrator.load.prompts import (
+    LengthDistribution,
+    PromptError,
+    PromptFile,
+    PromptSource,
+    SyntheticPrompts,
+    parse_distribution,
+)
 from orchestrator.load.shapes import Shape, ShapeError, parse_shape
 from orchestrator.load.slo import SloError, SloSet, load_slo_file, parse_slo_items
 
@@ -156,6 +163,17 @@ class LoadOptions:
             token_check=int(ns.token_check),
             request_timeout=float(ns.request_timeout),
             label=ns.scenario_label,
+        )
+
+    def prompt_source(self, *, worker: int = 0) -> PromptSource:
+        """The prompts this run sends (a JSONL file or synthetic ones); raises `PromptError` when unusable."""
+        if self.prompts_file is not None:
+            return PromptFile(self.prompts_file, self.output_tokens, seed=self.seed)
+        return SyntheticPrompts(
+            self.input_tokens,
+            self.output_tokens,
+            unique_prefix=self.unique_prefix,
+            seed=None if self.seed is None else self.seed + worker,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from orchestrator.load.collector import REPORT_KEY, SampleCollector
 from orchestrator.load.options import LoadOptionError, LoadOptions, add_arguments, auth_headers
+from orchestrator.load.prompts import PromptError
 from orchestrator.load.report import SLO_EXIT_CODE, RunRecord, write_reports
 from orchestrator.load.runtime import LoadRuntime, get_runtime, set_runtime
 from orchestrator.load.shapes import Shape
@@ -43,13 +44,17 @@ class SpecShape(LoadTestShape):  # type: ignore[misc]
 
     abstract = True  # never picked up from a locustfile by itself; installed by the plug-in
 
-    def __init__(self, shape: Shape, spawn_rate: float) -> None:
+    def __init__(self, shape: Shape, spawn_rate: float, run_time: float | None) -> None:
         super().__init__()
         self.shape = shape
         self.spawn_rate = spawn_rate
+        self.run_time = run_time
 
     def tick(self) -> tuple[int, float] | None:
-        users = self.shape.level(self.get_run_time())
+        now = self.get_run_time()
+        if self.run_time is not None and now >= self.run_time:
+            return None
+        users = self.shape.level(now)
         return None if users is None else (users, self.spawn_rate)
 
 
@@ -78,10 +83,13 @@ class _State:
         self.processes = 1
 
 
-def _options(environment: Any) -> LoadOptions:
+def _options(environment: Any, *, check_prompts: bool = False) -> LoadOptions:
     try:
-        return LoadOptions.from_namespace(environment.parsed_options)
-    except LoadOptionError as exc:
+        options = LoadOptions.from_namespace(environment.parsed_options)
+        if check_prompts:
+            options.prompt_source()
+        return options
+    except (LoadOptionError, PromptError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
 
@@ -95,14 +103,14 @@ def _on_parser(parser: Any, **_: Any) -> None:
 def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if environment.parsed_options is None or isinstance(runner, WorkerRunner):
         return
-    options = _options(environment)
+    options = _options(environment, check_prompts=True)
     setattr(environment, _STATE, _State(options))
     if options.shape is not None:
         if options.rate > 0:
             sys.stderr.write("error: --shape drives the user count (closed loop); drop --rate or --shape\n")
             sys.exit(2)
         spawn = float(environment.parsed_options.spawn_rate or max(1, options.shape.peak()))
-        shape = SpecShape(options.shape, spawn)
+        shape = SpecShape(options.shape, spawn, environment.parsed_options.run_time or None)
         shape.runner = runner
         environment.shape_class = shape
 
@@ -113,7 +121,9 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     options = _options(environment)
     if isinstance(runner, WorkerRunner):
         parsed = environment.parsed_options
-        rt = LoadRuntime(environment, options, worker=runner.worker_index, processes=parsed.tgi_processes or 1)
+        rt = LoadRuntime(
+            environment, options, worker=runner.worker_index, processes=parsed.tgi_processes or 1
+        )
         rt.start_schedule(parsed.tgi_epoch or time.time() + 0.2)
         set_runtime(environment, rt)
         return
@@ -139,8 +149,6 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 @events.report_to_master.add_listener
 def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
-    from locust.env import Environment  # noqa: F401 - only for the type of the global below
-
     env = _worker_env.get("env")
     if env is None or getattr(env, "tgi_load_runtime", None) is None:
         return

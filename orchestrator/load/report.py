@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.load.collector import SampleCollector
-from orchestrator.load.figures import DEFINITIONS, Figures, Sample, percentile, summarize, summarize_by_scenario
+from orchestrator.load.figures import (
+    DEFINITIONS,
+    Figures,
+    Sample,
+    percentile,
+    summarize,
+    summarize_by_scenario,
+)
 from orchestrator.load.options import LoadOptions
 from orchestrator.load.server_metrics import diff_metrics, parse_prometheus
 from orchestrator.load.slo import evaluate
@@ -109,11 +116,17 @@ def _warnings(fig: Figures, token_check: dict[str, Any]) -> list[str]:
             f"(> 1 %) over {token_check['requests']} checked requests"
         )
     if fig.token_events_mismatches:
-        out.append(f"{fig.token_events_mismatches} streams had a token-event count unlike the server's token count")
+        out.append(
+            f"{fig.token_events_mismatches} streams had a token-event count unlike the server's token count"
+        )
     if fig.input_token_mismatches:
-        out.append(f"{fig.input_token_mismatches} requests had a server input length unlike the prompt's planned one")
+        out.append(
+            f"{fig.input_token_mismatches} requests had a server input length unlike the prompt's planned one"
+        )
     if fig.early_stops:
-        out.append(f"{fig.early_stops} requests stopped before their max_new_tokens (finish reason not length)")
+        out.append(
+            f"{fig.early_stops} requests stopped before their max_new_tokens (finish reason not length)"
+        )
     return out
 
 

@@ -14,7 +14,7 @@ from orchestrator.load.arrivals import ArrivalSchedule
 from orchestrator.load.collector import SampleCollector
 from orchestrator.load.figures import Sample
 from orchestrator.load.options import LoadOptions
-from orchestrator.load.prompts import PromptFile, PromptSource, SyntheticPrompts
+from orchestrator.load.prompts import PromptSource
 
 __all__ = ["LoadRuntime", "get_runtime"]
 
@@ -22,23 +22,16 @@ _ATTR = "tgi_load_runtime"
 
 
 class LoadRuntime:
-    def __init__(self, environment: Any, options: LoadOptions, *, worker: int = 0, processes: int = 1) -> None:
+    def __init__(
+        self, environment: Any, options: LoadOptions, *, worker: int = 0, processes: int = 1
+    ) -> None:
         self.environment = environment
         self.options = options
         self.worker = worker
         self.processes = max(1, processes)
         self.collector = SampleCollector(worker=worker, text_budget=options.token_check)
         self._wall_offset = time.time() - time.perf_counter()
-        self.prompts: PromptSource
-        if options.prompts_file is not None:
-            self.prompts = PromptFile(options.prompts_file, options.output_tokens, seed=options.seed)
-        else:
-            self.prompts = SyntheticPrompts(
-                options.input_tokens,
-                options.output_tokens,
-                unique_prefix=options.unique_prefix,
-                seed=None if options.seed is None else options.seed + worker,
-            )
+        self.prompts: PromptSource = options.prompt_source(worker=worker)
         self.schedule: ArrivalSchedule | None = None
         self.failure_messages: dict[int, str] = {}
 
@@ -80,12 +73,24 @@ class LoadRuntime:
                 context={},
             )
             if sample.ttft is not None:
-                fire(request_type="TTFT", name=name, response_time=sample.ttft * 1000.0, response_length=0,
-                     exception=None, context={})
+                fire(
+                    request_type="TTFT",
+                    name=name,
+                    response_time=sample.ttft * 1000.0,
+                    response_length=0,
+                    exception=None,
+                    context={},
+                )
             itl = sample.itl
             if itl is not None:
-                fire(request_type="ITL", name=name, response_time=itl * 1000.0, response_length=0,
-                     exception=None, context={})
+                fire(
+                    request_type="ITL",
+                    name=name,
+                    response_time=itl * 1000.0,
+                    response_length=0,
+                    exception=None,
+                    context={},
+                )
         else:
             message = self.failure_messages.pop(id(sample), "")
             fire(
@@ -101,7 +106,9 @@ class LoadRuntime:
 def get_runtime(environment: Any) -> LoadRuntime:
     rt = getattr(environment, _ATTR, None)
     if rt is None:
-        raise RuntimeError("the TGI load plug-in is not set up: import orchestrator.load.plugin in the locustfile")
+        raise RuntimeError(
+            "the TGI load plug-in is not set up: import orchestrator.load.plugin in the locustfile"
+        )
     return rt  # type: ignore[no-any-return]
 
 

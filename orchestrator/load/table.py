@@ -1,0 +1,71 @@
+"""Rows of the readable summary table, from a summary JSON (pure; the CLI renders them).
+
+One row per figure and one column per scenario (plus `all` for a mix), so the table fits a narrow terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["figure_table", "server_rows"]
+
+
+def _ms(key: str, q: str) -> Callable[[Mapping[str, Any]], str]:
+    def get(f: Mapping[str, Any]) -> str:
+        dist = f.get(key)
+        return "-" if not dist else f"{dist['percentiles'][q] * 1000:.2f} ms"
+
+    return get
+
+
+ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
+    ("requests", lambda f: str(f["requests"])),
+    ("errors", lambda f: f"{f['failed']} ({f['error_rate']:.1%})"),
+    ("early stops", lambda f: str(f["early_stops"])),
+    ("requests/s", lambda f: f"{f['request_rate']:.2f}"),
+    ("output tokens/s", lambda f: f"{f['output_tokens_per_s']:.0f}"),
+    ("TTFT p50", _ms("ttft_s", "p50")),
+    ("TTFT p90", _ms("ttft_s", "p90")),
+    ("TTFT p99", _ms("ttft_s", "p99")),
+    ("ITL p50", _ms("itl_s", "p50")),
+    ("ITL p99", _ms("itl_s", "p99")),
+    ("TPOT p50", _ms("tpot_s", "p50")),
+    ("e2e p50", _ms("e2e_s", "p50")),
+    ("e2e p99", _ms("e2e_s", "p99")),
+    ("tokens/s per request p50", lambda f: "-" if not f.get("tokens_per_s_request") else
+     f"{f['tokens_per_s_request']['percentiles']['p50']:.1f}"),
+)  # fmt: skip
+
+
+def figure_table(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(column headers, rows): `figure`, then each scenario (and `all` when there are several)."""
+    figures = summary.get("figures", {})
+    names = [n for n in figures if n != "all"]
+    if len(names) != 1 and "all" in figures:
+        names.append("all")
+    rows = [[label, *(get(figures[n]) for n in names)] for label, get in ROWS]
+    return ["figure", *names], rows
+
+
+def server_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(server histogram, count, mean, ~p99) from the /metrics difference; empty when not scraped."""
+    server = summary.get("server_metrics") or {}
+    rows = []
+    for name, h in (server.get("histograms") or {}).items():
+        unit_ms = not name.endswith(("tokens", "length"))
+
+        def fmt(v: Any, unit_ms: bool = unit_ms) -> str:
+            if v is None:
+                return "-"
+            return f"{v * 1000:.2f} ms" if unit_ms else f"{v:.1f}"
+
+        rows.append(
+            (
+                f"{name.removeprefix('tgi_request_')}",
+                f"{h['count']:.0f}",
+                fmt(h["mean"]),
+                fmt(h.get("p99_approx")),
+            )
+        )
+    return rows
