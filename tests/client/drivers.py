@@ -1,0 +1,109 @@
+"""Run one test suite against both clients: each driver exposes the same blocking surface.
+
+`SyncDriver` calls `TGIClient` directly; `AsyncDriver` runs `AsyncTGIClient` on its own event loop. A stream is
+consumed by `collect`, which returns the events received and the error that ended it (if any), so tests can check
+what reached the caller before a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from orchestrator.client import AsyncTGIClient, TGIClient, TokenEvent
+
+
+class SyncDriver:
+    kind = "sync"
+
+    def __init__(self, urls: str | Sequence[str], **kwargs: Any) -> None:
+        self.client = TGIClient(urls, **kwargs)
+
+    def generate(self, prompt: str, **kwargs: Any) -> Any:
+        try:
+            return self.client.generate(prompt, **kwargs)
+        finally:
+            self.last_stats = self.client.last_stats
+
+    def collect(self, prompt: str, **kwargs: Any) -> tuple[list[TokenEvent], Any, BaseException | None]:
+        stream = self.client.stream(prompt, **kwargs)
+        events: list[TokenEvent] = []
+        try:
+            for event in stream:
+                events.append(event)
+        except Exception as exc:
+            return events, stream, exc
+        return events, stream, None
+
+    def chat(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
+        return self.client.chat(messages, **kwargs)
+
+    def chat_collect(self, messages: list[dict[str, str]], **kwargs: Any) -> tuple[list[Any], Any]:
+        stream = self.client.chat_stream(messages, **kwargs)
+        return list(stream), stream
+
+    def health(self) -> bool:
+        return self.client.health()
+
+    def info(self) -> dict[str, Any]:
+        return self.client.info()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AsyncDriver:
+    kind = "async"
+
+    def __init__(self, urls: str | Sequence[str], **kwargs: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = AsyncTGIClient(urls, **kwargs)
+
+    def _run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def generate(self, prompt: str, **kwargs: Any) -> Any:
+        async def go() -> Any:
+            try:
+                return await self.client.generate(prompt, **kwargs)
+            finally:  # the stats live in the calling task's context
+                self.last_stats = self.client.last_stats
+
+        return self._run(go())
+
+    def collect(self, prompt: str, **kwargs: Any) -> tuple[list[TokenEvent], Any, BaseException | None]:
+        async def go() -> tuple[list[TokenEvent], Any, BaseException | None]:
+            stream = await self.client.stream(prompt, **kwargs)
+            events: list[TokenEvent] = []
+            try:
+                async for event in stream:
+                    events.append(event)
+            except Exception as exc:
+                return events, stream, exc
+            return events, stream, None
+
+        return self._run(go())  # type: ignore[no-any-return]
+
+    def chat(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
+        return self._run(self.client.chat(messages, **kwargs))
+
+    def chat_collect(self, messages: list[dict[str, str]], **kwargs: Any) -> tuple[list[Any], Any]:
+        async def go() -> tuple[list[Any], Any]:
+            stream = await self.client.chat_stream(messages, **kwargs)
+            return [chunk async for chunk in stream], stream
+
+        return self._run(go())  # type: ignore[no-any-return]
+
+    def health(self) -> bool:
+        return self._run(self.client.health())  # type: ignore[no-any-return]
+
+    def info(self) -> dict[str, Any]:
+        return self._run(self.client.info())  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._run(self.client.aclose())
+        self.loop.close()
+
+
+DRIVERS = {"sync": SyncDriver, "async": AsyncDriver}
