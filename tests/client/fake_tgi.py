@@ -33,7 +33,12 @@ def generated(text: str = "Hello there", tokens: int = 2) -> Answer:
         payload: dict[str, Any] = {"generated_text": text}
         if body.get("parameters", {}).get("details"):
             payload["details"] = {"finish_reason": "length", "generated_tokens": tokens, "seed": None}
-        headers = {"x-compute-time": "0.25", "x-total-time": "250", "x-queue-time": "3", "x-generated-tokens": "2"}
+        headers = {
+            "x-compute-time": "0.25",
+            "x-total-time": "250",
+            "x-queue-time": "3",
+            "x-generated-tokens": "2",
+        }
         return httpx2.Response(200, json=payload, headers=headers)
 
     return answer
@@ -43,7 +48,9 @@ def reset(request: httpx2.Request) -> httpx2.Response:
     raise httpx2.ConnectError("connection refused", request=request)
 
 
-def sse_body(texts: list[str], *, final: bool = True, error: dict[str, Any] | None = None, space: bool = True) -> bytes:
+def sse_body(
+    texts: list[str], *, final: bool = True, error: dict[str, Any] | None = None, space: bool = True
+) -> bytes:
     prefix = b"data: " if space else b"data:"
     out = []
     for i, text in enumerate(texts, start=1):
@@ -85,7 +92,9 @@ def streamed(texts: list[str], *, cut: bool = False, error: dict[str, Any] | Non
     def answer(request: httpx2.Request) -> httpx2.Response:
         body = sse_body(texts, final=not cut and error is None, error=error)
         pieces = [body[i : i + 37] for i in range(0, len(body), 37)]  # split mid-line on purpose
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(pieces, cut))
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_Chunks(pieces, cut)
+        )
 
     return answer
 

@@ -142,7 +142,9 @@ def test_retry_after_longer_than_deadline_gives_up_at_once(make: Make) -> None:
 
 def test_budget_limits_retries_during_outage(make: Make) -> None:
     fake = FakeTGI([tgi_error(503, "healthcheck", "unhealthy")])
-    policy = RetryPolicy(max_attempts=5, initial_backoff=0, jitter=0, budget_ratio=0.2, budget_burst=2, cooldown=0)
+    policy = RetryPolicy(
+        max_attempts=5, initial_backoff=0, jitter=0, budget_ratio=0.2, budget_burst=2, cooldown=0
+    )
     driver = make(fake, policy=policy)
     calls = 50
     for _ in range(calls):
@@ -175,7 +177,7 @@ def test_stream_error_event_before_first_token_is_retried(make: Make) -> None:
 
 def test_stream_cut_after_tokens_raises_interrupted_with_partial_text(make: Make) -> None:
     fake = FakeTGI([streamed(["One", " two", " three"], cut=True), streamed(["never"])])
-    events, stream, error = make(fake).collect("x")
+    events, _stream, error = make(fake).collect("x")
     assert isinstance(error, TGIStreamInterruptedError)
     assert error.partial_text == "One two three" == "".join(e.text for e in events)
     assert error.tokens_received == 3
@@ -223,7 +225,9 @@ def test_no_authorization_header_without_api_key(make: Make, monkeypatch: pytest
 
 def test_info_and_health(make: Make) -> None:
     info = {"model_id": "TheBloke/Mistral-7B-Instruct-v0.2-AWQ", "max_total_tokens": 4096}
-    fake = FakeTGI([lambda r: httpx2.Response(200, json=info) if r.url.path == "/info" else httpx2.Response(200)])
+    fake = FakeTGI(
+        [lambda r: httpx2.Response(200, json=info) if r.url.path == "/info" else httpx2.Response(200)]
+    )
     driver = make(fake)
     assert driver.info()["max_total_tokens"] == 4096
     assert driver.health() is True

@@ -30,7 +30,6 @@ from orchestrator.client.translate import (
     parse_retry_after,
 )
 
-
 # -- SSE ------------------------------------------------------------------------------------------------------
 
 
@@ -65,7 +64,9 @@ def test_sse_decoder_joins_multiline_data_and_flushes_unterminated_event() -> No
         (500, {"error": "boom", "error_type": "stream_serialization_error"}, TGIError, "stream_serialization_error"),
     ],
 )  # fmt: skip
-def test_error_from_response_maps_tgi_bodies(status: int, body: dict[str, str], cls: type, error_type: str) -> None:
+def test_error_from_response_maps_tgi_bodies(
+    status: int, body: dict[str, str], cls: type, error_type: str
+) -> None:
     error = error_from_response(status, {}, json.dumps(body).encode(), "http://h:1")
     assert type(error) is cls
     assert error.status == status
@@ -114,9 +115,7 @@ def test_huggingface_hub_errors_are_translated_from_their_response() -> None:
     from huggingface_hub.errors import HfHubHTTPError, OverloadedError
 
     request = httpx2.Request("POST", "http://h:1/v1/chat/completions")
-    response = httpx2.Response(
-        503, json={"error": "unhealthy", "error_type": "healthcheck"}, request=request
-    )
+    response = httpx2.Response(503, json={"error": "unhealthy", "error_type": "healthcheck"}, request=request)
     hf_error = HfHubHTTPError("503 Service Unavailable", response=response)
     assert isinstance(error_from_exception(hf_error), TGIUnavailableError)
     overloaded = OverloadedError("Model is overloaded")
