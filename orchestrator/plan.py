@@ -27,7 +27,7 @@ from orchestrator.gpus import parse_gpus
 from orchestrator.settings import Settings
 from orchestrator.validation import check
 from orchestrator.validation import warnings as settings_warnings
-from orchestrator.versions import TgiFacts, facts_for, format_version
+from orchestrator.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for, format_version
 
 __all__ = [
     "API_KEY_TARGET",
@@ -186,7 +186,7 @@ def _command(settings: Settings, facts: TgiFacts, num_shard: int) -> list[str]:
         args += ["--revision", model.revision]
     if model.quantize:
         args += ["--quantize", model.quantize]
-    if model.dtype and model.quantize != "awq":  # never --dtype with AWQ (validation also rejects it)
+    if model.dtype and (model.quantize or None) in DTYPE_COMPATIBLE_QUANTIZE:  # never with AWQ (nor gptq...)
         args += ["--dtype", model.dtype]
     args += [facts.input_limit_flag, str(limits.max_input_tokens)]
     optional: list[tuple[str, int | float | None]] = [

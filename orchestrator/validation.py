@@ -115,7 +115,7 @@ def _revision(settings: Settings) -> Iterator[ConfigProblem]:
 
 def _quantize_and_dtype(settings: Settings) -> Iterator[ConfigProblem]:
     version = settings.engine.version
-    quantize, dtype = settings.model.quantize, settings.model.dtype
+    quantize, dtype = settings.model.quantize or None, settings.model.dtype or None  # "" means unset
     if quantize is not None and version is not None:
         allowed = facts_for(version).quantize_values
         if quantize not in allowed:
@@ -134,7 +134,7 @@ def _quantize_and_dtype(settings: Settings) -> Iterator[ConfigProblem]:
             "model.dtype",
             f"must stay unset with quantize={quantize!r}: {why}TGI's shard aborts when --dtype is combined "
             "with any quantization but bitsandbytes",
-            f"unset {_where('model.dtype')}",
+            f"unset model.dtype (remove it from flags, {env_var_for('model.dtype')}, .env and orchestrator.toml)",
         )
 
 
