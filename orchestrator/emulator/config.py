@@ -1,0 +1,289 @@
+"""Typed emulator configuration: parsed flags -> checked, defaulted `EmulatorConfig`.
+
+Checks follow TGI 3.3.x's launcher (before "download": `Error: ArgumentValidation("...")`, exit 1) and the
+router's start-up checks (after shard load; in TGI they make the webserver crash). Token defaults follow v3: with
+no `--max-total-tokens` the shard picks min(KV capacity, max_position_embeddings=32768) and input = total - 1.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.emulator.latency import LatencyProfile, get_profile
+
+__all__ = [
+    "ArgumentValidationError",
+    "EmulatorConfig",
+    "FaultConfig",
+    "RouterValidationError",
+    "build_config",
+]
+
+MAX_POSITION_EMBEDDINGS = 32_768  # Mistral 7B v0.2 config.json
+DEFAULT_PREFILL_TOKENS = 4096
+VERSION = "3.3.6-dev0"  # v3.3.6 and v3.3.7 both carry this workspace version (reference §0)
+
+
+class ArgumentValidationError(Exception):
+    """A launcher argument check failed: printed as `Error: ArgumentValidation("<message>")`, exit 1."""
+
+
+class RouterValidationError(Exception):
+    """A router start-up check failed (after shards are up): the webserver 'crashes', exit 1."""
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Fault-injection knobs (rates are probabilities per generation request, drawn from one seeded RNG)."""
+
+    seed: int = 0
+    generation_rate: float = 0.0
+    incomplete_rate: float = 0.0
+    overload_rate: float = 0.0
+    overload_burst: int = 5
+    unhealthy_rate: float = 0.0
+    unhealthy_seconds: float = 2.0
+    reset_rate: float = 0.0
+    stream_cut_rate: float = 0.0
+    stream_cut_after: int = 3
+    slow_first_byte_rate: float = 0.0
+    slow_first_byte_seconds: float = 5.0
+    stall_rate: float = 0.0
+    stall_seconds: float = 30.0
+    crash_after_requests: int | None = None
+    crash_during_startup: str | None = None
+    warmup_oom: bool = False
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the running emulator needs, with TGI's defaults resolved."""
+
+    model_id: str
+    revision: str | None
+    hostname: str
+    port: int
+    max_concurrent_requests: int
+    max_best_of: int
+    max_stop_sequences: int
+    max_top_n_tokens: int
+    max_input_tokens: int
+    max_total_tokens: int
+    max_batch_prefill_tokens: int
+    max_batch_total_tokens: int
+    max_batch_size: int | None
+    max_client_batch_size: int
+    validation_workers: int
+    waiting_served_ratio: float
+    max_waiting_tokens: int
+    num_shard: int
+    api_key: str | None = field(repr=False)
+    payload_limit: int
+    json_output: bool
+    graceful_termination_timeout: float
+    cors_allow_origin: tuple[str, ...]
+    disable_grammar_support: bool
+    profile: LatencyProfile
+    eos_rate: float
+    download_seconds: float
+    load_seconds: float
+    warmup_seconds: float
+    faults: FaultConfig
+    record_limit: int
+    input_tokens_defaulted: bool
+    total_tokens_defaulted: bool
+    prefill_defaulted: bool
+    hostname_invalid: bool
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def compute_type(self) -> str:
+        return f"{self.num_shard}-{self.profile.gpu_name}"
+
+    @property
+    def bind_host(self) -> str:
+        return "0.0.0.0" if self.hostname_invalid else self.hostname
+
+
+def _num_shards(sharded: bool | None, num_shard: int | None) -> int:
+    if sharded is True and num_shard is None:
+        raise ArgumentValidationError("`sharded` is true but only found 1 CUDA devices")
+    if sharded is True and num_shard is not None and num_shard <= 1:
+        raise ArgumentValidationError("`sharded` is true but `num_shard` <= 1")
+    shards = 1 if num_shard is None else num_shard
+    if shards < 1:
+        raise ArgumentValidationError("`num_shard` cannot be < 1")
+    return shards
+
+
+def _launcher_checks(v: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """TGI 3.3.x launcher checks, in its order. Returns (max_input_tokens, max_total_tokens) as given."""
+    max_input, legacy = v["max_input_tokens"], v["max_input_length"]
+    if max_input is not None and legacy is not None:
+        raise ArgumentValidationError(
+            f"Both `max_input_tokens` ({max_input}) and `max_input_length` ({legacy}) are set. Please define only "
+            "`max_input_tokens` as `max_input_length is deprecated for naming consistency."
+        )
+    max_input = max_input if max_input is not None else legacy
+    max_total = v["max_total_tokens"]
+    if max_input is not None and max_total is not None and max_input >= max_total:
+        raise ArgumentValidationError(
+            f"`max_input_tokens`({max_input}) must be < `max_total_tokens`({max_total})"
+        )
+    if v["validation_workers"] == 0:
+        raise ArgumentValidationError("`validation_workers` must be > 0")
+    batch_total = v["max_batch_total_tokens"]
+    if batch_total is not None and max_total is not None and max_total > batch_total:
+        raise ArgumentValidationError(
+            f"`max_total_tokens` must be <= `max_batch_total_tokens`. Given: {max_total} and {batch_total}"
+        )
+    if v["ngrok"] and not v["ngrok_authtoken"]:
+        raise ArgumentValidationError("`ngrok-authtoken` must be set when using ngrok tunneling")
+    if v["ngrok"] and not v["ngrok_edge"]:
+        raise ArgumentValidationError("`ngrok-edge` must be set when using ngrok tunneling")
+    for name in ("max_concurrent_requests", "payload_limit", "port"):
+        if v[name] is not None and v[name] < 0:
+            raise ArgumentValidationError(f"`{name}` must be >= 0. Given: {v[name]}")
+    return max_input, max_total
+
+
+def router_checks(cfg: EmulatorConfig) -> None:
+    """The router's checks after warm-up (TGI: router exits, launcher logs "Webserver Crashed")."""
+    if cfg.max_input_tokens >= cfg.max_total_tokens:
+        raise RouterValidationError(
+            f"`max_input_tokens` must be < `max_total_tokens`. Given: {cfg.max_input_tokens} and {cfg.max_total_tokens}"
+        )
+    if cfg.max_batch_prefill_tokens > cfg.max_batch_total_tokens:
+        raise RouterValidationError(
+            "`max_batch_prefill_tokens` must be <= `max_batch_total_tokens`. "
+            f"Given: {cfg.max_batch_prefill_tokens} and {cfg.max_batch_total_tokens}"
+        )
+    if cfg.max_total_tokens > cfg.max_batch_total_tokens:
+        raise RouterValidationError(
+            f"Not enough memory to handle `max_total_tokens={cfg.max_total_tokens}`, "
+            f"max_batch_total_tokens={cfg.max_batch_total_tokens}"
+        )
+    if cfg.max_batch_size is not None and cfg.max_batch_size == 0:
+        raise RouterValidationError("`max_batch_size` must be > 0")
+
+
+def _profile(v: Mapping[str, Any]) -> LatencyProfile:
+    try:
+        base = get_profile(str(v["emulator_profile"]))
+    except KeyError as exc:
+        raise ArgumentValidationError(str(exc.args[0])) from None
+    return base.with_overrides(
+        prefill_base_ms=v["emulator_prefill_base_ms"],
+        prefill_per_token_ms=v["emulator_prefill_per_token_ms"],
+        decode_base_ms=v["emulator_decode_base_ms"],
+        decode_per_seq_ms=v["emulator_decode_per_seq_ms"],
+    )
+
+
+def _rate(v: Mapping[str, Any], name: str) -> float:
+    value = float(v[name])
+    if not 0.0 <= value <= 1.0:
+        flag = "--" + name.replace("_", "-")
+        raise ArgumentValidationError(f"`{flag}` must be a rate between 0 and 1. Given: {value}")
+    return value
+
+
+def _faults(v: Mapping[str, Any]) -> FaultConfig:
+    return FaultConfig(
+        seed=int(v["emulator_fault_seed"]),
+        generation_rate=_rate(v, "emulator_fault_generation_rate"),
+        incomplete_rate=_rate(v, "emulator_fault_incomplete_rate"),
+        overload_rate=_rate(v, "emulator_fault_overload_rate"),
+        overload_burst=max(1, int(v["emulator_fault_overload_burst"])),
+        unhealthy_rate=_rate(v, "emulator_fault_unhealthy_rate"),
+        unhealthy_seconds=float(v["emulator_fault_unhealthy_seconds"]),
+        reset_rate=_rate(v, "emulator_fault_reset_rate"),
+        stream_cut_rate=_rate(v, "emulator_fault_stream_cut_rate"),
+        stream_cut_after=max(0, int(v["emulator_fault_stream_cut_after"])),
+        slow_first_byte_rate=_rate(v, "emulator_fault_slow_first_byte_rate"),
+        slow_first_byte_seconds=float(v["emulator_fault_slow_first_byte_seconds"]),
+        stall_rate=_rate(v, "emulator_fault_stall_rate"),
+        stall_seconds=float(v["emulator_fault_stall_seconds"]),
+        crash_after_requests=v["emulator_crash_after_requests"],
+        crash_during_startup=v["emulator_crash_during_startup"],
+        warmup_oom=bool(v["emulator_warmup_oom"]),
+        retry_after=v["emulator_retry_after"],
+    )
+
+
+def _phases(v: Mapping[str, Any]) -> tuple[float, float, float]:
+    total = v["emulator_startup_seconds"]
+    if total is not None:
+        return (0.3 * total, 0.4 * total, 0.3 * total)
+    return (float(v["emulator_download_seconds"]), float(v["emulator_load_seconds"]),
+            float(v["emulator_warmup_seconds"]))  # fmt: skip
+
+
+def build_config(values: Mapping[str, Any]) -> EmulatorConfig:
+    """Resolve defaults and run the launcher's checks; raises ArgumentValidationError."""
+    max_input, max_total = _launcher_checks(values)
+    num_shard = _num_shards(values["sharded"], values["num_shard"])
+    profile = _profile(values)
+    kv_capacity = profile.kv_capacity_tokens(float(values["cuda_memory_fraction"]))
+    batch_total = values["max_batch_total_tokens"] or kv_capacity
+    total_defaulted = max_total is None
+    if max_total is None:
+        max_total = min(kv_capacity, MAX_POSITION_EMBEDDINGS)
+        if max_input is not None and max_input >= max_total:
+            max_total = max_input + 1
+    input_defaulted = max_input is None
+    if max_input is None:
+        max_input = max_total - 1
+    prefill = values["max_batch_prefill_tokens"]
+    prefill_defaulted = prefill is None
+    if prefill is None:
+        prefill = min(DEFAULT_PREFILL_TOKENS, MAX_POSITION_EMBEDDINGS)
+    hostname = str(values["hostname"])
+    try:
+        ipaddress.ip_address(hostname)
+        hostname_invalid = False
+    except ValueError:
+        hostname_invalid = True
+    download, load, warmup = _phases(values)
+    return EmulatorConfig(
+        model_id=str(values["model_id"]),
+        revision=values["revision"],
+        hostname=hostname,
+        port=int(values["port"]),
+        max_concurrent_requests=int(values["max_concurrent_requests"]),
+        max_best_of=int(values["max_best_of"]),
+        max_stop_sequences=int(values["max_stop_sequences"]),
+        max_top_n_tokens=int(values["max_top_n_tokens"]),
+        max_input_tokens=int(max_input),
+        max_total_tokens=int(max_total),
+        max_batch_prefill_tokens=int(prefill),
+        max_batch_total_tokens=int(batch_total),
+        max_batch_size=values["max_batch_size"],
+        max_client_batch_size=int(values["max_client_batch_size"]),
+        validation_workers=int(values["validation_workers"]),
+        waiting_served_ratio=float(values["waiting_served_ratio"]),
+        max_waiting_tokens=int(values["max_waiting_tokens"]),
+        num_shard=num_shard,
+        api_key=values["api_key"] or None,
+        payload_limit=int(values["payload_limit"]),
+        json_output=bool(values["json_output"]),
+        graceful_termination_timeout=float(values["graceful_termination_timeout"]),
+        cors_allow_origin=tuple(values["cors_allow_origin"] or ()),
+        disable_grammar_support=bool(values["disable_grammar_support"]),
+        profile=profile,
+        eos_rate=_rate(values, "emulator_eos_rate"),
+        download_seconds=download,
+        load_seconds=load,
+        warmup_seconds=warmup,
+        faults=_faults(values),
+        record_limit=max(0, int(values["emulator_record_limit"])),
+        input_tokens_defaulted=input_defaulted,
+        total_tokens_defaulted=total_defaulted,
+        prefill_defaulted=prefill_defaulted,
+        hostname_invalid=hostname_invalid,
+        raw=dict(values),
+    )

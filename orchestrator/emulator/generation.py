@@ -1,0 +1,196 @@
+"""One generated sequence: which tokens come next, when it stops, and who is waiting for it. No I/O.
+
+Token choice is deterministic: sampling requests draw from `random.Random(seed)`; greedy requests (TGI's default
+without `do_sample`) from a seed derived from the prompt tokens, so the same prompt always gives the same text, as
+greedy decoding does. Stopping follows TGI's StoppingCriteria order: length first, then EOS, then stop sequences
+(the text generated so far ends with one of them).
+
+v3 generates at most 1024 tokens per scheduling round and re-queues transparently; an explicit `max_new_tokens`
+above that ends with `length` once another round would not fit the `max_total_tokens` budget (`round_limit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import zlib
+from collections.abc import Sequence
+
+from orchestrator.emulator.vocab import Vocabulary
+from orchestrator.tokens import EOS_ID
+
+__all__ = ["ROUND_TOKENS", "Generation", "round_limit"]
+
+ROUND_TOKENS = 1024  # TGI v3 DEFAULT_GENERATION_LENGTH
+
+
+def round_limit(input_length: int, max_new_tokens: int, max_total_tokens: int) -> int:
+    """How many tokens TGI v3 actually generates before `length`, given its 1024-token rounds."""
+    generated, remaining = 0, max_new_tokens
+    while remaining > 0:
+        chunk = min(remaining, ROUND_TOKENS)
+        if generated and input_length + generated + chunk > max_total_tokens:
+            break
+        generated += chunk
+        remaining -= chunk
+    return generated
+
+
+def prompt_seed(input_ids: Sequence[int]) -> int:
+    return zlib.crc32(repr(list(input_ids[-64:])).encode()) ^ len(input_ids)
+
+
+class Generation:
+    """State of one sequence in the engine; the HTTP side consumes `ids[consumed:]` as they appear."""
+
+    __slots__ = (
+        "_rng",
+        "_stop_tail",
+        "_waiter",
+        "admitted_at",
+        "arrival",
+        "cancelled",
+        "eos_rate",
+        "error",
+        "finish_reason",
+        "ids",
+        "input_length",
+        "limit",
+        "logprobs",
+        "queue_seconds",
+        "request_id",
+        "seed",
+        "stop",
+        "text_len",
+        "times",
+        "top_n",
+        "top_tokens",
+        "vocab",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        request_id: int,
+        input_ids: Sequence[int],
+        input_length: int,
+        max_new_tokens: int,
+        max_total_tokens: int,
+        stop: Sequence[str],
+        seed: int | None,
+        eos_rate: float,
+        top_n: int,
+        vocab: Vocabulary,
+        arrival: float,
+    ) -> None:
+        self.request_id = request_id
+        self.input_length = input_length
+        self.limit = round_limit(input_length, max_new_tokens, max_total_tokens)
+        self.stop = tuple(s for s in stop if s)
+        self.seed = seed
+        self._rng = random.Random(seed if seed is not None else prompt_seed(input_ids))
+        self.eos_rate = eos_rate
+        self.top_n = top_n
+        self.vocab = vocab
+        self.arrival = arrival
+        self.ids: list[int] = []
+        self.logprobs: list[float] = []
+        self.top_tokens: list[list[tuple[int, float]]] = []
+        self.times: list[float] = []
+        self.finish_reason: str | None = None
+        self.error: str | None = None
+        self.cancelled = False
+        self.admitted_at = 0.0
+        self.queue_seconds = 0.0
+        self.text_len = 0
+        self._stop_tail = ""
+        self._waiter: asyncio.Future[None] | None = None
+
+    # --- engine side -------------------------------------------------------------------------------------------
+    @property
+    def reserved_tokens(self) -> int:
+        """KV tokens this sequence may occupy (prompt + all tokens it may generate)."""
+        return self.input_length + self.limit
+
+    @property
+    def kv_tokens(self) -> int:
+        return self.input_length + len(self.ids)
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason is not None or self.error is not None
+
+    def step(self, now: float) -> None:
+        """Produce the next token (called by the engine once per prefill/decode step)."""
+        rng = self._rng
+        if self.eos_rate and rng.random() < self.eos_rate:
+            token = EOS_ID
+        else:
+            token = self.vocab.ids[int(rng.random() * len(self.vocab.ids))]
+        logprob = -round(rng.random() * 1.5, 4)
+        self.ids.append(token)
+        self.logprobs.append(logprob)
+        self.times.append(now)
+        if self.top_n:
+            alternatives = [(token, logprob)]
+            for rank in range(1, self.top_n):
+                other = self.vocab.ids[int(rng.random() * len(self.vocab.ids))]
+                alternatives.append((other, round(logprob - rank * (0.5 + rng.random()), 4)))
+            self.top_tokens.append(alternatives)
+        if len(self.ids) >= self.limit:
+            self.finish_reason = "length"
+        elif token == EOS_ID:
+            self.finish_reason = "eos_token"
+        elif self.stop:
+            text = self.vocab.text_of(token)
+            self._stop_tail = (self._stop_tail + text)[-256:]
+            if any(self._stop_tail.endswith(s) for s in self.stop):
+                self.finish_reason = "stop_sequence"
+        self.notify()
+
+    def fail(self, message: str) -> None:
+        self.error = message
+        self.notify()
+
+    def notify(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # --- HTTP side ---------------------------------------------------------------------------------------------
+    async def wait(self, consumed: int) -> None:
+        """Return once tokens beyond `consumed` exist, or the sequence ended."""
+        if len(self.ids) > consumed or self.finished:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def wait_finished(self) -> None:
+        consumed = 0
+        while not self.finished:
+            await self.wait(consumed)
+            consumed = len(self.ids)
+
+    def text(self, start: int = 0, end: int | None = None) -> str:
+        """Generated text (special tokens skipped), as TGI's `generated_text`."""
+        text_of = self.vocab.text_of
+        return "".join(text_of(t) for t in self.ids[start:end] if t != EOS_ID)
+
+    def ttft(self) -> float | None:
+        return self.times[0] - self.arrival if self.times else None
+
+    def mean_itl(self) -> float | None:
+        if len(self.times) < 2:
+            return None
+        return (self.times[-1] - self.times[0]) / (len(self.times) - 1)
+
+    def logprob_sum(self) -> float:
+        return sum(self.logprobs)
+
+
+def now() -> float:
+    return time.perf_counter()

@@ -1,0 +1,89 @@
+"""Raw ASGI response helpers: JSON, plain text, empty, SSE. Byte-level so the hot path stays cheap.
+
+SSE framing is TGI 3.x's (axum 0.7): each event is `data: <json>\\n\\n`, no `event:`/`id:` lines; chat and
+completion streams end with `data: [DONE]\\n\\n`. The helpers that reach below ASGI (`abort_connection`) use
+uvicorn's request cycle object to reset or drop a TCP connection for fault injection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+__all__ = [
+    "Headers",
+    "Receive",
+    "Scope",
+    "Send",
+    "abort_connection",
+    "client_disconnected",
+    "send_empty",
+    "send_json",
+    "send_plain",
+    "sse_start",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+JSON_TYPE = (b"content-type", b"application/json")
+PLAIN_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+SSE_HEADERS: Headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def send_body(send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    out = list(headers)
+    out.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def send_json(send: Send, status: int, value: Any, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    await send_body(send, status, dumps(value), [JSON_TYPE, *headers])
+
+
+async def send_plain(send: Send, status: int, text: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    await send_body(send, status, text.encode(), [PLAIN_TYPE, *headers])
+
+
+async def send_empty(send: Send, status: int, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    await send_body(send, status, b"", headers)
+
+
+async def sse_start(send: Send, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+
+
+def _cycle(send: Send) -> Any:
+    return getattr(send, "__self__", None)
+
+
+def abort_connection(send: Send, *, reset: bool) -> bool:
+    """Drop the client connection now (RST if `reset`, else FIN mid-body). False if the server is not uvicorn."""
+    cycle = _cycle(send)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    return True
+
+
+def client_disconnected(send: Send) -> bool:
+    """Whether uvicorn has seen the client go away (cheap attribute read; False when unknown)."""
+    return bool(getattr(_cycle(send), "disconnected", False))

@@ -1,0 +1,338 @@
+"""OpenAI-compatible routes: `/v1/chat/completions`, `/v1/completions`, `/chat_tokenize`, `/v1/models`.
+
+Mapping as TGI 3.3.x: `max_tokens` (alias `max_completion_tokens`) -> max_new_tokens; `temperature: 0` -> greedy,
+otherwise sampling; `presence_penalty` p -> repetition_penalty p + 2; `top_logprobs` -> top_n_tokens; `n` and
+`logit_bias` ignored; `tools` and `response_format` are mutually exclusive. Chat prompts are rendered with
+Mistral's `[INST]` template (BOS inside the template, so no second BOS). Streams end with `data: [DONE]`; errors
+inside chat/completion streams are `{"error": {"message", "http_status_code": 422}}` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.emulator.errors import ApiError, PlainError, template_error
+from orchestrator.emulator.generation import Generation
+from orchestrator.emulator.http import Send, abort_connection, send_json, sse_start
+from orchestrator.emulator.native import run_job, start_job, timing_headers, tokenize_text
+from orchestrator.emulator.service import Job, Service
+from orchestrator.emulator.streaming import PumpResult, end_stream, pump
+from orchestrator.emulator.validation import deserialize_error
+from orchestrator.tokens import EOS_ID, ChatTemplateError, format_chat
+
+__all__ = ["chat_completions", "chat_tokenize", "completions", "models"]
+
+_CHAT_FINISH = {"eos_token": "stop", "length": "length", "stop_sequence": "stop_sequence"}
+DONE = "data: [DONE]\n\n"
+
+
+def _model_name(service: Service, req: Mapping[str, Any]) -> str:
+    model = req.get("model")
+    return model if isinstance(model, str) and model and model != "tgi" else service.config.model_id
+
+
+def _num(req: Mapping[str, Any], name: str, body: bytes) -> float | None:
+    value = req.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise deserialize_error(f"{name}: invalid type: expected f32", body)
+    return float(value)
+
+
+def _int(req: Mapping[str, Any], name: str, body: bytes) -> int | None:
+    value = req.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise deserialize_error(f"{name}: invalid value: expected u32", body)
+    return value
+
+
+def _common_params(req: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+    params: dict[str, Any] = {"details": True}
+    max_tokens = _int(req, "max_tokens", body)
+    if max_tokens is None:
+        max_tokens = _int(req, "max_completion_tokens", body)
+    if max_tokens is not None:
+        params["max_new_tokens"] = max_tokens
+    temperature = _num(req, "temperature", body)
+    if temperature == 0.0:
+        params["do_sample"] = False
+    else:
+        params["do_sample"] = True
+        if temperature is not None:
+            params["temperature"] = temperature
+    for name in ("top_p", "frequency_penalty", "repetition_penalty"):
+        value = _num(req, name, body)
+        if value is not None:
+            params[name] = value
+    presence = _num(req, "presence_penalty", body)
+    if presence is not None:
+        params["repetition_penalty"] = presence + 2.0
+    seed = _int(req, "seed", body)
+    if seed is not None:
+        params["seed"] = seed
+    stop = req.get("stop")
+    if isinstance(stop, str):
+        stop = [stop]
+    if stop is not None:
+        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
+            raise deserialize_error("stop: invalid type: expected a sequence", body)
+        params["stop"] = stop
+    return params
+
+
+def _chat_prompt(req: Any, body: bytes) -> tuple[str, dict[str, Any]]:
+    if not isinstance(req, Mapping):
+        raise deserialize_error("invalid type: expected struct ChatRequest", body)
+    if "messages" not in req:
+        raise deserialize_error("missing field `messages`", body)
+    messages = req["messages"]
+    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
+        raise deserialize_error("messages: invalid type: expected a sequence", body)
+    params = _common_params(req, body)
+    if req.get("tools") and req.get("response_format"):
+        raise ApiError(422, "tool_error", "Grammar and tools are mutually exclusive", "validation")
+    if req.get("logprobs"):
+        top = _int(req, "top_logprobs", body)
+        if top:
+            params["top_n_tokens"] = top
+    response_format = req.get("response_format")
+    if isinstance(response_format, Mapping):
+        params["grammar"] = dict(response_format)
+    try:
+        prompt = format_chat(messages)
+    except ChatTemplateError as exc:
+        raise template_error(str(exc)) from None
+    return prompt, params
+
+
+def _usage(job: Job, generation: Generation) -> dict[str, int]:
+    prompt, completion = job.valid.input_length, len(generation.ids)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _logprobs(service: Service, generation: Generation, start: int, end: int) -> dict[str, Any]:
+    content = []
+    for i in range(start, end):
+        top = generation.top_tokens[i] if generation.top_tokens else []
+        content.append({
+            "token": service.vocab.text_of(generation.ids[i]),
+            "logprob": generation.logprobs[i],
+            "top_logprobs": [{"token": service.vocab.text_of(t), "logprob": lp} for t, lp in top],
+        })  # fmt: skip
+    return {"content": content}
+
+
+def _chat_error_event(error: ApiError) -> str:
+    return "data: " + json.dumps({"error": {"message": error.message, "http_status_code": 422}}) + "\n\n"
+
+
+async def chat_completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,
+                           route: str = "/v1/chat/completions") -> None:  # fmt: skip
+    prompt, params = _chat_prompt(req, body)
+    model = _model_name(service, req)
+    want_logprobs = bool(req.get("logprobs"))
+    if req.get("stream"):
+        options = req.get("stream_options")
+        include_usage = bool(isinstance(options, Mapping) and options.get("include_usage"))
+        await _chat_stream(service, prompt, params, send, arrival, model, want_logprobs, include_usage, route)
+        return
+    job = await start_job(
+        service, prompt, params, send, arrival, route, stream=False, add_special_tokens=False
+    )
+    if job is None:
+        return
+    await run_job(service, job)
+    generation = job.best
+    response = {
+        "object": "chat.completion",
+        "id": "",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": service.fingerprint,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": generation.text()},
+            "logprobs": _logprobs(service, generation, 0, len(generation.ids)) if want_logprobs else None,
+            "finish_reason": _CHAT_FINISH.get(generation.finish_reason or "length", "length"),
+        }],
+        "usage": _usage(job, generation),
+    }  # fmt: skip
+    headers = timing_headers(service, job)
+    service.finish(job)
+    await send_json(send, 200, response, headers)
+
+
+async def _chat_stream(
+    service: Service, prompt: str, params: dict[str, Any], send: Send, arrival: float, model: str,
+    want_logprobs: bool, include_usage: bool, route: str,
+) -> None:  # fmt: skip
+    plan = service.begin()
+    if plan.reset:
+        abort_connection(send, reset=True)
+        return
+    if plan.first_byte_delay:
+        await asyncio.sleep(plan.first_byte_delay)
+    await sse_start(send, [service.compute_type_header, (b"x-compute-characters", str(len(prompt)).encode()),
+                           (b"x-accel-buffering", b"no")])  # fmt: skip
+    try:
+        if plan.error is not None and not plan.fail_mid_generation:
+            service.fail(plan.error)
+            raise plan.error
+        job = service.submit(prompt, params, arrival=arrival, plan=plan, route=route, stream=True,
+                             add_special_tokens=False)  # fmt: skip
+    except ApiError as rejected:
+        await end_stream(send, _chat_error_event(rejected) + DONE)
+        return
+    generation = job.generations[0]
+    created = int(time.time())
+    head = (f'{{"object":"chat.completion.chunk","id":"","created":{created},"model":{json.dumps(model)},'
+            f'"system_fingerprint":"{service.fingerprint}","choices":[')  # fmt: skip
+    vocab = service.vocab
+
+    def render(i: int) -> str:
+        token_id = generation.ids[i]
+        content = '""' if token_id == EOS_ID else vocab.json_of(token_id)
+        last = generation.finished and i == len(generation.ids) - 1
+        finish = json.dumps(_CHAT_FINISH.get(generation.finish_reason or "", "length")) if last else "null"
+        logprobs = json.dumps(_logprobs(service, generation, i, i + 1)) if want_logprobs else "null"
+        return (f'data: {head}{{"index":0,"delta":{{"role":"assistant","content":{content}}},'
+                f'"logprobs":{logprobs},"finish_reason":{finish}}}],"usage":null}}\n\n')  # fmt: skip
+
+    result, error = await pump(service, job, send, render, _chat_error_event)
+    if result == PumpResult.DROPPED:
+        service.finish(job, dropped=True)
+        return
+    tail = ""
+    if error is None and include_usage:
+        tail = f'data: {head}],"usage":{json.dumps(_usage(job, generation))}}}\n\n'
+    service.finish(job, status=error.status if error else 200, error_type=error.error_type if error else None)
+    await end_stream(send, tail + DONE)
+
+
+def _completion_request(service: Service, req: Any, body: bytes) -> tuple[list[str], dict[str, Any]]:
+    if not isinstance(req, Mapping):
+        raise deserialize_error("invalid type: expected struct CompletionRequest", body)
+    if "prompt" not in req:
+        raise deserialize_error("missing field `prompt`", body)
+    prompt = req["prompt"]
+    prompts = [prompt] if isinstance(prompt, str) else prompt
+    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        raise deserialize_error("prompt: invalid type: expected a string or a sequence of strings", body)
+    if req.get("suffix") is not None:
+        raise ApiError(422, "suffix not supported",
+                       "Suffix is not supported and can be achieved by preprocessing the prompt.")  # fmt: skip
+    limit = service.config.max_client_batch_size
+    if len(prompts) > limit:
+        raise ApiError(422, "batch size exceeded",
+                       f"Number of prompts exceeds the maximum allowed batch size of {limit}")  # fmt: skip
+    return prompts, _common_params(req, body)
+
+
+async def completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,
+                      route: str = "/v1/completions") -> None:  # fmt: skip
+    prompts, params = _completion_request(service, req, body)
+    model = _model_name(service, req)
+    created = int(time.time())
+    head = {"object": "text_completion", "id": "", "created": created, "model": model,
+            "system_fingerprint": service.fingerprint}  # fmt: skip
+    if req.get("stream"):
+        await _completion_stream(service, prompts, params, send, arrival, head, route)
+        return
+    jobs: list[Job] = []
+    try:
+        for prompt in prompts:
+            job = await start_job(service, prompt, dict(params), send, arrival, route, stream=False)
+            if job is None:
+                return
+            jobs.append(job)
+        for job in jobs:
+            await run_job(service, job)
+    except ApiError:
+        for job in jobs:
+            if job.permits and job.best.finish_reason is None:
+                service.cancel(job)
+        raise
+    choices = []
+    prompt_tokens = completion_tokens = 0
+    for index, job in enumerate(jobs):
+        generation = job.best
+        choices.append({"index": index, "text": generation.text(), "logprobs": None,
+                        "finish_reason": generation.finish_reason or "length"})  # fmt: skip
+        prompt_tokens += job.valid.input_length
+        completion_tokens += len(generation.ids)
+    headers = timing_headers(service, jobs[0])
+    for job in jobs:
+        service.finish(job)
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}  # fmt: skip
+    await send_json(send, 200, {**head, "choices": choices, "usage": usage}, headers)
+
+
+async def _completion_stream(
+    service: Service, prompts: list[str], params: dict[str, Any], send: Send, arrival: float,
+    head: dict[str, Any], route: str,
+) -> None:  # fmt: skip
+    await sse_start(send, [service.compute_type_header, (b"x-accel-buffering", b"no")])
+    prefix = json.dumps(head)[:-1] + ',"choices":['
+    for index, prompt in enumerate(prompts):
+        plan = service.begin()
+        try:
+            if plan.error is not None and not plan.fail_mid_generation:
+                service.fail(plan.error)
+                raise plan.error
+            job = service.submit(prompt, dict(params), arrival=arrival, plan=plan, route=route, stream=True)
+        except ApiError as rejected:
+            await end_stream(send, _chat_error_event(rejected) + DONE)
+            return
+        generation = job.generations[0]
+
+        def render(i: int, generation: Generation = generation, job: Job = job, index: int = index) -> str:
+            token_id = generation.ids[i]
+            text = '""' if token_id == EOS_ID else service.vocab.json_of(token_id)
+            last = generation.finished and i == len(generation.ids) - 1
+            finish = json.dumps(generation.finish_reason) if last else '""'
+            usage = f',"usage":{json.dumps(_usage(job, generation))}' if last else ""
+            return (f'data: {prefix}{{"index":{index},"text":{text},"logprobs":null,'
+                    f'"finish_reason":{finish}}}]{usage}}}\n\n')  # fmt: skip
+
+        result, error = await pump(service, job, send, render, _chat_error_event)
+        if result == PumpResult.DROPPED:
+            service.finish(job, dropped=True)
+            return
+        service.finish(
+            job, status=error.status if error else 200, error_type=error.error_type if error else None
+        )
+        if error is not None:
+            break
+    await end_stream(send, DONE)
+
+
+async def chat_tokenize(service: Service, req: Any, body: bytes, send: Send) -> None:
+    prompt, _ = _chat_prompt(req, body)
+    tokens = tokenize_text(service, prompt, add_special_tokens=False)
+    await send_json(send, 200, {"tokenize_response": tokens, "templated_text": prompt})
+
+
+async def models(service: Service, send: Send) -> None:
+    model_id = service.config.model_id
+    await send_json(send, 200, {"object": "list", "data": [{"id": model_id, "object": "model", "created": 0,
+                                                            "owned_by": model_id}]})  # fmt: skip
+
+
+def invocation_kind(req: Any) -> str:
+    """SageMaker `/invocations`: chat if `messages`, completion if `prompt`, else generate."""
+    if isinstance(req, Mapping) and "messages" in req:
+        return "chat"
+    if isinstance(req, Mapping) and "prompt" in req:
+        return "completion"
+    return "generate"
+
+
+__all__ += ["PlainError", "invocation_kind"]

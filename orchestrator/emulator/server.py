@@ -1,0 +1,169 @@
+"""Process lifecycle: parse flags, check them, start up, serve with uvicorn, drain on SIGTERM, exit like TGI.
+
+Exit codes: 0 after a clean SIGTERM/SIGINT (in-flight requests drained up to `--graceful-termination-timeout`),
+1 for `Error: ArgumentValidation(...)` and every emulated crash, 2 for a command-line usage error (as clap).
+uvicorn's own signal capture is disabled (it would re-raise SIGTERM after shutdown and turn exit 0 into -15).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Generator, Sequence
+
+from orchestrator.emulator.config import (
+    ArgumentValidationError,
+    EmulatorConfig,
+    RouterValidationError,
+    build_config,
+    router_checks,
+)
+from orchestrator.emulator.flags import parse_flags
+from orchestrator.emulator.logs import TgiLogger
+from orchestrator.emulator.startup import StartupFailed, args_debug, run_startup
+
+__all__ = ["main"]
+
+CRASH_ERROR = "Request failed during generation: Server error: transport error"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m orchestrator.emulator` and `orchestrator emulate`."""
+    values = parse_flags(sys.argv[1:] if argv is None else argv)
+    log = TgiLogger(bool(values["json_output"]))
+    log.launcher(args_debug(values))
+    try:
+        config = build_config(values)
+    except ArgumentValidationError as exc:
+        log.final_error(f'ArgumentValidation("{exc}")')
+        return 1
+    for legacy in ("enable_cuda_graphs", "disable_usage_stats", "disable_crash_reports"):
+        if values.get(legacy):
+            log.launcher(f"`--{legacy.replace('_', '-')}` is not a TGI 3.3 flag; ignored", "WARN")
+    import uvloop
+
+    return uvloop.run(_serve(config, log))
+
+
+class _Stopper:
+    """Signal bridge: the first SIGTERM/SIGINT asks for a graceful stop."""
+
+    def __init__(self, log: TgiLogger) -> None:
+        self.event = asyncio.Event()
+        self.server: object | None = None
+        self.log = log
+
+    def __call__(self) -> None:
+        if not self.event.is_set() and self.server is not None:
+            self.log.launcher("Terminating webserver")
+            self.log.launcher("Waiting for webserver to gracefully shutdown")
+            self.log.router("signal received, starting graceful shutdown", filename="router/src/server.rs",
+                            line=2542)  # fmt: skip
+        self.event.set()
+        if self.server is not None:
+            self.server.should_exit = True  # type: ignore[attr-defined]
+
+
+async def _serve(config: EmulatorConfig, log: TgiLogger) -> int:
+    loop = asyncio.get_running_loop()
+    stopper = _Stopper(log)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopper)
+    try:
+        ready = await run_startup(config, log, stopper.event)
+    except StartupFailed as failure:
+        log.final_error(failure.debug)
+        return 1
+    if not ready:
+        return 0
+    try:
+        router_checks(config)
+    except RouterValidationError as exc:
+        log.router(str(exc), "ERROR", filename="router/src/server.rs", line=1601)
+        log.launcher("Webserver Crashed", "ERROR")
+        log.launcher("Shutting down shards")
+        log.final_error("WebserverFailed")
+        return 1
+    return await _run_http(config, log, stopper)
+
+
+async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -> int:
+    import uvicorn
+
+    from orchestrator.emulator.app import EmulatorApp
+    from orchestrator.emulator.service import Service
+
+    service = Service(config)
+    app = EmulatorApp(service)
+    engine_task = asyncio.create_task(service.engine.run())
+    service.on_crash = lambda: _schedule_crash(service, log)
+    uv_config = uvicorn.Config(
+        app,
+        host=config.bind_host,
+        port=config.port,
+        http="httptools",
+        ws="none",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        date_header=True,
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=int(config.graceful_termination_timeout),
+        backlog=4096,
+    )
+
+    class _QuietServer(uvicorn.Server):
+        """uvicorn.Server without its signal capture (we own SIGTERM; see module docstring)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield
+
+    server = _QuietServer(uv_config)
+    stopper.server = server
+    log.router("Connected", filename="backends/v3/src/lib.rs", line=137)
+    if config.hostname_invalid:
+        log.router(
+            "Invalid hostname, defaulting to 0.0.0.0", "WARN", filename="router/src/server.rs", line=2260
+        )
+    if stopper.event.is_set():
+        server.should_exit = True
+    await server.serve()
+    engine_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await engine_task
+    log.launcher("webserver terminated")
+    log.launcher("Shutting down shards")
+    log.shard("Terminating shard")
+    log.shard("Waiting for shard to gracefully shutdown")
+    log.shard("shard terminated")
+    return 0
+
+
+def _schedule_crash(service: object, log: TgiLogger) -> None:
+    asyncio.get_running_loop().create_task(_crash(service, log))
+
+
+async def _crash(service: object, log: TgiLogger) -> None:
+    """A shard died: fail the batch (424 / SSE errors), print TGI's crash lines, exit 1."""
+    from orchestrator.emulator.service import Service
+
+    assert isinstance(service, Service)
+    await asyncio.sleep(0)
+    log.shard("Shard complete standard error output:\n\nTraceback (most recent call last):\n"
+              "torch.OutOfMemoryError: CUDA out of memory.", "ERROR")  # fmt: skip
+    log.shard("Shard process was signaled to shutdown with signal 9", "ERROR")
+    service.engine.fail_all(CRASH_ERROR)
+    await asyncio.sleep(0.1)
+    log.launcher("Shard 0 crashed", "ERROR")
+    log.launcher("Terminating webserver")
+    log.launcher("Waiting for webserver to gracefully shutdown")
+    log.launcher("webserver terminated")
+    log.launcher("Shutting down shards")
+    log.final_error("ShardFailed")
+    sys.stdout.flush()
+    os._exit(1)

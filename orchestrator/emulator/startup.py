@@ -1,0 +1,150 @@
+"""Start-up like TGI 3.3.x: milestone log lines through download, shard load and warm-up; the port stays closed.
+
+Phase lengths come from `--emulator-{download,load,warmup}-seconds`. A SIGTERM during start-up ends it cleanly
+(exit 0, as the launcher does); the start-up faults reproduce TGI's failure lines and exit 1: a download error, a
+shard that fails to load, and a warm-up out-of-memory error ("... decrease `--max-batch-prefill-tokens`").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.emulator.config import EmulatorConfig
+from orchestrator.emulator.flags import LAUNCHER_FLAGS
+from orchestrator.emulator.logs import TgiLogger
+
+__all__ = ["StartupFailed", "args_debug", "run_startup"]
+
+SHARD_WAIT_LOG_EVERY = 10.0
+
+
+class StartupFailed(Exception):
+    """Start-up failed; `debug` is what Rust's main prints after `Error: `."""
+
+    def __init__(self, debug: str) -> None:
+        super().__init__(debug)
+        self.debug = debug
+
+
+def _rust_debug(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_rust_debug(v) for v in value) + "]"
+    return str(value)
+
+
+def args_debug(values: Mapping[str, Any]) -> str:
+    """The launcher's `Args { ... }` start-up line ({:#?} formatting). The API key is redacted (project rule)."""
+    lines = ["Args {"]
+    for flag in LAUNCHER_FLAGS:
+        value = values.get(flag.dest)
+        if flag.dest == "api_key" and value:
+            rendered = 'Some("<redacted>")'
+        elif flag.kind == "list":
+            rendered = _rust_debug(value or [])
+        elif flag.kind == "switch" or (flag.default is not None and value is not None):
+            rendered = _rust_debug(value)
+        else:
+            rendered = "None" if value is None else f"Some({_rust_debug(value)})"
+        lines.append(f"    {flag.dest}: {rendered},")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+async def _phase(seconds: float, stop: asyncio.Event) -> bool:
+    """Wait `seconds` unless `stop` is set first; True if interrupted."""
+    if seconds <= 0:
+        return stop.is_set()
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        return True
+    except TimeoutError:
+        return False
+
+
+async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event) -> bool:
+    """Print the milestones and wait the phases; False if a SIGTERM stopped start-up. Raises StartupFailed."""
+    faults = config.faults
+    log.launcher("Using attention flashinfer - Prefix caching true")
+    if config.prefill_defaulted:
+        log.launcher(f"Default `max_batch_prefill_tokens` to {config.max_batch_prefill_tokens}")
+    log.launcher("Using default cuda graphs [1, 2, 4, 8, 16, 32]")
+    log.launcher(f"Starting check and download process for {config.model_id}", span="download")
+    if config.download_seconds > 0 or faults.crash_during_startup == "download":
+        log.download("Download file: model.safetensors")
+        if await _phase(config.download_seconds, stop):
+            log.launcher("Terminating download")
+            log.launcher("Waiting for download to gracefully shutdown")
+            log.launcher("download terminated")
+            return False
+        if faults.crash_during_startup == "download":
+            log.launcher("Download encountered an error: \nTraceback (most recent call last):\n"
+                         "OSError: [Errno 28] No space left on device", "ERROR", span="download")  # fmt: skip
+            raise StartupFailed("DownloadError")
+        log.download(f"Downloaded /data/hub/models--{config.model_id.replace('/', '--')}/model.safetensors "
+                     f"in 0:00:{int(config.download_seconds):02d}.")  # fmt: skip
+        log.download("Download: [1/1] -- ETA: 0")
+    else:
+        log.download("Files are already present on the host. Skipping download.")
+    log.launcher(f"Successfully downloaded weights for {config.model_id}")
+    log.shard("Starting shard")
+    started = time.monotonic()
+    remaining = config.load_seconds
+    while remaining > 0:
+        step = min(SHARD_WAIT_LOG_EVERY, remaining)
+        if await _phase(step, stop):
+            _shutdown_shards(log)
+            return False
+        remaining -= step
+        if remaining > 0:
+            log.shard("Waiting for shard to be ready...")
+    if stop.is_set():
+        _shutdown_shards(log)
+        return False
+    if faults.crash_during_startup == "load":
+        log.shard("Shard complete standard error output:\n\nTraceback (most recent call last):\n"
+                  "  File \"/usr/src/server/text_generation_server/cli.py\", line 119, in serve\n"
+                  "RuntimeError: CUDA error: no kernel image is available for execution on the device", "ERROR")  # fmt: skip
+        log.launcher("Shard 0 failed to start", "ERROR")
+        log.launcher("Shutting down shards")
+        raise StartupFailed("ShardCannotStart")
+    log.shard("Server started at unix:///tmp/text-generation-server-0")
+    log.shard(f"Shard ready in {time.monotonic() - started + 0.5:.1f}s")
+    log.launcher("Starting Webserver")
+    log.router("Warming up model", filename="backends/v3/src/lib.rs", line=125)
+    if await _phase(config.warmup_seconds, stop):
+        _shutdown_shards(log)
+        return False
+    if faults.warmup_oom:
+        message = (f"Not enough memory to handle {config.max_batch_prefill_tokens} prefill tokens. "
+                   "You need to decrease `--max-batch-prefill-tokens`")  # fmt: skip
+        log.router(f"Server error: {message}", "ERROR", filename="backends/v3/src/client/mod.rs", line=45)
+        log.final_error(f'Backend(Warmup(Generation("{message}")))')
+        log.launcher("Webserver Crashed", "ERROR")
+        _shutdown_shards(log)
+        raise StartupFailed("WebserverFailed")
+    blocks = config.max_batch_total_tokens
+    log.shard(f"KV-cache blocks: {blocks}, size: 1")
+    log.shard("Cuda Graphs are enabled for sizes [32, 16, 8, 4, 2, 1]")
+    log.router(f"Setting max batch total tokens to {config.max_batch_total_tokens}", filename="backends/v3/src/lib.rs",
+               line=137)  # fmt: skip
+    if config.input_tokens_defaulted:
+        log.router(f"Maximum input tokens defaulted to {config.max_input_tokens}")
+    if config.total_tokens_defaulted:
+        log.router(f"Maximum total tokens defaulted to {config.max_total_tokens}")
+    return True
+
+
+def _shutdown_shards(log: TgiLogger) -> None:
+    log.launcher("Shutting down shards")
+    log.shard("Terminating shard")
+    log.shard("Waiting for shard to gracefully shutdown")
+    log.shard("shard terminated")

@@ -1,0 +1,75 @@
+"""The SSE pump shared by `/generate_stream`, chat and completion streams.
+
+It waits for the engine's tokens and writes one `data: ...` event per token (several events per write when the
+client is behind), applies the stream faults (cut after N tokens, stall after the first token, an error after
+generation started) and notices a client that went away (TGI drops it from the batch: `err="dropped"`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from orchestrator.emulator.errors import ApiError
+from orchestrator.emulator.http import Send, abort_connection, client_disconnected
+from orchestrator.emulator.service import Job, Service
+
+__all__ = ["PumpResult", "end_stream", "pump"]
+
+TokenRenderer = Callable[[int], str]
+ErrorRenderer = Callable[[ApiError], str]
+
+
+class PumpResult:
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+    FAILED = "failed"
+
+
+async def end_stream(send: Send, tail: str = "") -> None:
+    await send({"type": "http.response.body", "body": tail.encode(), "more_body": False})
+
+
+async def pump(
+    service: Service, job: Job, send: Send, render: TokenRenderer, render_error: ErrorRenderer
+) -> tuple[str, ApiError | None]:
+    """Stream `job.best`'s tokens; returns (result, error). The caller sends the closing events."""
+    generation = job.generations[0]
+    plan = job.plan
+    consumed = 0
+    stalled = plan.stall_seconds <= 0
+    while True:
+        await generation.wait(consumed)
+        available = len(generation.ids)
+        if available > consumed:
+            end = available
+            if plan.cut_after is not None and end >= plan.cut_after:
+                end = plan.cut_after
+            body = "".join([render(i) for i in range(consumed, end)])
+            await send({"type": "http.response.body", "body": body.encode(), "more_body": True})
+            consumed = end
+            if plan.cut_after is not None and consumed >= plan.cut_after:
+                service.cancel(job)
+                abort_connection(send, reset=False)
+                return PumpResult.DROPPED, None
+            if plan.error is not None and plan.fail_mid_generation:
+                service.cancel(job)
+                service.fail(plan.error)
+                await send({"type": "http.response.body", "body": render_error(plan.error).encode(),
+                            "more_body": True})  # fmt: skip
+                return PumpResult.FAILED, plan.error
+            if not stalled:
+                stalled = True
+                await asyncio.sleep(plan.stall_seconds)
+        if generation.error is not None:
+            error = ApiError(424, "generation", generation.error, "generation")
+            service.fail(error)
+            await send(
+                {"type": "http.response.body", "body": render_error(error).encode(), "more_body": True}
+            )
+            return PumpResult.FAILED, error
+        if generation.finished and consumed >= len(generation.ids):
+            return PumpResult.COMPLETED, None
+        if client_disconnected(send):
+            service.cancel(job)
+            return PumpResult.DROPPED, None
