@@ -1,0 +1,101 @@
+"""Exact figures from samples: percentiles, ITL/TPOT definitions, rates, errors, early stops."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from orchestrator.load.figures import Sample, describe, percentile, summarize, summarize_by_scenario
+
+
+def stream_sample(start: float, ttft: float, itl: float, tokens: int, **kw: object) -> Sample:
+    return Sample(
+        scenario=str(kw.pop("scenario", "stream")),
+        ok=True,
+        start_at=start,
+        e2e=ttft + itl * (tokens - 1),
+        ttft=ttft,
+        last_token=ttft + itl * (tokens - 1),
+        token_events=tokens,
+        output_tokens=tokens,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_percentile_matches_numpy_linear_method() -> None:
+    values = sorted(random.Random(3).uniform(0, 1) for _ in range(101))
+    # numpy.percentile(values, q) with the default "linear" method, computed by hand
+    assert percentile(values, 50) == values[50]
+    assert percentile(values, 0) == values[0]
+    assert percentile(values, 100) == values[-1]
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    assert percentile([10.0, 20.0], 90) == pytest.approx(19.0)
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_describe_is_exact_not_bucketed() -> None:
+    dist = describe([0.147, 0.1471, 0.1472])
+    assert dist is not None
+    assert dist.p(50) == pytest.approx(0.1471)  # Locust would report 150 ms
+    assert dist.count == 3
+
+
+def test_itl_excludes_ttft_and_tpot_definition() -> None:
+    s = stream_sample(0.0, ttft=0.200, itl=0.010, tokens=11)
+    assert s.itl == pytest.approx(0.010)
+    assert s.tpot == pytest.approx(0.010)  # (e2e - ttft) / (tokens - 1)
+    one = stream_sample(0.0, ttft=0.2, itl=0.0, tokens=1)
+    assert one.itl is None and one.tpot is None
+
+
+def test_non_streamed_tpot_is_e2e_per_token() -> None:
+    s = Sample("generate", True, 0.0, e2e=1.0, output_tokens=50)
+    assert s.ttft is None and s.itl is None
+    assert s.tpot == pytest.approx(0.02)
+
+
+def test_summary_rates_errors_and_early_stops() -> None:
+    samples = [stream_sample(float(i), 0.1, 0.01, 10, target_tokens=10, finish_reason="length") for i in range(10)]
+    samples.append(stream_sample(10.0, 0.1, 0.01, 5, target_tokens=10, finish_reason="eos_token"))
+    samples.append(Sample("stream", False, 3.0, e2e=0.01, status=429, error_type="overloaded"))
+    samples.append(Sample("stream", False, 4.0, e2e=0.5, status=200, error_type="generation"))
+    fig = summarize(samples)
+    assert fig.requests == 13 and fig.succeeded == 11 and fig.failed == 2
+    assert fig.errors == {"429:overloaded": 1, "200:generation": 1}
+    assert fig.early_stops == 1
+    assert fig.output_tokens == 105
+    window = 10.0 + 0.1 + 0.04  # first start 0 -> last end
+    assert fig.window_s == pytest.approx(window)
+    assert fig.request_rate == pytest.approx(11 / window)
+    assert fig.output_tokens_per_s == pytest.approx(105 / window)
+    assert fig.ttft_s is not None and fig.ttft_s.p(50) == pytest.approx(0.1)
+    assert fig.error_rate == pytest.approx(2 / 13)
+
+
+def test_token_mismatch_counted() -> None:
+    s = stream_sample(0.0, 0.1, 0.01, 10)
+    s.output_tokens = 11
+    assert summarize([s]).token_events_mismatches == 1
+
+
+def test_send_rate_from_actual_sends_and_late_sends() -> None:
+    samples = [Sample("stream", True, i * 0.1, e2e=0.05, sent_at=i * 0.1 + 0.001, send_delay=0.001) for i in range(11)]
+    samples[3].send_delay = 0.5
+    fig = summarize(samples, late_after=0.01)
+    assert fig.send_rate == pytest.approx(10.0)
+    assert fig.late_sends == 1
+
+
+def test_by_scenario_and_extra_percentiles() -> None:
+    samples = [stream_sample(0, 0.1 * (i + 1), 0.01, 3, scenario="stream" if i % 2 else "chat") for i in range(10)]
+    by = summarize_by_scenario(samples, extra_percentiles=(75,))
+    assert set(by) == {"all", "chat", "stream"}
+    assert by["all"].requests == 10 and by["chat"].requests == 5
+    assert by["all"].ttft_s is not None and "p75" in by["all"].ttft_s.percentiles
+
+
+def test_row_round_trip() -> None:
+    s = stream_sample(1.5, 0.1, 0.01, 4, target_tokens=4, finish_reason="length")
+    assert Sample.from_row(s.to_row()) == s
