@@ -116,7 +116,7 @@ def _revision(settings: Settings) -> Iterator[ConfigProblem]:
 def _quantize_and_dtype(settings: Settings) -> Iterator[ConfigProblem]:
     version = settings.engine.version
     quantize, dtype = settings.model.quantize or None, settings.model.dtype or None  # "" means unset
-    if quantize is not None and version is not None:
+    if quantize is not None and version is not None and version >= OLDEST_SUPPORTED:
         allowed = facts_for(version).quantize_values
         if quantize not in allowed:
             yield _problem(
@@ -216,6 +216,11 @@ def _token_limits(settings: Settings) -> Iterator[ConfigProblem]:
 
 def _version(settings: Settings) -> Iterator[ConfigProblem]:
     engine = settings.engine
+    if not engine.image.strip() or any(c.isspace() for c in engine.image):
+        yield _problem(
+            settings, "engine.image", "must be an image reference without spaces", "e.g. repository:3.3.7"
+        )
+        return
     if engine.tgi_version is not None and parse_version(engine.tgi_version) is None:
         yield _problem(
             settings,
@@ -242,8 +247,6 @@ def _version(settings: Settings) -> Iterator[ConfigProblem]:
             "release this tool knows the flags of",
             "use TGI 1.1.0 or newer (3.3.7 is pinned by default)",
         )
-    if not engine.image.strip() or any(c.isspace() for c in engine.image):
-        yield _problem(settings, "engine.image", "must be an image reference without spaces", "e.g. repo:tag")
 
 
 def _version_features(settings: Settings) -> Iterator[ConfigProblem]:
