@@ -41,7 +41,6 @@ MAX_NEW_TOKENS = 8
 REQUIRED_METRICS = (
     "tgi_request_count",
     "tgi_request_success",
-    "tgi_request_failure",
     "tgi_request_duration",
     "tgi_request_validation_duration",
     "tgi_request_queue_duration",
@@ -52,8 +51,8 @@ REQUIRED_METRICS = (
     "tgi_queue_size",
     "tgi_batch_current_size",
 )
-"""TGI metric families that exist once the earlier checks have run (series appear on first use; the
-over-long-prompt check produces `tgi_request_failure{err="validation"}`)."""
+"""TGI metric families that exist once the earlier checks have run (series appear on first use). Not
+`tgi_request_failure`: it only appears after a failure, which would tie this check to the over-long-prompt one."""
 
 FINISH_REASONS = {"length", "eos_token", "stop_sequence"}
 CHAT_FINISH_REASONS = {"stop", "length", "stop_sequence"}

@@ -35,9 +35,7 @@ def run_smoke_cli(
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "orchestrator.cli",
+            ORCHESTRATOR,
             "smoke",
             "--url",
             url,
@@ -98,8 +96,8 @@ FAULTS: list[tuple[str, list[str], list[str], Callable[[EmulatorProcess], None] 
     ("chat_stream", [*BASE, "--emulator-fault-stream-cut-rate", "1", "--emulator-fault-stream-cut-after", "2"], [],
      None),
     # A server whose limits are larger than the deployment should have accepts the over-long prompt (200, not 422).
-    ("overlong_prompt", ["--model-id", MODEL, "--max-input-tokens", "8000", "--max-total-tokens", "8192",
-                         "--max-batch-prefill-tokens", "8192"], [], None),
+    ("overlong_prompt", ["--model-id", MODEL, "--max-input-tokens", "16000", "--max-total-tokens", "16384",
+                         "--max-batch-prefill-tokens", "16384"], [], None),
     # A server started without the API key the deployment should have lets unauthenticated requests through.
     ("api_key", BASE, ["--api-key-env", KEY_VAR], None),
 ]  # fmt: skip
