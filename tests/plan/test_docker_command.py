@@ -1,0 +1,166 @@
+"""`render_docker_run`: parsed back with `shlex.split` as a shell would, and accepted by the real docker CLI."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.docker_command import docker_run_argv, render_docker_run
+from orchestrator.plan import LaunchPlan, build_plan
+from tests.fixtures.docker_engine import require_or_skip
+from tests.plan.helpers import settings
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
+HF, KEY = "hf_DRYRUNSECRET", "sk-DRYRUNSECRET"
+
+
+def shell_words(text: str) -> list[str]:
+    """What bash runs when `text` is pasted: comment lines dropped, `\\`-newline joins lines."""
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    return shlex.split("\n".join(lines).replace("\\\n", ""))
+
+
+def option(words: list[str], name: str) -> list[str]:
+    return [words[i + 1] for i, word in enumerate(words) if word == name]
+
+
+def test_pinned_plan_renders_a_command_with_awq_the_limits_and_host_options(isolated: Path) -> None:
+    plan = build_plan(settings(host__cache_dir="cache"))
+    text = render_docker_run(plan)
+    words = shell_words(text)
+    assert words == docker_run_argv(plan)
+    assert words[:3] == ["docker", "run", "--detach"]
+    image_at = words.index("ghcr.io/huggingface/text-generation-inference:3.3.7")
+    launcher = words[image_at + 1 :]
+    assert launcher == plan.command
+    assert option(launcher, "--quantize") == ["awq"]
+    assert option(launcher, "--max-input-tokens") == ["3696"]
+    assert option(launcher, "--max-total-tokens") == ["4096"]
+    assert option(launcher, "--max-batch-prefill-tokens") == ["4096"]
+    docker_opts = words[:image_at]
+    assert option(docker_opts, "--shm-size") == ["1g"]
+    assert option(docker_opts, "-p") == ["127.0.0.1:8080:80"]
+    assert option(docker_opts, "--gpus") == ["all"]
+    assert option(docker_opts, "-v") == [f"{isolated / 'cache'}:/data"]
+    assert option(docker_opts, "-e") == ["HF_HOME=/data"]
+    assert option(docker_opts, "--stop-timeout") == ["120"]
+    assert option(docker_opts, "--name") == ["tgi-mistral"]
+    assert f"org.tgi-orchestrator.settings-hash={plan.settings_hash}" in option(docker_opts, "--label")
+    assert "--entrypoint" not in docker_opts
+    health = shlex.split(option(docker_opts, "--health-cmd")[0])
+    assert health == plan.healthcheck.test[1:]
+    assert text.startswith("# warning: host.gpus=all but the GPU count is unknown")
+
+
+def test_secrets_are_mounted_from_files_and_masked(isolated: Path) -> None:
+    plan = build_plan(settings(secrets__hf_token=HF, secrets__api_key=KEY, host__gpus="0,1"))
+    text = render_docker_run(plan, secrets_dir=Path("/srv/secrets"))
+    assert "DRYRUNSECRET" not in text
+    assert "#   hf-token: *** (exported as HF_TOKEN)" in text
+    assert "#   tgi-api-key: *** (exported as API_KEY)" in text
+    words = shell_words(text)
+    assert option(words, "-v")[1:] == [
+        "/srv/secrets/hf-token:/data/token:ro",
+        "/srv/secrets/tgi-api-key:/run/secrets/tgi-api-key:ro",
+    ]
+    assert option(words, "--gpus") == ['"device=0,1"']  # docker's own CSV quoting for several devices
+    assert option(words, "--entrypoint") == ["/bin/sh"]
+    assert plan.entrypoint is not None
+    image_at = words.index(plan.image)
+    assert words[image_at + 1 : image_at + 4] == plan.entrypoint[1:]
+    assert words[image_at + 4 :] == plan.command
+    assert not any(w.startswith(("HF_TOKEN=", "API_KEY=")) for w in option(words, "-e"))
+
+
+def test_secret_files_default_to_the_runtime_secrets_directory(isolated: Path) -> None:
+    text = render_docker_run(build_plan(settings(secrets__api_key=KEY, host__container_name="tgi-x")))
+    expected = isolated / "xdg-cache" / "tgi-orchestrator" / "secrets" / "tgi-x" / "tgi-api-key"
+    assert f"{expected}:/run/secrets/tgi-api-key:ro" in shell_words(text)
+
+
+def test_odd_values_survive_quoting(isolated: Path) -> None:
+    odd_dir = isolated / "dir with spaces & $dollar 'quote'"
+    plan = build_plan(
+        settings(
+            host__cache_dir=str(odd_dir), engine__extra_args=["--cors-allow-origin", "https://a.b; rm -rf /"]
+        )
+    )
+    words = shell_words(render_docker_run(plan))
+    assert f"{odd_dir}:/data" in words
+    assert words[-2:] == ["--cors-allow-origin", "https://a.b; rm -rf /"]
+
+
+def test_no_gpu_plan_renders_without_gpus_flag() -> None:
+    plan = build_plan(settings(host__gpus="none", host__bind_address="::1"))
+    words = shell_words(render_docker_run(plan))
+    assert "--gpus" not in words
+    assert option(words, "-p") == ["[::1]:8080:80"]
+
+
+@pytest.mark.docker
+def test_real_docker_cli_accepts_the_command_and_inspect_shows_no_secret(
+    docker_client: Any, isolated: Path
+) -> None:
+    """`docker create` with the rendered options (a local image stands in for TGI's): the engine stores
+    exactly what the plan says, and `docker inspect` holds neither secret."""
+    image = "tgi-orchestrator/base:bookworm"
+    if shutil.which("docker") is None:
+        require_or_skip("the docker CLI is not installed")
+    try:
+        docker_client.images.get(image)
+    except Exception:
+        require_or_skip(f"image {image} is not built: run .ci/make-base-image.sh")
+    name = f"tgi-orch-test-{uuid.uuid4().hex[:8]}"
+    plan = build_plan(
+        settings(
+            engine__image=image,
+            engine__tgi_version="3.3.7",
+            host__gpus="none",  # no NVIDIA runtime here; --gpus is covered by the parsing tests
+            host__container_name=name,
+            host__port=18080,
+            host__cache_dir="cache",
+            secrets__hf_token=HF,
+            secrets__api_key=KEY,
+        )
+    )
+    words = shell_words(render_docker_run(plan, secrets_dir=isolated / "secrets"))
+    assert words[:3] == ["docker", "run", "--detach"]
+    create = ["docker", "create", *words[3:]]
+    done = subprocess.run(create, capture_output=True, text=True, timeout=60)
+    try:
+        assert done.returncode == 0, done.stderr
+        raw = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout
+        assert "DRYRUNSECRET" not in raw
+        (info,) = json.loads(raw)
+        _assert_matches_plan(info, plan, isolated)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
+
+
+def _assert_matches_plan(info: dict[str, Any], plan: LaunchPlan, isolated: Path) -> None:
+    config, host = info["Config"], info["HostConfig"]
+    assert config["Entrypoint"] == plan.entrypoint[:1] if plan.entrypoint else None
+    assert config["Cmd"] == [*(plan.entrypoint or [])[1:], *plan.command]
+    assert "HF_HOME=/data" in config["Env"]
+    assert not [e for e in config["Env"] if e.startswith(("HF_TOKEN", "API_KEY", "HUGGING_FACE_HUB_TOKEN"))]
+    assert {k: v for k, v in config["Labels"].items() if k.startswith("org.tgi-orchestrator")} == plan.labels
+    assert config["StopTimeout"] == 120
+    assert config["Healthcheck"]["Test"][0] == "CMD-SHELL"
+    assert config["Healthcheck"]["Retries"] == 3
+    assert host["ShmSize"] == 1024**3
+    assert host["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]}
+    assert sorted(host["Binds"]) == sorted(
+        [
+            f"{isolated / 'cache'}:/data",
+            f"{isolated / 'secrets' / 'hf-token'}:/data/token:ro",
+            f"{isolated / 'secrets' / 'tgi-api-key'}:/run/secrets/tgi-api-key:ro",
+        ]
+    )
