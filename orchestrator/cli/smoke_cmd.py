@@ -6,7 +6,7 @@ No `from __future__ import annotations` here: typer must see real `Annotated` ty
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -71,6 +71,7 @@ def smoke_command(
             expect=expectations_from(settings, model_id=expect_model),
             api_key=api_key_from(settings, api_key_env),
             timeout=timeout,
+            progress=_print_progress,
         )
     if junit_xml is not None:
         from orchestrator.smoke.junit import write_junit_xml
@@ -84,6 +85,13 @@ def smoke_command(
         _print_table(report)
     if not report.ok:
         raise typer.Exit(code=SMOKE_FAILED_EXIT)
+
+
+def _print_progress(event: Any) -> None:
+    """`--up` start-up milestones on stderr, so stdout stays the table or the JSON document."""
+    if event.kind in {"phase", "ready", "failed", "info"}:
+        message = f": {event.message}" if event.message else ""
+        typer.echo(f"[up {event.elapsed:6.1f} s] {event.phase.value}{message}", err=True)
 
 
 def _conflict(first: str, second: str) -> None:

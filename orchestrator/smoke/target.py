@@ -8,7 +8,7 @@ promise is tested with a recording deployer and, in the Docker tests, for real.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,10 +37,13 @@ class Deployer(Protocol):
 class _ModuleDeployer:
     """`Deployer` over `orchestrator.deploy` (imported lazily: it pulls in the docker SDK)."""
 
+    def __init__(self, progress: Callable[[Any], None] | None = None) -> None:
+        self._progress = progress
+
     def up(self, settings: Settings) -> Any:
         from orchestrator import deploy
 
-        return deploy.up(settings)
+        return deploy.up(settings, progress=self._progress)
 
     def down(self, name: str) -> Any:
         from orchestrator import deploy
@@ -54,8 +57,9 @@ class _ModuleDeployer:
         return None if info is None else str(info.endpoint)
 
 
-def module_deployer() -> Deployer:
-    return _ModuleDeployer()
+def module_deployer(progress: Callable[[Any], None] | None = None) -> Deployer:
+    """The real deployer; `progress` receives `orchestrator.readiness.ProgressEvent`s during `up`."""
+    return _ModuleDeployer(progress)
 
 
 def expectations_from(settings: Settings, *, model_id: str | None = None) -> Expectations:
@@ -122,11 +126,12 @@ def smoke(
     api_key: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     deployer: Deployer | None = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> SmokeReport:
     """Run every check against the chosen target (see module doc) and return the report."""
     expect = expect or expectations_from(settings)
     if up:
-        with deployed(settings, deployer or module_deployer()) as endpoint:
+        with deployed(settings, deployer or module_deployer(progress)) as endpoint:
             return _run(endpoint, expect, api_key, timeout)
     if url is None and name is not None:
         url = _url_for_name(name, deployer or module_deployer())
