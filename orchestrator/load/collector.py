@@ -83,7 +83,9 @@ class SampleCollector:
 
         tok = get_tokenizer()
         for server, text, eos in self.texts:
-            counted = tok.count(text, add_bos=False) + (1 if eos else 0)
+            # the tokenizer adds its own leading "▁" (dummy prefix): a text that starts with the first token's
+            # space would be counted one token too many
+            counted = tok.count(text.removeprefix(" "), add_bos=False) + (1 if eos else 0)
             self.token_check.requests += 1
             self.token_check.server_tokens += server
             self.token_check.tokenizer_tokens += counted

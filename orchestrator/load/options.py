@@ -29,7 +29,8 @@ __all__ = ["NAMED_SLOS", "LoadOptionError", "LoadOptions", "add_arguments"]
 API_KEY_ENV = "ORCHESTRATOR_SECRETS__API_KEY"
 
 # --slo-ttft-p50 200 and friends: the common gates get their own options; any other goes through --slo KEY=VALUE
-NAMED_SLOS = tuple(f"{f}_p{q}" for f in ("ttft", "itl", "tpot", "e2e") for q in (50, 90, 95, 99)) + (
+NAMED_SLOS = (
+    *tuple(f"{f}_p{q}" for f in ("ttft", "itl", "tpot", "e2e") for q in (50, 90, 95, 99)),
     "error_rate",
 )
 

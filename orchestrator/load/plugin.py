@@ -39,19 +39,19 @@ log = logging.getLogger("orchestrator.load")
 _STATE = "tgi_load_state"
 
 
-class SpecShape(LoadTestShape):  # type: ignore[misc]
+class SpecShape(LoadTestShape):
     """A `--shape` spec driving Locust's user count (closed loop)."""
 
     abstract = True  # never picked up from a locustfile by itself; installed by the plug-in
 
     def __init__(self, shape: Shape, spawn_rate: float, run_time: float | None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.shape = shape
         self.spawn_rate = spawn_rate
         self.run_time = run_time
 
     def tick(self) -> tuple[int, float] | None:
-        now = self.get_run_time()
+        now: float = self.get_run_time()  # type: ignore[no-untyped-call]
         if self.run_time is not None and now >= self.run_time:
             return None
         users = self.shape.level(now)
@@ -61,7 +61,7 @@ class SpecShape(LoadTestShape):  # type: ignore[misc]
 def _fetch(url: str, timeout: float = 5.0) -> bytes | None:
     try:
         req = urllib.request.Request(url, headers=auth_headers())
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the user's own server
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             body: bytes = resp.read()
             return body
     except Exception as exc:  # a report without /info is still a report
@@ -94,12 +94,10 @@ def _options(environment: Any, *, check_prompts: bool = False) -> LoadOptions:
         sys.exit(2)
 
 
-@events.init_command_line_parser.add_listener
 def _on_parser(parser: Any, **_: Any) -> None:
     add_arguments(parser)
 
 
-@events.init.add_listener
 def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if environment.parsed_options is None or isinstance(runner, WorkerRunner):
         return
@@ -115,7 +113,6 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         environment.shape_class = shape
 
 
-@events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
     options = _options(environment)
@@ -147,7 +144,6 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         set_runtime(environment, rt)
 
 
-@events.report_to_master.add_listener
 def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
     env = _worker_env.get("env")
     if env is None or getattr(env, "tgi_load_runtime", None) is None:
@@ -160,12 +156,10 @@ def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None
 _worker_env: dict[str, Any] = {}
 
 
-@events.init.add_listener
 def _remember_env(environment: Any, **_: Any) -> None:
     _worker_env["env"] = environment
 
 
-@events.worker_report.add_listener
 def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
     env = _worker_env.get("env")
     state: _State | None = getattr(env, _STATE, None)
@@ -174,7 +168,6 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
         state.collector.merge(part)
 
 
-@events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     rt = getattr(environment, "tgi_load_runtime", None)
     if rt is not None:
@@ -186,7 +179,6 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         state.metrics_after = _fetch(f"{(environment.host or '').rstrip('/')}/metrics")
 
 
-@events.quitting.add_listener
 def _on_quitting(environment: Any, **_: Any) -> None:
     state: _State | None = getattr(environment, _STATE, None)
     if state is None or isinstance(environment.runner, WorkerRunner):
@@ -207,8 +199,20 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     summary = record.summary()
     if state.options.report_dir is not None:
         write_reports(record, summary, state.options.report_dir)
-    passed, _, verdict = evaluate(state.options.slo, record.figures_all())
+    passed, _checks, verdict = evaluate(state.options.slo, record.figures_all())
     if state.options.slo:
         (log.info if passed else log.error)(verdict)
         if not passed:
             environment.process_exit_code = SLO_EXIT_CODE
+
+
+# registered on import, like a locustfile's own listeners (Locust's hooks are untyped: go through Any)
+_events: Any = events
+_events.init_command_line_parser.add_listener(_on_parser)
+_events.init.add_listener(_on_init)
+_events.test_start.add_listener(_on_test_start)
+_events.report_to_master.add_listener(_on_report_to_master)
+_events.init.add_listener(_remember_env)
+_events.worker_report.add_listener(_on_worker_report)
+_events.test_stop.add_listener(_on_test_stop)
+_events.quitting.add_listener(_on_quitting)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,11 +175,12 @@ def plot_run(samples: Sequence[Sample], directory: Path) -> list[Path]:
     t0, bins = _bins(ok, width)
     xs = [(i + 0.5) * width for i in range(len(bins))]
     fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
-    for ax, label, getter in (
+    getters: tuple[tuple[Any, str, Callable[[Sample], float | None]], ...] = (
         (axes[0], "TTFT (ms)", lambda s: s.ttft),
         (axes[1], "ITL (ms)", lambda s: s.itl),
         (axes[2], "e2e (ms)", lambda s: s.e2e),
-    ):
+    )
+    for ax, label, getter in getters:
         for q, style in ((50, "-"), (90, "--"), (99, ":")):
             ys = []
             for b in bins:

@@ -33,7 +33,7 @@ class RequestFailed(Exception):
     """Shown in Locust's failure table: `<status> <error_type>: <message>`."""
 
 
-class TGIUser(User):  # type: ignore[misc]
+class TGIUser(User):
     """Base: takes an arrival slot (open loop) or goes at once (closed loop), sends, records one sample."""
 
     abstract = True
@@ -44,7 +44,7 @@ class TGIUser(User):  # type: ignore[misc]
     def on_start(self) -> None:
         self.rt: LoadRuntime = get_runtime(self.environment)
         self.http = HTTPClient.from_url(
-            self.host,
+            self.host or "",
             concurrency=1,
             connection_timeout=10.0,
             network_timeout=self.rt.options.request_timeout,
@@ -67,13 +67,15 @@ class TGIUser(User):  # type: ignore[misc]
             decision = schedule.decide(slot, _perf())
             if not decision.send:
                 return
-            start, delay = slot, decision.delay
+            scheduled: float | None = slot
+            delay = decision.delay
         else:
-            start, delay = _perf(), 0.0
+            scheduled, delay = None, 0.0
         spec = rt.prompts.next()
-        sample = self.send(spec, start)
-        sample.send_delay = delay
-        sample.sent_at = rt.wall(start + delay) if schedule is not None else 0.0
+        sample = self.send(spec, scheduled)
+        if scheduled is not None:
+            sample.send_delay = delay
+            sample.sent_at = rt.wall(scheduled + delay)
         rt.record(sample, self.path)
 
     def _sleep(self, seconds: float) -> None:
@@ -82,6 +84,7 @@ class TGIUser(User):  # type: ignore[misc]
         gevent.sleep(seconds)
 
     def new_sample(self, spec: PromptSpec, start: float) -> Sample:
+        """A failed sample until proven otherwise; `start` is the scheduled or the actual send time."""
         return Sample(
             scenario=self.scenario,
             ok=False,
@@ -99,14 +102,17 @@ class TGIUser(User):  # type: ignore[misc]
         self.rt.failure_messages[id(sample)] = message[:200]
         return sample
 
-    def send(self, spec: PromptSpec, start: float) -> Sample:
+    def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
+        """Send one request; the clock starts at `scheduled` (open loop) or just before the request is written."""
         raise NotImplementedError
 
-    def post_stream(self, body: dict[str, Any], reader: Any, spec: PromptSpec, start: float) -> Sample:
+    def post_stream(self, body: dict[str, Any], reader: Any, spec: PromptSpec, scheduled: float | None) -> Sample:
         """POST, then read lines until the reader says the stream is over."""
+        payload = json.dumps(body).encode()
+        start = scheduled if scheduled is not None else _perf()
         sample = self.new_sample(spec, start)
         try:
-            resp = self.http.request("POST", self.path, body=json.dumps(body).encode(), headers=self.headers)
+            resp = self.http.request("POST", self.path, body=payload, headers=self.headers)
         except Exception as exc:  # connection refused, reset, timeout: a failed request, not a crash
             return self.fail(sample, start, 0, type(exc).__name__, str(exc))
         status = resp.status_code
@@ -156,14 +162,16 @@ class GenerateUser(TGIUser):
     path = "/generate"
     weight = 1
 
-    def send(self, spec: PromptSpec, start: float) -> Sample:
-        sample = self.new_sample(spec, start)
+    def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
         body = {
             "inputs": spec.as_inputs(),
             "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
         }
+        payload = json.dumps(body).encode()
+        start = scheduled if scheduled is not None else _perf()
+        sample = self.new_sample(spec, start)
         try:
-            resp = self.http.request("POST", self.path, body=json.dumps(body).encode(), headers=self.headers)
+            resp = self.http.request("POST", self.path, body=payload, headers=self.headers)
             raw = resp.read()
         except Exception as exc:
             return self.fail(sample, start, 0, type(exc).__name__, str(exc))
@@ -179,7 +187,7 @@ class GenerateUser(TGIUser):
         sample.output_tokens = details.get("generated_tokens")
         sample.finish_reason = details.get("finish_reason")
         prompt_tokens = resp.get("x-prompt-tokens") if hasattr(resp, "get") else None
-        sample.input_tokens = int(prompt_tokens) if prompt_tokens else None
+        sample.input_tokens = int(str(prompt_tokens)) if prompt_tokens else None
         if self.rt.collector.wants_text() and sample.output_tokens is not None:
             self.rt.collector.add_text(
                 sample.output_tokens, data.get("generated_text", ""), sample.finish_reason == "eos_token"
@@ -195,13 +203,13 @@ class StreamUser(TGIUser):
     path = "/generate_stream"
     weight = 2
 
-    def send(self, spec: PromptSpec, start: float) -> Sample:
+    def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
         body = {
             "inputs": spec.as_inputs(),
             "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
         }
         reader = GenerateStreamReader(keep_text=self.rt.collector.wants_text())
-        return self.post_stream(body, reader, spec, start)
+        return self.post_stream(body, reader, spec, scheduled)
 
 
 class ChatUser(TGIUser):
@@ -212,7 +220,7 @@ class ChatUser(TGIUser):
     path = "/v1/chat/completions"
     weight = 2
 
-    def send(self, spec: PromptSpec, start: float) -> Sample:
+    def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
         body = {
             "model": "tgi",
             "messages": spec.as_messages(),
@@ -221,4 +229,4 @@ class ChatUser(TGIUser):
             "stream_options": {"include_usage": True},
         }
         reader = ChatStreamReader(keep_text=self.rt.collector.wants_text())
-        return self.post_stream(body, reader, spec, start)
+        return self.post_stream(body, reader, spec, scheduled)

@@ -38,7 +38,7 @@ def test_drained_reports_merge_to_the_union() -> None:
 
 def test_token_check_counts_eos_and_reports_ratio() -> None:
     c = SampleCollector()
-    c.add_text(3, "Hello world", False)  # "Hello", " world" -> 2 tokens: 1 off
+    c.add_text(3, " Hello world", False)  # "Hello", " world" -> 2 tokens (leading space dropped): 1 off
     c.add_text(3, "Hello world", True)  # + EOS -> 3 tokens: exact
     c.run_token_check()
     part = c.drain()
