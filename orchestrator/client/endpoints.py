@@ -1,4 +1,4 @@
-"""Replica balancing without I/O: pick the endpoint with the fewest requests in flight, skip cooling ones.
+"""Replica balancing without I/O: pick the endpoint with the fewest requests in flight (ties round-robin).
 
 An endpoint that fails with a connection error or 503 (`TGIUnavailableError`) cools down for `cooldown` seconds:
 new attempts go to the others while any is healthy. When every endpoint is cooling, the one whose cool-down ends
@@ -55,6 +55,7 @@ class EndpointPool:
         self.endpoints = [Endpoint(u) for u in normalized]
         self.cooldown = cooldown
         self._lock = threading.Lock()
+        self._turn = 0  # rotates the starting point so ties are broken round-robin
 
     @property
     def urls(self) -> list[str]:
@@ -73,7 +74,9 @@ class EndpointPool:
                     ready = [e for e in endpoints if not e.cooling(now)] or [
                         min(endpoints, key=lambda e: e.cooldown_until)
                     ]
-                chosen = min(ready, key=lambda e: e.in_flight)
+                start = self._turn % len(ready)
+                self._turn += 1
+                chosen = min(ready[start:] + ready[:start], key=lambda e: e.in_flight)
             chosen.in_flight += 1
             chosen.requests += 1
             return chosen

@@ -108,7 +108,10 @@ class RetryPolicy:
     def backoff(self, retry_number: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number `retry_number` (1 = first retry)."""
         wait = tenacity.wait_exponential_jitter(
-            initial=self.initial_backoff, max=self.max_backoff, exp_base=self.multiplier, jitter=self.jitter
+            multiplier=self.initial_backoff,
+            max=self.max_backoff,
+            exp_base=self.multiplier,
+            jitter=self.jitter,
         )
         delay = float(wait(_FakeState(retry_number)))  # type: ignore[arg-type]
         if retry_after is not None and self.honour_retry_after:
@@ -307,8 +310,6 @@ def build_retrying(
             raise ctx.deadline_error(last) from exc
         if last is not None:
             last.attempts = ctx.stats.attempts
-            if ctx.stop_reason in ("budget", "attempts"):
-                ctx.stats.reasons.append(f"gave up: {ctx.stop_reason}")
         raise exc
 
     kwargs: dict[str, Any] = {

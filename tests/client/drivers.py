@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from orchestrator.client import AsyncTGIClient, TGIClient, TokenEvent
+from orchestrator.client import AsyncTGIClient, CallStats, TGIClient, TokenEvent
+
+Outcome = tuple[Any, CallStats | None]  # (GenerateResult or the exception raised, that call's statistics)
 
 
 class SyncDriver:
@@ -38,6 +41,18 @@ class SyncDriver:
 
     def chat(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
         return self.client.chat(messages, **kwargs)
+
+    def many(self, prompt: str, calls: int, concurrency: int, **kwargs: Any) -> list[Outcome]:
+        """`calls` generate(details=True) calls from `concurrency` threads sharing this one client."""
+
+        def one(_: int) -> Outcome:
+            try:
+                return self.client.generate(prompt, details=True, **kwargs), self.client.last_stats
+            except Exception as exc:
+                return exc, self.client.last_stats
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            return list(pool.map(one, range(calls)))
 
     def chat_collect(self, messages: list[dict[str, str]], **kwargs: Any) -> tuple[list[Any], Any]:
         stream = self.client.chat_stream(messages, **kwargs)
@@ -87,6 +102,22 @@ class AsyncDriver:
 
     def chat(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
         return self._run(self.client.chat(messages, **kwargs))
+
+    def many(self, prompt: str, calls: int, concurrency: int, **kwargs: Any) -> list[Outcome]:
+        """`calls` generate(details=True) calls as tasks, at most `concurrency` at a time, on one client."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> Outcome:
+            async with gate:
+                try:
+                    return await self.client.generate(prompt, details=True, **kwargs), self.client.last_stats
+                except Exception as exc:
+                    return exc, self.client.last_stats
+
+        async def go() -> list[Outcome]:
+            return list(await asyncio.gather(*(one() for _ in range(calls))))
+
+        return self._run(go())  # type: ignore[no-any-return]
 
     def chat_collect(self, messages: list[dict[str, str]], **kwargs: Any) -> tuple[list[Any], Any]:
         async def go() -> tuple[list[Any], Any]:
