@@ -1,0 +1,121 @@
+"""The `emulator` profile for real: Debian's `docker-compose` brings the emulator image up from the checked-in
+file, its healthcheck turns healthy, `orchestrator smoke` passes against it, the token arrives by file (never in
+the container config), and `down` removes everything. A rendering with an API key proves the key secret too."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.compose_render import write_compose
+from orchestrator.settings import load_settings
+from orchestrator.smoke import CHECKS, CheckStatus
+from orchestrator.smoke.target import smoke
+from tests.compose.conftest import COMPOSE_FILE
+from tests.fixtures.docker_engine import require_or_skip
+from tests.fixtures.emulator import free_port
+
+pytestmark = pytest.mark.docker
+
+TOKEN = "hf_compose_test_token_not_real"
+
+
+@contextmanager
+def compose_up(compose_file: Path, env: dict[str, str], docker_client: Any) -> Iterator[Any]:
+    """`docker-compose --profile emulator up -d` under a unique project; yields the healthy container; always
+    `down -v` afterwards."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        require_or_skip("docker-compose (Debian package docker-compose) is not installed")
+    project = f"tgi-compose-test-{secrets.token_hex(4)}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ORCHESTRATOR_", "COMPOSE_"))}
+    full_env = {**base, **env}
+    cmd = [str(binary), "-f", str(compose_file), "-p", project, "--profile", "emulator"]
+    try:
+        up = subprocess.run([*cmd, "up", "-d"], env=full_env, capture_output=True, text=True, timeout=180)
+        assert up.returncode == 0, up.stdout + up.stderr
+        (container,) = docker_client.containers.list(
+            all=True, filters={"label": f"com.docker.compose.project={project}"}
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            container.reload()
+            health = container.attrs["State"].get("Health", {}).get("Status")
+            if health == "healthy":
+                break
+            assert container.status in {"created", "running"}, container.logs(tail=30).decode()
+            assert time.monotonic() < deadline, (
+                f"not healthy after 90 s ({health}):\n{container.logs(tail=30)}"
+            )
+            time.sleep(1)
+        yield container
+    finally:
+        down = subprocess.run(
+            [*cmd, "down", "-v", "--remove-orphans", "-t", "30"], env=full_env, capture_output=True, text=True,
+            timeout=180,
+        )  # fmt: skip
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not docker_client.containers.list(
+            all=True, filters={"label": f"com.docker.compose.project={project}"}
+        )
+
+
+def _env(tmp_path: Path, port: int) -> dict[str, str]:
+    token_file = tmp_path / "hf_token"
+    token_file.write_text(TOKEN)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    return {
+        "ORCHESTRATOR_HOST__PORT": str(port),
+        "HF_TOKEN_FILE": str(token_file),
+        "TGI_CACHE_DIR": str(tmp_path / "data"),
+        "TGI_EMULATOR_IMAGE": os.environ.get(
+            "ORCHESTRATOR_TEST_EMULATOR_IMAGE", "tgi-orchestrator/emulator:3.3.7"
+        ),
+    }
+
+
+def test_emulator_profile_runs_and_smoke_passes(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    port = free_port()
+    with compose_up(COMPOSE_FILE, _env(tmp_path, port), docker_client) as container:
+        settings = load_settings(env_file=None)
+        report = smoke(settings, url=f"http://127.0.0.1:{port}", timeout=15)
+        statuses = {r.name: r.status for r in report.results}
+        assert report.ok, [(r.name, r.detail) for r in report.results if not r.passed]
+        assert statuses["api_key"] is CheckStatus.SKIP  # the checked-in file has no API key
+        # The port is published on loopback only, as the settings say.
+        bindings = container.attrs["HostConfig"]["PortBindings"]["80/tcp"]
+        assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+        assert container.attrs["HostConfig"]["ShmSize"] == 1024**3
+        # The token: a read-only file at $HF_HOME/token, exported to PID 1, never in the container config.
+        assert container.exec_run(["cat", "/data/token"]).output.decode() == TOKEN
+        assert f"HF_TOKEN={TOKEN}".encode() in container.exec_run(["cat", "/proc/1/environ"]).output
+        assert TOKEN not in str(container.attrs["Config"])
+
+
+def test_rendered_api_key_secret_makes_the_401_check_pass(
+    tmp_path: Path, docker_client: Any, emulator_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "compose-test-key-" + secrets.token_hex(4)
+    monkeypatch.setenv("ORCHESTRATOR_SECRETS__API_KEY", key)
+    settings = load_settings(env_file=None)
+    compose_file = write_compose(settings, tmp_path / "compose" / "docker-compose.yml")
+    (tmp_path / "compose" / "prometheus").mkdir()
+    key_file = tmp_path / "tgi_api_key"
+    key_file.write_text(key)
+    port = free_port()
+    env = {**_env(tmp_path, port), "TGI_API_KEY_FILE": str(key_file)}
+    with compose_up(compose_file, env, docker_client) as container:
+        report = smoke(settings, url=f"http://127.0.0.1:{port}", api_key=key, timeout=15)
+        assert {r.name: r.status for r in report.results} == {c.name: CheckStatus.PASS for c in CHECKS}
+        assert key not in str(container.attrs["Config"])

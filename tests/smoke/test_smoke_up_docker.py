@@ -1,0 +1,92 @@
+"""`orchestrator smoke --up` on the real Docker Engine with the emulator image: every check passes (API key
+included), and the deployment is gone afterwards, also when a check fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.smoke import CHECKS
+from tests.fixtures.emulator import free_port
+
+pytestmark = pytest.mark.docker
+
+ORCHESTRATOR = str(Path(sys.executable).with_name("orchestrator"))
+
+
+def _smoke_up(
+    tmp_path: Path, emulator_image: str, name: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
+    return subprocess.run(
+        [
+            ORCHESTRATOR,
+            "smoke",
+            "--up",
+            "--image",
+            emulator_image,
+            "--gpus",
+            "none",
+            "--port",
+            str(free_port()),
+            "--name",
+            name,
+            "--set",
+            f"host.cache_dir={tmp_path / 'cache'}",
+            "--json",
+            "--junit-xml",
+            str(tmp_path / "junit.xml"),
+            *extra,
+        ],
+        env={**clean, **(env or {})},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _gone(docker_client: Any, name: str) -> bool:
+    return not docker_client.containers.list(all=True, filters={"name": f"^/{name}$"})
+
+
+def test_smoke_up_passes_every_check_and_takes_the_deployment_down(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    name = f"smoke-up-{secrets.token_hex(4)}"
+    key = "smoke-up-key-" + secrets.token_hex(4)
+    try:
+        done = _smoke_up(tmp_path, emulator_image, name, env={"ORCHESTRATOR_SECRETS__API_KEY": key})
+        assert done.returncode == 0, done.stdout + done.stderr
+        data = json.loads(done.stdout)
+        assert {c["name"]: c["status"] for c in data["checks"]} == {c.name: "pass" for c in CHECKS}
+        assert "[up" in done.stderr  # start-up progress went to stderr, stdout is pure JSON
+        assert key not in done.stdout + done.stderr
+        assert _gone(docker_client, name)
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"name": f"^/{name}$"}):
+            container.remove(force=True)
+
+
+def test_smoke_up_takes_the_deployment_down_when_a_check_fails(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    name = f"smoke-up-{secrets.token_hex(4)}"
+    try:
+        done = _smoke_up(tmp_path, emulator_image, name, "--expect-model", "someone/not-deployed")
+        assert done.returncode == 1, done.stdout + done.stderr
+        data = json.loads(done.stdout)
+        assert [c["name"] for c in data["checks"] if c["status"] == "fail"] == ["info"]
+        assert 'name="info"' in (tmp_path / "junit.xml").read_text()
+        assert _gone(docker_client, name)
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"name": f"^/{name}$"}):
+            container.remove(force=True)
