@@ -245,13 +245,13 @@ def _device_requests(gpus: str) -> list[GpuRequest]:
 
 
 def _healthcheck(settings: Settings) -> Healthcheck:
-    """`/health` from inside the container with the image's own Python (TGI images and the emulator have it).
-
-    TGI opens its port only after warm-up, so the start period covers the whole start-up deadline.
-    """
-    probe = "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=8)"  # no quotes: pastes cleanly
+    """`/health` from inside the container, with the image's Python or else curl (TGI images have both; the
+    emulator image only Python). TGI opens its port only after warm-up, so the start period is the whole
+    start-up deadline."""
+    url = f"http://127.0.0.1:{CONTAINER_PORT}/health"
+    probe = f"python3 -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=8)' {url}"
     return Healthcheck(
-        test=["CMD", "python3", "-c", probe, f"http://127.0.0.1:{CONTAINER_PORT}/health"],
+        test=["CMD-SHELL", f"{probe} 2>/dev/null || curl -fsS -o /dev/null --max-time 8 {url}"],
         interval=15.0,
         timeout=10.0,
         start_period=float(math.ceil(settings.timeouts.startup_deadline)),

@@ -38,6 +38,9 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-
 _SHM = re.compile(r"^(\d+)([bkmg]?)$", re.IGNORECASE)
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
+_SECRET_FLAGS = frozenset({"--ngrok-authtoken"})
+"""Launcher flags carrying secrets that no setting covers (`--api-key` is owned by secrets.api_key)."""
+
 Rule = Callable[[Settings], Iterator[ConfigProblem]]
 
 
@@ -62,6 +65,13 @@ def warnings(settings: Settings) -> list[str]:
             f"the API is published on all interfaces ({host.bind_address}:{host.port}) without an API key: "
             "anyone who can reach this host can use it. Set secrets.api_key (ORCHESTRATOR_SECRETS__API_KEY) "
             "or bind to 127.0.0.1."
+        )
+    version = settings.engine.version
+    if version is not None and not facts_for(version).forwards_sigterm:
+        found.append(
+            f"TGI {format_version(version)} runs bash as PID 1 without exec (fixed in 2.4.0): `docker stop` cannot "
+            "reach the launcher, so in-flight requests are not drained and the container is killed after "
+            f"timeouts.stop_grace ({settings.timeouts.stop_grace:g} s). Prefer TGI 2.4.0 or newer."
         )
     if host.gpus.strip().lower() == "none":
         found.append(
@@ -272,6 +282,14 @@ def _version_features(settings: Settings) -> Iterator[ConfigProblem]:
 
 def _extra_args(settings: Settings) -> Iterator[ConfigProblem]:
     for arg in settings.engine.extra_args:
+        if arg.split("=", 1)[0] in _SECRET_FLAGS:
+            yield _problem(
+                settings,
+                "engine.extra_args",
+                f"{arg.split('=', 1)[0]} takes a secret, which would show in `docker inspect` and process lists",
+                "remove it (ngrok is not supported: TGI 3's router panics when it is enabled)",
+            )
+            continue
         flag = owned_flag_in(arg)
         if flag is None:
             continue

@@ -71,6 +71,9 @@ class TgiFacts:
     """`--api-key` / `API_KEY` exist from v2.3.0 [§2]."""
     supports_max_batch_size: bool
     """`--max-batch-size` exists from v1.4.1 [§2]."""
+    forwards_sigterm: bool
+    """False for v2.0.0-v2.3.x: `/tgi-entrypoint.sh` keeps bash as PID 1 without `exec`, so `docker stop`'s
+    SIGTERM never reaches the launcher and the container is killed after the grace period [§7 Entrypoint]."""
 
     def usage_stats_args(self, choice: str) -> list[str]:
         """Launcher args for the telemetry choice: `--usage-stats` from v2.3.0, the two v2.2.0 switches, else none.
@@ -97,6 +100,7 @@ def facts_for(version: Version) -> TgiFacts:
         quantize_values=tuple(name for name, since in _QUANTIZE_SINCE if version >= since),
         supports_api_key=version >= (2, 3, 0),
         supports_max_batch_size=version >= (1, 4, 1),
+        forwards_sigterm=not (2, 0, 0) <= version < (2, 4, 0),
     )
 
 

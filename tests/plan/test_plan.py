@@ -9,6 +9,7 @@ import dataclasses
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -24,6 +25,7 @@ from orchestrator.plan import (
     build_plan,
     wrapper_script,
 )
+from tests.fixtures.emulator import free_port
 from tests.plan.helpers import settings
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -73,11 +75,10 @@ def test_pinned_release_plan_is_exactly_this() -> None:
         stop_timeout=120,
         healthcheck=Healthcheck(
             test=[
-                "CMD",
-                "python3",
-                "-c",
-                "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=8)",
-                "http://127.0.0.1:80/health",
+                "CMD-SHELL",
+                "python3 -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=8)' "
+                "http://127.0.0.1:80/health 2>/dev/null || "
+                "curl -fsS -o /dev/null --max-time 8 http://127.0.0.1:80/health",
             ],
             interval=15.0,
             timeout=10.0,
@@ -319,3 +320,12 @@ def test_build_plan_refuses_invalid_settings() -> None:
     with pytest.raises(ConfigError) as info:
         build_plan(unchecked(host__port=0, host__gpus="x"))
     assert {p.setting for p in info.value.problems} == {"host.port", "host.gpus"}
+
+
+def test_healthcheck_command_probes_a_real_server(emulator: Any) -> None:
+    """The healthcheck's shell command, pointed at a running emulator: 0 when healthy, non-zero when closed."""
+    command = build_plan(settings()).healthcheck.test[1]
+    live = command.replace("http://127.0.0.1:80/health", f"{emulator.url}/health")
+    assert subprocess.run(["/bin/sh", "-c", live], capture_output=True, timeout=30).returncode == 0
+    dead = command.replace("http://127.0.0.1:80/health", f"http://127.0.0.1:{free_port()}/health")
+    assert subprocess.run(["/bin/sh", "-c", dead], capture_output=True, timeout=30).returncode != 0

@@ -104,6 +104,7 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
     ({"engine__extra_args": ["--quantize", "gptq"]}, "engine.extra_args", "from model.quantize"),
     ({"engine__extra_args": ["--num-shard", "2"]}, "engine.extra_args", "from host.num_shard"),
     ({"engine__extra_args": ["--usage-stats", "on"]}, "engine.extra_args", "from engine.usage_stats"),
+    ({"engine__extra_args": ["--ngrok-authtoken=abc"]}, "engine.extra_args", "takes a secret"),
     ({"engine__image": OLD + "2.2.0", "secrets__api_key": "k"}, "secrets.api_key", "2.3.0"),
     ({"host__bind_address": "localhost"}, "host.bind_address", "IP address"),
     ({"host__bind_address": "256.0.0.1"}, "host.bind_address", "IP address"),
@@ -196,6 +197,9 @@ def test_warnings_for_risky_but_legal_choices() -> None:
     assert warnings(unchecked(host__bind_address="0.0.0.0", secrets__api_key="k")) == []
     (no_gpu,) = warnings(unchecked(host__gpus="none"))
     assert "needs an NVIDIA GPU" in no_gpu
+    for tag, warned in (("1.4.5", False), ("2.0.4", True), ("2.3.1", True), ("2.4.0", False)):
+        found = warnings(unchecked(engine__image=OLD + tag))
+        assert any("docker stop" in w for w in found) is warned, tag
 
 
 def test_load_settings_validates_every_entry_point() -> None:
