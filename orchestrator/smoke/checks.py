@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator.smoke.http import HttpReply, SmokeHttp
 from orchestrator.smoke.sse import SseFormatError, json_events
+from orchestrator.tokens import format_prompt
 
 __all__ = [
     "CHECKS",
@@ -26,8 +27,8 @@ __all__ = [
     "metric_names",
 ]
 
-PROMPT = "[INST] Say hello in five words. [/INST]"
-"""A Mistral-instruct prompt (`format_prompt`), short so every check costs a few tokens."""
+PROMPT = format_prompt("Say hello in five words.")
+"""A Mistral-instruct prompt, short so every check costs a few tokens."""
 
 CHAT = [
     {"role": "user", "content": "What is the capital of France?"},

@@ -90,3 +90,39 @@ def test_smoke_up_takes_the_deployment_down_when_a_check_fails(
     finally:
         for container in docker_client.containers.list(all=True, filters={"name": f"^/{name}$"}):
             container.remove(force=True)
+
+
+def test_smoke_name_finds_a_running_deployment(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    from orchestrator import deploy
+    from orchestrator.settings import load_settings
+
+    name = f"smoke-name-{secrets.token_hex(4)}"
+    settings = load_settings(
+        {
+            "engine.image": emulator_image,
+            "host.gpus": "none",
+            "host.port": free_port(),
+            "host.container_name": name,
+            "host.cache_dir": str(tmp_path / "cache"),
+        },
+        env_file=None,
+    )
+    try:
+        deploy.up(settings)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
+        done = subprocess.run(
+            [ORCHESTRATOR, "smoke", "--name", name, "--json"],
+            env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["url"] == f"http://127.0.0.1:{settings.host.port}"
+        missing = subprocess.run(
+            [ORCHESTRATOR, "smoke", "--name", name + "-absent"],
+            env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert missing.returncode == 4 and "no deployment named" in missing.stderr
+    finally:
+        deploy.down(name)
+        assert _gone(docker_client, name)
