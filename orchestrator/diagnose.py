@@ -185,7 +185,7 @@ def _image_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, st
 
 def _registry_unreachable(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     return (
-        f"the registry of {ctx.image or 'the image'} cannot be reached",
+        f"the image {ctx.image or '(engine.image)'} is not on this host and its registry cannot be reached",
         "check the registry address and your network or proxy, or load the image locally "
         "(`docker load` / `docker pull` elsewhere) so no pull is needed",
     )
@@ -196,6 +196,14 @@ def _download(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
         "TGI could not download the model weights",
         "check the network route to huggingface.co (or HF_ENDPOINT), or pre-fill host.cache_dir with the "
         "weights and set HF_HUB_OFFLINE=1",
+    )
+
+
+def _disk_full(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "the disk holding the weights cache (host.cache_dir, mounted at /data) is full",
+        "free space there (the AWQ weights need about 4.2 GB) or point host.cache_dir "
+        "(ORCHESTRATOR_HOST__CACHE_DIR) at a larger disk",
     )
 
 
@@ -293,6 +301,7 @@ _RULES: tuple[_Rule, ...] = (
         r"no CUDA-capable device|CUDA is not available",
         _cuda_missing,
     ),
+    _rule("disk_full", r"No space left on device|Errno 28", _disk_full),
     _rule("download_failed", r"Download encountered an error", _download),
     _rule("webserver_crashed", r"Webserver Crashed", _webserver_crash),
     _rule("shard_crashed", r"Shard \d+ (?:failed to start|crashed)", _shard_crash),

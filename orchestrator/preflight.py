@@ -89,6 +89,10 @@ def check_port(bind_address: str, port: int) -> None:
 
 def check_cache_dir(path: Path) -> None:
     """Create the weights cache directory if missing; it must be a writable directory."""
+    if path.exists() and not path.is_dir():
+        raise RuntimeUnavailableError(
+            f"host.cache_dir = {str(path)!r} exists but is not a directory. Fix: point it at a directory."
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -96,10 +100,6 @@ def check_cache_dir(path: Path) -> None:
             f"host.cache_dir = {str(path)!r} cannot be created: {exc.strerror or exc}. Fix: choose a directory "
             "you can write (ORCHESTRATOR_HOST__CACHE_DIR) or create it with the right owner."
         ) from exc
-    if not path.is_dir():
-        raise RuntimeUnavailableError(
-            f"host.cache_dir = {str(path)!r} exists but is not a directory. Fix: point it at a directory."
-        )
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".orchestrator-write-check-"):
             pass
