@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,82 @@ def _assert_matches_plan(info: dict[str, Any], plan: LaunchPlan, isolated: Path)
             f"{isolated / 'secrets' / 'tgi-api-key'}:/run/secrets/tgi-api-key:ro",
         ]
     )
+
+
+_FAKE_ENTRYPOINT = """#!/bin/sh
+# Stands in for TGI's entrypoint: reports which secrets arrived (as short digests) and its arguments.
+digest() { printf %s "$1" | sha256sum | cut -c1-16; }
+echo "hf=$(digest "${HF_TOKEN:-$HUGGING_FACE_HUB_TOKEN}") key=$(digest "$API_KEY") token_file=$(digest "$(cat "$TOKEN_FILE")")"
+echo "args=$*"
+"""
+
+
+@pytest.fixture(scope="module")
+def fake_tgi_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A tiny image with TGI's entrypoint layout (`/tgi-entrypoint.sh`, `text-generation-launcher` on PATH)."""
+    base = "tgi-orchestrator/base:bookworm"
+    try:
+        docker_client.images.get(base)
+    except Exception:
+        require_or_skip(f"image {base} is not built: run .ci/make-base-image.sh")
+    context = tmp_path_factory.mktemp("fake-tgi")
+    (context / "entry.sh").write_text(_FAKE_ENTRYPOINT)
+    (context / "Dockerfile").write_text(
+        f"FROM {base}\nCOPY entry.sh /tgi-entrypoint.sh\nRUN chmod 755 /tgi-entrypoint.sh && "
+        "ln -s /tgi-entrypoint.sh /usr/local/bin/text-generation-launcher\n"
+    )
+    tag = f"tgi-orchestrator/test-fake-tgi:{uuid.uuid4().hex[:8]}"
+    built = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("version", ["1.4.5", "3.3.7"])
+def test_secrets_reach_the_launcher_in_a_real_container(
+    fake_tgi_image: str, isolated: Path, version: str
+) -> None:
+    """Run the rendered command: the wrapper reads the mounted files, exports the variables, execs the image's
+    own entrypoint with the launcher args; `docker inspect` shows neither secret."""
+    import hashlib
+
+    name = f"tgi-orch-test-{uuid.uuid4().hex[:8]}"
+    with_key = version >= "2.3"
+    plan = build_plan(
+        settings(
+            engine__image=fake_tgi_image,
+            engine__tgi_version=version,
+            host__gpus="none",
+            host__container_name=name,
+            host__port=18081,
+            host__cache_dir="cache",
+            secrets__hf_token=HF,
+            **({"secrets__api_key": KEY} if with_key else {}),
+        )
+    )
+    secrets_dir = isolated / "secrets"
+    secrets_dir.mkdir()
+    for secret in plan.secret_files:
+        (secrets_dir / secret.name).write_text(secret.value.get_secret_value())
+        (secrets_dir / secret.name).chmod(0o600)
+    token_file = plan.secret_files[0].target
+    words = shell_words(render_docker_run(plan, secrets_dir=secrets_dir))
+    words.insert(words.index(fake_tgi_image), f"--env=TOKEN_FILE={token_file}")
+    try:
+        started = subprocess.run(words, capture_output=True, text=True, timeout=60)
+        assert started.returncode == 0, started.stderr
+        waited = subprocess.run(["docker", "wait", name], capture_output=True, text=True, timeout=60)
+        assert waited.stdout.strip() == "0"
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True, check=True).stdout
+        raw = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
+
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    first, second = logs.splitlines()[:2]
+    assert first == f"hf={digest(HF)} key={digest(KEY if with_key else '')} token_file={digest(HF)}"
+    assert second == "args=" + " ".join(plan.command)
+    assert "DRYRUNSECRET" not in raw
