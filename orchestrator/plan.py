@@ -172,6 +172,12 @@ def _num_shard(settings: Settings, gpu_count: int | None, warnings: list[str]) -
         return selection.count
     if gpu_count:
         return gpu_count
+    if gpu_count == 0:
+        warnings.append(
+            "host.gpus=all but the Docker Engine reports no NVIDIA GPU: passing --num-shard 1. Real TGI will not "
+            "start without a GPU; use host.gpus=none for the emulator image."
+        )
+        return 1
     warnings.append(
         "host.gpus=all but the GPU count is unknown here: passing --num-shard 1 (one shard on the first GPU). "
         "Set host.num_shard to shard across more GPUs."

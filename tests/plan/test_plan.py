@@ -227,6 +227,7 @@ def test_wrapper_exports_secrets_from_files_and_fails_without_them(tmp_path: Pat
     [
         ("all", None, 4, [GpuRequest(-1, None, [["gpu"]])], 4, False),
         ("all", None, None, [GpuRequest(-1, None, [["gpu"]])], 1, True),
+        ("all", None, 0, [GpuRequest(-1, None, [["gpu"]])], 1, True),
         ("all", 2, None, [GpuRequest(-1, None, [["gpu"]])], 2, False),
         ("0,1", None, None, [GpuRequest(None, ["0", "1"], [["gpu"]])], 2, False),
         ("0,1", 1, None, [GpuRequest(None, ["0", "1"], [["gpu"]])], 1, False),
