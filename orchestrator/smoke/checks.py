@@ -314,7 +314,7 @@ def check_overlong_prompt(ctx: CheckContext) -> str:
     error = _json_object(reply, "422 body")
     if error.get("error_type") != "validation" or not isinstance(error.get("error"), str):
         raise CheckFailed(f"422 body should be {{error, error_type:'validation'}}, got {_snippet(reply)}")
-    return f"HTTP 422 validation: {error['error'][:80]}"
+    return f"HTTP 422 validation: {error['error'][:120]}"
 
 
 def check_api_key(ctx: CheckContext) -> str:

@@ -95,14 +95,20 @@ def api_key_from(settings: Settings, env_var: str | None) -> str | None:
 @contextmanager
 def deployed(settings: Settings, deployer: Deployer) -> Iterator[str]:
     """Bring a deployment up, yield its endpoint, and take it down afterwards whatever happened (even if `up`
-    itself failed half-way, so no container is left behind)."""
+    itself failed half-way, so no container is left behind). When both fail, the first error wins and the
+    failed clean-up is added to it as a note."""
     name = settings.host.container_name
     try:
         result = deployer.up(settings)
         endpoint = getattr(result, "endpoint", None)
         yield str(endpoint) if endpoint else settings.endpoint
-    finally:
-        deployer.down(name)
+    except BaseException as exc:
+        try:
+            deployer.down(name)
+        except Exception as down_exc:
+            exc.add_note(f"taking {name!r} down afterwards failed too: {down_exc}")
+        raise
+    deployer.down(name)
 
 
 def _url_for_name(name: str, deployer: Deployer) -> str:

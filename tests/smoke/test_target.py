@@ -91,3 +91,31 @@ def test_skipped_api_key_check_still_reports_skip(settings: Settings) -> None:
     with tgi_stub() as (url, _):
         report = smoke(settings, url=url, timeout=5)
     assert {r.name: r.status for r in report.results}["api_key"] is CheckStatus.SKIP
+
+
+def test_when_up_and_down_both_fail_the_up_error_wins_with_a_note(settings: Settings) -> None:
+    class Broken(RecordingDeployer):
+        def down(self, name: str) -> None:
+            super().down(name)
+            raise RuntimeError("engine went away")
+
+    deployer = Broken("http://127.0.0.1:1", fail_up=True)
+    with pytest.raises(DeploymentError) as info:
+        smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert any("engine went away" in note for note in info.value.__notes__)
+    assert deployer.calls == [("up", "tgi-mistral"), ("down", "tgi-mistral")]
+
+
+def test_interrupting_the_checks_still_takes_the_deployment_down(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.smoke import target
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, "_run", interrupted)
+    deployer = RecordingDeployer("http://127.0.0.1:1")
+    with pytest.raises(KeyboardInterrupt):
+        smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert deployer.calls == [("up", "tgi-mistral"), ("down", "tgi-mistral")]
