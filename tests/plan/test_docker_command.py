@@ -86,6 +86,16 @@ def test_secret_files_default_to_the_runtime_secrets_directory(isolated: Path) -
     assert f"{expected}:/run/secrets/tgi-api-key:ro" in shell_words(text)
 
 
+def test_secrets_directory_matches_the_runtimes(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    """The dry run names the files `up` writes: both rules must agree (with and without XDG_CACHE_HOME)."""
+    from orchestrator.docker_command import default_secrets_dir
+    from orchestrator.runtime import secrets_dir
+
+    assert default_secrets_dir("a") == secrets_dir("a") == isolated / "xdg-cache/tgi-orchestrator/secrets/a"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_secrets_dir("b") == secrets_dir("b")
+
+
 def test_odd_values_survive_quoting(isolated: Path) -> None:
     odd_dir = isolated / "dir with spaces & $dollar 'quote'"
     plan = build_plan(
