@@ -72,3 +72,13 @@ def test_a_report_with_only_skips_is_ok_but_an_empty_one_is_not() -> None:
     skip = CheckResult("api_key", "t", CheckStatus.SKIP, 0.0, "d")
     assert SmokeReport("u", "t", (skip,)).ok
     assert not SmokeReport("u", "t", ()).ok
+
+
+def test_public_names_resolve() -> None:
+    import orchestrator.compose_render as compose_render
+    import orchestrator.smoke as smoke
+
+    for module in (smoke, compose_render):
+        assert len(set(module.__all__)) == len(module.__all__)
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
