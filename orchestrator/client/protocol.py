@@ -39,7 +39,7 @@ def request_headers(api_key: str | None, extra: Mapping[str, str] | None = None)
 
     Built explicitly so no ambient Hugging Face token is ever added (huggingface_hub would add `HF_TOKEN`).
     """
-    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    headers = {"content-type": "application/json"}
     if extra:
         for key, value in extra.items():
             if key.lower() == "authorization":

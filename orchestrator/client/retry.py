@@ -212,14 +212,16 @@ class CallContext:
     def remaining(self) -> float | None:
         return None if self.deadline_at is None else self.deadline_at - time.monotonic()
 
-    def attempt_timeouts(self) -> tuple[float, float]:
-        """(connect, read) timeouts for the next attempt: the policy's, cut to the time left."""
-        connect, read = self.policy.connect_timeout, self.policy.read_timeout
-        left = self.remaining()
-        if left is not None:
-            left = max(left, 0.001)
-            connect, read = min(connect, left), min(read, left)
-        return connect, read
+    def attempt_timeouts(self) -> tuple[float, float] | None:
+        """(connect, read) timeouts for the next attempt cut to the time left; None when the policy's apply."""
+        if self.deadline_at is None:
+            return None
+        read = self.policy.read_timeout
+        left = self.deadline_at - time.monotonic()
+        if left >= read:
+            return None
+        left = max(left, 0.001)
+        return min(self.policy.connect_timeout, left), left
 
     def begin_attempt(self, endpoint: str) -> None:
         self.stats.attempts += 1
@@ -334,12 +336,32 @@ def run_sync(
     budget: RetryBudget,
     pool: EndpointPool | None = None,
 ) -> T:
-    """Drive `attempt(ctx)` under the policy (the sync shells' one retry loop)."""
+    """Drive `attempt(ctx)` under the policy (the sync shells' one retry loop).
+
+    The first attempt runs before any tenacity object exists, since most calls succeed at once; a retryable
+    failure is then replayed as the outcome of tenacity's first attempt, so tenacity makes every retry decision.
+    """
     budget.on_call()
+    try:
+        result = attempt(ctx)
+    except TGIError as exc:
+        if not classify(exc).retry:
+            _finish_failed(ctx, exc)
+            raise
+        replay: list[BaseException] = [exc]
+    else:
+        ctx.finish("ok")
+        return result
+
+    def again(c: CallContext) -> T:
+        if replay:
+            raise replay.pop()
+        return attempt(c)
+
     try:
         for controller in build_retrying(ctx, budget, pool):
             with controller:
-                result = attempt(ctx)
+                result = again(ctx)
     except TGIError as exc:
         _finish_failed(ctx, exc)
         raise
@@ -356,9 +378,25 @@ async def run_async(
     """The same loop for coroutines, on tenacity's `AsyncRetrying`."""
     budget.on_call()
     try:
+        result = await attempt(ctx)
+    except TGIError as exc:
+        if not classify(exc).retry:
+            _finish_failed(ctx, exc)
+            raise
+        replay: list[BaseException] = [exc]
+    else:
+        ctx.finish("ok")
+        return result
+
+    async def again(c: CallContext) -> T:
+        if replay:
+            raise replay.pop()
+        return await attempt(c)
+
+    try:
         async for controller in build_retrying(ctx, budget, pool, asynchronous=True):
             with controller:
-                result = await attempt(ctx)
+                result = await again(ctx)
     except TGIError as exc:
         _finish_failed(ctx, exc)
         raise

@@ -149,6 +149,7 @@ class TGIClient(ClientBase):
         self._http = httpx2.Client(
             timeout=httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout),
             limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers=self._headers,
             trust_env=False,
             follow_redirects=False,
             transport=transport,
@@ -203,14 +204,12 @@ class TGIClient(ClientBase):
     def _request(self, ctx: CallContext, method: str, path: str, body: bytes | None) -> httpx2.Response:
         endpoint = self._pool.acquire(ctx.avoid)
         ctx.begin_attempt(endpoint.url)
-        connect, read = ctx.attempt_timeouts()
         try:
             response = self._http.request(
                 method,
                 endpoint.url + path,
                 content=body,
-                headers=self._headers,
-                timeout=httpx2.Timeout(read, connect=connect),
+                timeout=_timeout(ctx),
             )
         except httpx2.TransportError as exc:
             raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
@@ -232,14 +231,7 @@ class TGIClient(ClientBase):
         """One attempt at opening a stream: send, check the status, read until the first event."""
         endpoint = self._pool.acquire(ctx.avoid)
         ctx.begin_attempt(endpoint.url)
-        connect, read = ctx.attempt_timeouts()
-        request = self._http.build_request(
-            "POST",
-            endpoint.url + path,
-            content=body,
-            headers=self._headers,
-            timeout=httpx2.Timeout(read, connect=connect),
-        )
+        request = self._http.build_request("POST", endpoint.url + path, content=body, timeout=_timeout(ctx))
         try:
             response = self._http.send(request, stream=True)
         except httpx2.TransportError as exc:
@@ -483,3 +475,11 @@ def _hf_headers(headers: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, Any] = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
     out.setdefault("authorization", None)
     return out
+
+
+def _timeout(ctx: CallContext) -> Any:
+    """The client's timeouts, or tighter ones when the call's deadline is nearer than the read timeout."""
+    cut = ctx.attempt_timeouts()
+    if cut is None:
+        return httpx2.USE_CLIENT_DEFAULT
+    return httpx2.Timeout(cut[1], connect=cut[0])
