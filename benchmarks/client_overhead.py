@@ -27,9 +27,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import httpx2
 from huggingface_hub import InferenceClient
 
 from orchestrator.client import TGIClient
@@ -122,7 +120,7 @@ def events_per_cpu_second(url: str, streams: int, tokens: int) -> dict[str, floa
 
     def plain() -> int:
         count = sum(1 for _ in hf.text_generation(PROMPT, max_new_tokens=tokens, stream=True, details=True))
-        hf.close()  # empties its exit stack, so this side is not slowed by growth either
+        hf.close()  # type: ignore[no-untyped-call]  # empties its exit stack, so this side is not slowed by growth either
         return count
 
     out: dict[str, float] = {}
@@ -161,10 +159,11 @@ def memory(url: str, streams: int) -> dict[str, float]:
     hf = InferenceClient(model=url + "/generate_stream", timeout=60)
     hf_streams = min(streams, 2000)
     for _ in range(hf_streams):
-        for _event in hf.text_generation(PROMPT, max_new_tokens=4, stream=True, details=True):
+        for _chunk in hf.text_generation(PROMPT, max_new_tokens=4, stream=True, details=True):
             pass
-    entries = len(hf.exit_stack._exit_callbacks)  # what a long-lived InferenceClient keeps until close()
-    hf.close()
+    # What a long-lived InferenceClient keeps until close(): one exit-stack entry per stream.
+    entries = len(hf.exit_stack._exit_callbacks)  # type: ignore[attr-defined]
+    hf.close()  # type: ignore[no-untyped-call]
     return {"rss_before_mb": before, "rss_after_mb": after, "growth_mb": after - before,
             "hf_exit_stack_entries": float(entries), "hf_streams": float(hf_streams)}  # fmt: skip
 
