@@ -73,6 +73,12 @@ def warnings(settings: Settings) -> list[str]:
             "reach the launcher, so in-flight requests are not drained and the container is killed after "
             f"timeouts.stop_grace ({settings.timeouts.stop_grace:g} s). Prefer TGI 2.4.0 or newer."
         )
+    model = settings.model
+    if model.dtype and not model.quantize and "awq" in model.id.lower():
+        found.append(
+            f"model.dtype={model.dtype} with an AWQ-looking model and no quantize: TGI 2.0+ detects AWQ from the "
+            "checkpoint and its shard aborts on --dtype (AWQ runs float16). Unset model.dtype."
+        )
     if host.gpus.strip().lower() == "none":
         found.append(
             "no GPU is requested (host.gpus=none): real TGI needs an NVIDIA GPU for this model; only the "

@@ -197,6 +197,9 @@ def test_warnings_for_risky_but_legal_choices() -> None:
     assert warnings(unchecked(host__bind_address="0.0.0.0", secrets__api_key="k")) == []
     (no_gpu,) = warnings(unchecked(host__gpus="none"))
     assert "needs an NVIDIA GPU" in no_gpu
+    (awq_dtype,) = warnings(unchecked(model__quantize="", model__dtype="bfloat16"))
+    assert "shard aborts on --dtype" in awq_dtype
+    assert warnings(unchecked(model__quantize="", model__dtype="bfloat16", model__id="org/plain")) == []
     for tag, warned in (("1.4.5", False), ("2.0.4", True), ("2.3.1", True), ("2.4.0", False)):
         found = warnings(unchecked(engine__image=OLD + tag))
         assert any("docker stop" in w for w in found) is warned, tag
