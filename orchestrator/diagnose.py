@@ -170,7 +170,7 @@ def _argument_validation(match: re.Match[str], ctx: DiagnosisContext) -> tuple[s
     where = ", ".join(f"limits.{n}" for n in names) if names else "the named settings"
     return (
         f"TGI's launcher rejected its arguments: {message}",
-        f"change {where} so the rule holds (check with `orchestrator config check`), "
+        f"change {where} so the rule holds (check with `orchestrator config validate`), "
         "or remove conflicting flags from engine.extra_args",
     )
 

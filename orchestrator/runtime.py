@@ -274,7 +274,7 @@ class DockerRuntime:
                 environment=dict(plan.environment),
                 labels=dict(plan.labels),
                 name=plan.container_name,
-                ports=sorted({key for key in port_bindings}),
+                ports=[_exposed(key) for key in sorted(port_bindings)],
                 host_config=host_config,
                 healthcheck=healthcheck,
                 stop_timeout=int(plan.stop_timeout),
@@ -473,6 +473,12 @@ def _device_request(req: Any) -> docker.types.DeviceRequest:
             count=0, device_ids=[str(d) for d in req.device_ids], capabilities=_capabilities(req.capabilities)
         )
     return docker.types.DeviceRequest(count=int(req.count), capabilities=_capabilities(req.capabilities))
+
+
+def _exposed(key: str) -> int | tuple[int, str]:
+    """`80/tcp` -> 80, `53/udp` -> (53, "udp"): the SDK appends the protocol itself."""
+    port, _, proto = key.partition("/")
+    return int(port) if proto in {"", "tcp"} else (int(port), proto)
 
 
 def _capabilities(value: Any) -> list[list[str]]:
