@@ -1,0 +1,210 @@
+"""Emulator capacity benchmark: streamed tokens/s, non-streamed requests/s, RSS with 1,000 open streams.
+
+    python benchmarks/emulator_throughput.py [--duration 10] [--no-pin]
+
+Starts one emulator process (`instant` profile) pinned to CPU 0 with `taskset`, and drives it from this process
+pinned to CPU 1. Load generator: a purpose-built asyncio (uvloop) raw-socket HTTP/1.1 client (keep-alive
+connections, requests written as bytes, responses parsed by Content-Length / chunked framing, SSE events counted by
+their `data:` prefix) - a Python client fast enough not to be the bottleneck on one core.
+
+Targets (issue 3): >= 30,000 streamed tokens/s across 256 concurrent `/generate_stream` clients, >= 2,000
+`/generate` requests/s, < 200 MB RSS with 1,000 open streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_emulator(port: int, pin: bool, extra: list[str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", HOST,
+               "--max-concurrent-requests", "4096", "--max-total-tokens", "4096", "--max-input-tokens", "4000",
+               "--emulator-record-limit", "1000", *extra]  # fmt: skip
+    if pin and shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("emulator did not become healthy")
+
+
+def request_bytes(path: str, payload: dict[str, object], port: int) -> bytes:
+    body = json.dumps(payload).encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    return head.encode() + body
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes]]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        if b":" in line:
+            key, value = line.split(b":", 1)
+            headers[key.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def generate_worker(port: int, request: bytes, stop_at: float, counts: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        while time.perf_counter() < stop_at:
+            writer.write(request)
+            status, headers = await _read_head(reader)
+            await reader.readexactly(int(headers[b"content-length"]))
+            counts[0 if status == 200 else 1] += 1
+    finally:
+        writer.close()
+
+
+async def stream_worker(port: int, request: bytes, stop_at: float, counts: list[int]) -> None:
+    """Loop `/generate_stream` requests on one connection, counting `data:` events (one per token)."""
+    reader, writer = await asyncio.open_connection(HOST, port, limit=1 << 20)
+    try:
+        while time.perf_counter() < stop_at:
+            writer.write(request)
+            await _read_head(reader)
+            while True:  # chunked transfer encoding
+                size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
+                if size == 0:
+                    await reader.readexactly(2)
+                    break
+                chunk = await reader.readexactly(size + 2)
+                counts[0] += chunk.count(b"data:")
+            counts[1] += 1
+    finally:
+        writer.close()
+
+
+async def measure_streams(port: int, clients: int, duration: float, new_tokens: int) -> float:
+    request = request_bytes("/generate_stream", {"inputs": "Tell me a story about a robot.",
+                                                 "parameters": {"max_new_tokens": new_tokens}}, port)  # fmt: skip
+    counts = [0, 0]
+    warm = time.perf_counter() + 1.0
+    await asyncio.gather(*(stream_worker(port, request, warm, [0, 0]) for _ in range(clients)))
+    start = time.perf_counter()
+    await asyncio.gather(*(stream_worker(port, request, start + duration, counts) for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    return counts[0] / elapsed
+
+
+async def measure_generate(port: int, connections: int, duration: float) -> tuple[float, int]:
+    request = request_bytes("/generate", {"inputs": "Hello", "parameters": {"max_new_tokens": 8}}, port)
+    counts = [0, 0]
+    warm = time.perf_counter() + 1.0
+    await asyncio.gather(*(generate_worker(port, request, warm, [0, 0]) for _ in range(connections)))
+    start = time.perf_counter()
+    await asyncio.gather(
+        *(generate_worker(port, request, start + duration, counts) for _ in range(connections))
+    )
+    elapsed = time.perf_counter() - start
+    return counts[0] / elapsed, counts[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def measure_open_streams(port: int, pid: int, streams: int) -> tuple[float, int]:
+    """Open `streams` slow streams (a100-awq emulator: ~9 ms/token, 2,000 tokens), read their first event, then
+    sample the emulator's RSS while all are open."""
+    request = request_bytes(
+        "/generate_stream", {"inputs": "Hi", "parameters": {"max_new_tokens": 2000}}, port
+    )
+    opened = 0
+    writers = []
+
+    async def open_one() -> None:
+        nonlocal opened
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writers.append(writer)
+        writer.write(request)
+        await _read_head(reader)
+        await reader.readuntil(b"data:")
+        opened += 1
+
+    await asyncio.gather(*(open_one() for _ in range(streams)))
+    await asyncio.sleep(1.0)
+    rss = rss_mb(pid)
+    for writer in writers:
+        writer.close()
+    return rss, opened
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--stream-clients", type=int, default=256)
+    parser.add_argument("--generate-connections", type=int, default=64)
+    parser.add_argument("--open-streams", type=int, default=1000)
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    args = parser.parse_args()
+    pin = not args.no_pin
+    if pin and shutil.which("taskset"):
+        os.sched_setaffinity(0, {1})
+    import uvloop
+
+    results: dict[str, object] = {"load_generator": "asyncio (uvloop) raw-socket HTTP/1.1 client, 1 process"}
+    port = _free_port()
+    emulator = start_emulator(port, pin, [])
+    try:
+        tokens_per_s = uvloop.run(measure_streams(port, args.stream_clients, args.duration, 256))
+        results["stream_tokens_per_s"] = round(tokens_per_s)
+        requests_per_s, errors = uvloop.run(measure_generate(port, args.generate_connections, args.duration))
+        results["generate_requests_per_s"] = round(requests_per_s)
+        results["generate_errors"] = errors
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        emulator.wait(timeout=30)
+    port = _free_port()
+    emulator = start_emulator(port, pin, ["--emulator-profile", "a100-awq", "--max-batch-total-tokens", "4000000",
+                                          "--max-batch-prefill-tokens", "16384", "--graceful-termination-timeout", "1"])  # fmt: skip
+    try:
+        rss, opened = uvloop.run(measure_open_streams(port, emulator.pid, args.open_streams))
+        results["rss_mb_open_streams"] = round(rss, 1)
+        results["open_streams"] = opened
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        emulator.wait(timeout=120)
+    targets = {"stream_tokens_per_s": 30_000, "generate_requests_per_s": 2_000}
+    print(json.dumps(results, indent=2))
+    ok = all(float(results[key]) >= value for key, value in targets.items())  # type: ignore[arg-type]
+    ok = ok and float(results["rss_mb_open_streams"]) < 200  # type: ignore[arg-type]
+    print("targets met" if ok else "targets NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
