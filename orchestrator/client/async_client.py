@@ -8,7 +8,7 @@ reachable as `.inference_client`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
 import httpx2
 
@@ -188,7 +188,10 @@ class AsyncTGIClient(ClientBase):
             client = AsyncInferenceClient(
                 model=url,
                 headers=_hf_headers(self._headers),
-                timeout=self.policy.read_timeout,
+                # huggingface_hub passes this to httpx2 as is: separate connect and read timeouts.
+                timeout=cast(
+                    float, httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
+                ),
             )
             self._hf[url] = client
         return client

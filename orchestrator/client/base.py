@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from orchestrator.client.endpoints import EndpointPool
+from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import merge_parameters, request_headers
 from orchestrator.client.results import CallStats
@@ -80,14 +81,20 @@ class ClientBase:
 
     @classmethod
     def from_deployment(cls: type[C], name: str, **kwargs: Any) -> C:
-        """A client for the running deployment (container) called `name`, found through the Docker runtime."""
+        """A client for the running deployment (container) called `name`, found through the Docker runtime.
+
+        Pass `api_key=` (e.g. `settings.secrets.api_key`) if the deployment requires one.
+        """
         from orchestrator.runtime import find_deployment
 
         info = find_deployment(name)
-        if info is None:
-            raise LookupError(
-                f"no running deployment named {name!r}; start one with `orchestrator deploy up` "
-                "or check the name with `docker ps`"
+        status = getattr(info, "status", "running") if info is not None else None
+        if info is None or status != "running":
+            found = "none" if info is None else f"one in state {status!r}"
+            raise TGIError(
+                f"no running deployment named {name!r} (found {found}); start it with `orchestrator up` "
+                "or check the name with `orchestrator status`",
+                error_type="deployment_not_found",
             )
         return cls(str(info.endpoint), **kwargs)
 

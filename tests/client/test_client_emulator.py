@@ -226,3 +226,17 @@ def test_failover_when_one_replica_stops(emulator_factory: Factory, connect: Any
     assert all(s.waited == 0 for s in failed_over)  # fail over at once, no backoff
     events, _, error = driver.collect(PROMPT, max_new_tokens=2)
     assert error is None and len(events) == 2
+
+
+def test_chat_retries_through_huggingface_hub(emulator_factory: Factory, connect: Any) -> None:
+    emu = emulator_factory(
+        "--emulator-fault-seed", "5", "--emulator-fault-overload-rate", "0.3",
+        "--emulator-fault-overload-burst", "1", "--emulator-fault-unhealthy-rate", "0.1",
+        "--emulator-fault-unhealthy-seconds", "0",
+    )  # fmt: skip
+    policy = RetryPolicy(initial_backoff=0.001, jitter=0.001, max_attempts=10, budget_ratio=1.0)
+    driver = connect(emu.url, policy=policy)
+    for _ in range(10):
+        reply = driver.chat([{"role": "user", "content": "hi"}], max_tokens=2)
+        assert reply.usage.completion_tokens == 2
+    assert server_requests(emu.url) > 10  # some replies needed retries

@@ -1,0 +1,143 @@
+"""Creating clients (URL, settings, deployment name), presets, local tokens, and connection hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from orchestrator.client import (
+    GREEDY,
+    MISTRAL_MODEL_CARD,
+    AsyncTGIClient,
+    RetryPolicy,
+    TGIClient,
+    TGIError,
+)
+from orchestrator.settings import load_settings
+from tests.client.fake_tgi import FakeTGI, generated, streamed
+
+CLIENTS = [TGIClient, AsyncTGIClient]
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_from_settings_uses_bind_address_port_and_api_key(cls: Any, tmp_path: Any) -> None:
+    settings = load_settings(
+        {"host.port": 8123, "host.bind_address": "0.0.0.0", "secrets.api_key": "sk-from-settings"},
+        env_file=None,
+        validate=False,
+    )
+    client = cls.from_settings(settings)
+    assert client.endpoints == ["http://127.0.0.1:8123"]
+    assert client._headers["authorization"] == "Bearer sk-from-settings"
+    assert "sk-from-settings" not in repr(client)
+
+
+@dataclass
+class _Info:
+    endpoint: str
+    status: str = "running"
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_from_deployment_finds_the_endpoint_by_name(cls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import orchestrator.runtime as runtime
+
+    found = {"tgi-mistral": _Info("http://127.0.0.1:8088"), "stopped": _Info("http://127.0.0.1:1", "exited")}
+    monkeypatch.setattr(runtime, "find_deployment", found.get)
+    client = cls.from_deployment("tgi-mistral", api_key=SecretStr("k"))
+    assert client.endpoints == ["http://127.0.0.1:8088"]
+    for missing in ("nope", "stopped"):
+        with pytest.raises(TGIError, match=f"no running deployment named '{missing}'") as info:
+            cls.from_deployment(missing)
+        assert info.value.error_type == "deployment_not_found"
+
+
+def test_preset_is_named_visible_and_can_be_switched_off() -> None:
+    fake = FakeTGI([generated("ok")])
+    client = TGIClient("http://t.test:1", transport=fake.transport())
+    assert "mistral-7b-instruct-v0.2-model-card" in repr(client)
+    assert (MISTRAL_MODEL_CARD.temperature, MISTRAL_MODEL_CARD.top_p, MISTRAL_MODEL_CARD.top_k) == (
+        0.7,
+        0.95,
+        40,
+    )
+    assert (MISTRAL_MODEL_CARD.repetition_penalty, MISTRAL_MODEL_CARD.max_new_tokens) == (1.1, 512)
+    client.generate("x")
+    client.generate("x", preset=GREEDY)
+    client.preset = None
+    client.generate("x")
+    assert fake.requests[0].body["parameters"] == MISTRAL_MODEL_CARD.parameters()
+    assert fake.requests[1].body["parameters"] == {"do_sample": False}
+    assert fake.requests[2].body["parameters"] == {}
+
+
+def test_count_tokens_and_format_prompt_are_local() -> None:
+    client = TGIClient("http://unreachable.invalid:1")
+    prompt = client.format_prompt("Hello")
+    assert prompt == "[INST] Hello [/INST]"
+    assert client.count_tokens(prompt) == client.tokenizer().count(prompt) > 3
+    chat = client.format_prompt([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"},
+                                 {"role": "user", "content": "Again"}])  # fmt: skip
+    assert chat == "<s>[INST] Hi [/INST]Yo</s>[INST] Again [/INST]"
+
+
+def test_bad_configuration_is_rejected_with_the_value() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        TGIClient("localhost:8080")
+    with pytest.raises(ValueError, match="api_key="):
+        TGIClient("http://h:1", headers={"Authorization": "Bearer x"})
+    with pytest.raises(ValueError, match="deadline=-1"):
+        TGIClient("http://h:1", transport=FakeTGI([generated()]).transport()).generate("x", deadline=-1)
+    with pytest.raises(ValueError, match="connect_timeout=0"):
+        RetryPolicy(connect_timeout=0)
+
+
+def test_timeouts_are_always_finite() -> None:
+    client = TGIClient("http://h:1")
+    timeout = client.http.timeout
+    assert timeout.connect == client.policy.connect_timeout and timeout.read == client.policy.read_timeout
+    hf_timeout: Any = client.inference_client.timeout
+    assert hf_timeout.connect == 5.0 and hf_timeout.read == 120.0
+
+
+def test_streams_release_their_endpoint_when_closed_early_or_finished() -> None:
+    fake = FakeTGI([streamed(["a", "b", "c"])])
+    client = TGIClient(["http://a.test:1", "http://b.test:2"], transport=fake.transport())
+    with client.stream("x") as stream:
+        next(iter(stream))
+    assert [e.in_flight for e in client._pool.endpoints] == [0, 0]
+    assert list(client.stream("x"))[-1].is_final
+    abandoned = client.stream("x")
+    del abandoned
+    assert [e.in_flight for e in client._pool.endpoints] == [0, 0]
+
+
+def test_async_streams_release_their_endpoint() -> None:
+    fake = FakeTGI([streamed(["a", "b"])])
+
+    async def go() -> list[int]:
+        async with AsyncTGIClient("http://a.test:1", transport=fake.transport()) as client:
+            async with await client.stream("x") as stream:
+                async for _ in stream:
+                    break
+            events = [e async for e in await client.stream("x")]
+            assert events[-1].is_final
+            return [e.in_flight for e in client._pool.endpoints]
+
+    assert asyncio.run(go()) == [0]
+
+
+def test_async_last_stats_follow_the_calling_task() -> None:
+    fake = FakeTGI([generated("ok")])
+
+    async def go() -> None:
+        async with AsyncTGIClient("http://a.test:1", transport=fake.transport()) as client:
+            await client.generate("x")
+            stats = client.last_stats
+            assert stats is not None and stats.attempts == 1 and stats.outcome == "ok"
+
+    asyncio.run(go())
