@@ -221,9 +221,7 @@ class DockerRuntime:
                     on_progress(
                         PullProgress(
                             image=image,
-                            layer=str(event.get("id", ""))
-                            if "id" in event and ":" not in event["id"]
-                            else "",
+                            layer=_layer_id(event.get("id")),
                             status=str(event.get("status", "")),
                             current=progress.get("current"),
                             total=progress.get("total"),
@@ -473,6 +471,12 @@ def _device_request(req: Any) -> docker.types.DeviceRequest:
             count=0, device_ids=[str(d) for d in req.device_ids], capabilities=_capabilities(req.capabilities)
         )
     return docker.types.DeviceRequest(count=int(req.count), capabilities=_capabilities(req.capabilities))
+
+
+def _layer_id(value: Any) -> str:
+    """Pull events carry a layer's short digest in `id`, or the tag for whole-image messages."""
+    text = str(value or "")
+    return text if re.fullmatch(r"[0-9a-f]{12}", text) else ""
 
 
 def _exposed(key: str) -> int | tuple[int, str]:

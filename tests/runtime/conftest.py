@@ -58,7 +58,6 @@ def emulator_settings(isolated_env: Path, emulator_image: str, deployment_name: 
             "host.port": free_port(),
             "host.cache_dir": str(isolated_env / "cache"),
             "host.container_name": deployment_name + name_suffix,
-            "timeouts.stop_grace": 20.0,
             "timeouts.startup_deadline": 120.0,
         }
         values.update({k.replace("__", "."): v for k, v in overrides.items()})
