@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -78,10 +79,8 @@ def pushed_image(registry: str, emulator_image: str, docker_client: Any, tmp_pat
         assert "error" not in event, event
     docker_client.images.remove(reference)  # the image and its random layer leave the engine
     yield reference
-    try:
+    with contextlib.suppress(Exception):  # already gone is fine
         docker_client.images.remove(reference)
-    except Exception:  # already gone is fine
-        pass
 
 
 def test_up_pulls_missing_image_with_layer_progress(
@@ -96,7 +95,7 @@ def test_up_pulls_missing_image_with_layer_progress(
     statuses = {e.message for e in pulls}
     assert {"Pulling fs layer", "Pull complete"} <= statuses, statuses
     assert any(e.message == "Downloading" and e.total for e in pulls), "byte progress expected"
-    assert [e.phase for e in events if e.kind == "phase"][0] is Phase.PULLING
+    assert next(e.phase for e in events if e.kind == "phase") is Phase.PULLING
     assert info.action == "created" and info.image == pushed_image
     docker_client.images.get(pushed_image)  # now present locally
     assert deploy.down(settings.host.container_name, grace=5) == [settings.host.container_name]
