@@ -18,6 +18,7 @@ import random
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,13 @@ _PREFIX_DIGITS = 8
 
 
 class SyntheticPrompts:
-    """Prompts of exact token lengths drawn from two distributions (input and output)."""
+    """Prompts of exact token lengths drawn from two distributions (input and output).
+
+    Filler words are vocabulary pieces `▁word` that the tokenizer maps back to exactly one token; SentencePiece
+    never merges across a space, so `n` such words joined by spaces are exactly `n` tokens. One long filler text
+    is built (and checked) once; a prompt of any length is then a slice of it: no tokenizer call per request,
+    which would stall the load process and delay the timing of every other stream it reads.
+    """
 
     def __init__(
         self,
@@ -118,30 +125,29 @@ class SyntheticPrompts:
         *,
         unique_prefix: bool = True,
         seed: int | None = None,
+        max_tokens: int = 32_768,
     ) -> None:
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.unique_prefix = unique_prefix
         self._rng = random.Random(seed)
         self._ids = itertools.count(self._rng.randrange(10**_PREFIX_DIGITS // 2))
-        self._fillers: dict[int, str] = {}
-        self._lock = threading.Lock()
         tok = get_tokenizer()
-        self._words = [
-            p[1:]
-            for p in tok.pieces()[:5000]
-            if p.startswith("\u2581")
-            and p[1:].isascii()
-            and p[1:].isalpha()
-            and p[1:].islower()
-            and len(p) >= 4
-        ]
         self._overhead = tok.count(format_prompt(self._prefix(0)))
         if self.input_tokens.kind == "fixed" and int(self.input_tokens.a) < self._overhead:
             raise PromptError(
                 f"--input-tokens {int(self.input_tokens.a)} is below the {self._overhead} tokens of the template "
                 f"and the request prefix; use at least {self._overhead}"
             )
+        words = _single_token_words()
+        rng = random.Random(1234)
+        sequence = [rng.choice(words) for _ in range(max(0, max_tokens - self._overhead))]
+        self._text = " ".join(sequence)
+        # _ends[n] = length of the text holding the first n words
+        self._ends = [0]
+        for word in sequence:
+            self._ends.append(self._ends[-1] + len(word) + (1 if len(self._ends) > 1 else 0))
+        self.max_tokens = max_tokens
 
     @property
     def min_input_tokens(self) -> int:
@@ -151,35 +157,34 @@ class SyntheticPrompts:
         return f"Request {number % 10**_PREFIX_DIGITS:0{_PREFIX_DIGITS}d}:"
 
     def filler(self, length: int) -> str:
-        """Words that bring the templated prompt to exactly `length` tokens (built once per length)."""
-        with self._lock:
-            cached = self._fillers.get(length)
-            if cached is not None:
-                return cached
-            tok = get_tokenizer()
-            rng = random.Random(length)
-            words = [rng.choice(self._words) for _ in range(max(0, length - self._overhead))]
-            for _ in range(20):
-                text = " ".join(words)
-                n = tok.count(format_prompt(f"{self._prefix(0)} {text}" if words else self._prefix(0)))
-                if n == length:
-                    break
-                if n > length and words:
-                    words.pop()
-                elif n < length:
-                    words.append(rng.choice(self._words))
-                else:
-                    break
-            filler = " ".join(words)
-            self._fillers[length] = filler
-            return filler
+        """Words that bring the templated prompt to exactly `length` tokens."""
+        words = max(0, min(length, self.max_tokens) - self._overhead)
+        return self._text[: self._ends[words]]
 
     def next(self) -> PromptSpec:
-        length = max(self._overhead, self.input_tokens.sample(self._rng))
+        length = min(self.max_tokens, max(self._overhead, self.input_tokens.sample(self._rng)))
         number = next(self._ids) if self.unique_prefix else 0
         filler = self.filler(length)
         text = f"{self._prefix(number)} {filler}" if filler else self._prefix(number)
         return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)))
+
+
+@lru_cache(maxsize=1)
+def _single_token_words() -> tuple[str, ...]:
+    """Lower-case ASCII words that are one vocabulary piece and that the tokenizer encodes as that one piece."""
+    tok = get_tokenizer()
+    out = []
+    for token_id, piece in enumerate(tok.pieces()[:6000]):
+        word = piece[1:]
+        if (
+            piece.startswith("\u2581")
+            and word.isascii()
+            and word.isalpha()
+            and word.islower()
+            and len(word) >= 3
+        ) and tok.encode(word, add_bos=False) == [token_id]:
+            out.append(word)
+    return tuple(out)
 
 
 class PromptFile:

@@ -106,7 +106,9 @@ class TGIUser(User):
         """Send one request; the clock starts at `scheduled` (open loop) or just before the request is written."""
         raise NotImplementedError
 
-    def post_stream(self, body: dict[str, Any], reader: Any, spec: PromptSpec, scheduled: float | None) -> Sample:
+    def post_stream(
+        self, body: dict[str, Any], reader: Any, spec: PromptSpec, scheduled: float | None
+    ) -> Sample:
         """POST, then read lines until the reader says the stream is over."""
         payload = json.dumps(body).encode()
         start = scheduled if scheduled is not None else _perf()

@@ -57,7 +57,9 @@ def test_non_streamed_tpot_is_e2e_per_token() -> None:
 
 
 def test_summary_rates_errors_and_early_stops() -> None:
-    samples = [stream_sample(float(i), 0.1, 0.01, 10, target_tokens=10, finish_reason="length") for i in range(10)]
+    samples = [
+        stream_sample(float(i), 0.1, 0.01, 10, target_tokens=10, finish_reason="length") for i in range(10)
+    ]
     samples.append(stream_sample(10.0, 0.1, 0.01, 5, target_tokens=10, finish_reason="eos_token"))
     samples.append(Sample("stream", False, 3.0, e2e=0.01, status=429, error_type="overloaded"))
     samples.append(Sample("stream", False, 4.0, e2e=0.5, status=200, error_type="generation"))
@@ -81,7 +83,10 @@ def test_token_mismatch_counted() -> None:
 
 
 def test_send_rate_from_actual_sends_and_late_sends() -> None:
-    samples = [Sample("stream", True, i * 0.1, e2e=0.05, sent_at=i * 0.1 + 0.001, send_delay=0.001) for i in range(11)]
+    samples = [
+        Sample("stream", True, i * 0.1, e2e=0.05, sent_at=i * 0.1 + 0.001, send_delay=0.001)
+        for i in range(11)
+    ]
     samples[3].send_delay = 0.5
     fig = summarize(samples, late_after=0.01)
     assert fig.send_rate == pytest.approx(10.0)
@@ -89,7 +94,9 @@ def test_send_rate_from_actual_sends_and_late_sends() -> None:
 
 
 def test_by_scenario_and_extra_percentiles() -> None:
-    samples = [stream_sample(0, 0.1 * (i + 1), 0.01, 3, scenario="stream" if i % 2 else "chat") for i in range(10)]
+    samples = [
+        stream_sample(0, 0.1 * (i + 1), 0.01, 3, scenario="stream" if i % 2 else "chat") for i in range(10)
+    ]
     by = summarize_by_scenario(samples, extra_percentiles=(75,))
     assert set(by) == {"all", "chat", "stream"}
     assert by["all"].requests == 10 and by["chat"].requests == 5

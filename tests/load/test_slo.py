@@ -15,7 +15,9 @@ def samples(ttft: float, n: int = 20, failed: int = 0) -> list[Sample]:
         Sample("stream", True, float(i), e2e=ttft + 0.09, ttft=ttft, last_token=ttft + 0.09, token_events=10)
         for i in range(n)
     ]
-    out += [Sample("stream", False, 0.0, e2e=0.01, status=429, error_type="overloaded") for _ in range(failed)]
+    out += [
+        Sample("stream", False, 0.0, e2e=0.01, status=429, error_type="overloaded") for _ in range(failed)
+    ]
     return out
 
 

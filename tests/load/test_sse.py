@@ -12,7 +12,9 @@ def gen_event(i: int, last: bool = False, space: bool = True) -> bytes:
         "index": i,
         "token": {"id": 100 + i, "text": f"t{i}", "logprob": -0.1, "special": False},
         "generated_text": "t0t1t2" if last else None,
-        "details": {"finish_reason": "length", "generated_tokens": 3, "seed": None, "input_length": 7} if last else None,
+        "details": {"finish_reason": "length", "generated_tokens": 3, "seed": None, "input_length": 7}
+        if last
+        else None,
     }
     return (b"data: " if space else b"data:") + json.dumps(event).encode() + b"\n"
 
@@ -33,14 +35,18 @@ def test_generate_stream_times_every_token_event() -> None:
 def test_generate_stream_error_event() -> None:
     r = GenerateStreamReader()
     r.feed(gen_event(0), 1.0)
-    assert r.feed(b'data: {"error":"Request failed during generation: boom","error_type":"generation"}\n', 2.0)
+    assert r.feed(
+        b'data: {"error":"Request failed during generation: boom","error_type":"generation"}\n', 2.0
+    )
     assert r.state.error_type == "generation" and "boom" in (r.state.error_message or "")
 
 
 def chunk(content: str | None, reason: str | None = None) -> bytes:
     body = {
         "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": reason}],
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": reason}
+        ],
         "usage": None,
     }
     return b"data: " + json.dumps(body).encode() + b"\n"
@@ -51,7 +57,11 @@ def test_chat_stream_usage_and_done() -> None:
     r.feed(chunk("Hel"), 0.2)
     r.feed(chunk("lo"), 0.3)
     r.feed(chunk("", "length"), 0.4)
-    usage = {"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3}}
+    usage = {
+        "object": "chat.completion.chunk",
+        "choices": [],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 3},
+    }
     assert not r.feed(b"data: " + json.dumps(usage).encode() + b"\n", 0.41)
     assert r.feed(b"data: [DONE]\n", 0.42)
     st = r.state
@@ -72,4 +82,7 @@ def test_error_bodies() -> None:
         "overloaded",
         "Model is overloaded",
     )
-    assert parse_error_body(b"Failed to buffer the request body") == (None, "Failed to buffer the request body")
+    assert parse_error_body(b"Failed to buffer the request body") == (
+        None,
+        "Failed to buffer the request body",
+    )
