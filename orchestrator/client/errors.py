@@ -18,7 +18,12 @@ event), so callers catch one tree. Messages never contain request headers, so th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from orchestrator.errors import OrchestratorError
+
+if TYPE_CHECKING:
+    from orchestrator.client.results import CallStats
 
 __all__ = [
     "TGIAuthenticationError",
@@ -37,8 +42,8 @@ class TGIError(OrchestratorError):
 
     `status` is the HTTP status (None when no response arrived), `error_type` TGI's `error_type` field (or a
     client-side kind such as `connect` or `read_timeout`), `server_message` the server's `error` text, `attempts`
-    how many attempts the call made, `endpoint` the base URL of the last attempt, and `retry_after` the seconds a
-    `Retry-After` header asked for.
+    how many attempts the call made, `endpoint` the base URL of the last attempt, `retry_after` the seconds a
+    `Retry-After` header asked for, and `stats` the whole call's `CallStats`.
     """
 
     exit_code = 5
@@ -62,6 +67,8 @@ class TGIError(OrchestratorError):
         self.endpoint = endpoint
         self.attempts = attempts
         self.retry_after = retry_after
+        self.stats: CallStats | None = None
+        """The failed call's statistics (attempts, retry reasons, time waited), once the call gave up."""
 
     def __str__(self) -> str:
         parts = [self.message]

@@ -309,7 +309,9 @@ def build_retrying(
         last = exc if isinstance(exc, TGIError) else None
         ctx.finish(ctx.stop_reason or "fatal")
         if ctx.stop_reason == "deadline":
-            raise ctx.deadline_error(last) from exc
+            error = ctx.deadline_error(last)
+            error.stats = ctx.stats
+            raise error from exc
         if last is not None:
             last.attempts = ctx.stats.attempts
         raise exc
@@ -326,6 +328,7 @@ def build_retrying(
 
 def _finish_failed(ctx: CallContext, exc: TGIError) -> None:
     exc.attempts = ctx.stats.attempts
+    exc.stats = ctx.stats
     if ctx.stats.outcome == "pending":
         ctx.finish(ctx.stop_reason or "fatal")
 

@@ -75,7 +75,7 @@ class _Stream(Generic[T]):
             try:
                 for chunk in self._chunks:
                     yield from reader.feed(chunk)
-            except httpx2.TransportError as exc:
+            except httpx2.RequestError as exc:
                 raise self._fail(reader.broken(exc)) from exc
             except TGIError as exc:
                 raise self._fail(exc) from None
@@ -88,6 +88,7 @@ class _Stream(Generic[T]):
 
     def _fail(self, error: TGIError) -> TGIError:
         error.attempts = self.stats.attempts
+        error.stats = self.stats
         self._finish(error)
         return error
 
@@ -214,8 +215,11 @@ class TGIClient(ClientBase):
                 content=body,
                 timeout=_timeout(ctx),
             )
-        except httpx2.TransportError as exc:
+        except httpx2.RequestError as exc:
             raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        except BaseException:  # cancelled or interrupted: still give the endpoint back
+            self._pool.release(endpoint)
+            raise
         if response.status_code >= 400:
             error = error_from_response(
                 response.status_code, response.headers, response.content, endpoint.url
@@ -237,8 +241,11 @@ class TGIClient(ClientBase):
         request = self._http.build_request("POST", endpoint.url + path, content=body, timeout=_timeout(ctx))
         try:
             response = self._http.send(request, stream=True)
-        except httpx2.TransportError as exc:
+        except httpx2.RequestError as exc:
             raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        except BaseException:  # cancelled or interrupted: still give the endpoint back
+            self._pool.release(endpoint)
+            raise
         reader = make(endpoint.url, ctx.stats)
         try:
             if response.status_code >= 400:
@@ -252,12 +259,16 @@ class TGIClient(ClientBase):
                     pending = reader.end()
                     break
                 pending = reader.feed(chunk)
-        except httpx2.TransportError as exc:
+        except httpx2.RequestError as exc:
             response.close()
             raise self._failed(ctx, endpoint, reader.broken(exc)) from exc
         except TGIError as exc:
             response.close()
             raise self._failed(ctx, endpoint, exc) from None
+        except BaseException:
+            response.close()
+            self._pool.release(endpoint)
+            raise
         return endpoint, response, chunks, reader, pending
 
     # -- public API -----------------------------------------------------------------------------------------
@@ -404,6 +415,9 @@ class TGIClient(ClientBase):
                 )
             except Exception as exc:
                 raise self._failed(c, endpoint, error_from_exception(exc, endpoint.url)) from exc
+            except BaseException:
+                self._pool.release(endpoint)
+                raise
             self._pool.release(endpoint)
             return out
 
@@ -455,7 +469,7 @@ class TGIClient(ClientBase):
         for url in self.endpoints:
             try:
                 response = self._http.get(url + "/health", timeout=httpx2.Timeout(read, connect=connect))
-            except httpx2.TransportError:
+            except httpx2.RequestError:
                 continue
             if response.status_code == 200:
                 return True

@@ -141,3 +141,65 @@ def test_async_last_stats_follow_the_calling_task() -> None:
             assert stats is not None and stats.attempts == 1 and stats.outcome == "ok"
 
     asyncio.run(go())
+
+
+def test_cancelled_async_call_gives_its_endpoint_back() -> None:
+    import httpx2
+
+    async def slow(request: httpx2.Request) -> httpx2.Response:
+        await asyncio.sleep(10)
+        return httpx2.Response(200, json={"generated_text": "late"})
+
+    async def go() -> list[int]:
+        async with AsyncTGIClient("http://a.test:1", transport=httpx2.MockTransport(slow)) as client:
+            task = asyncio.create_task(client.generate("x"))
+            await asyncio.sleep(0.05)
+            assert client._pool.endpoints[0].in_flight == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return [e.in_flight for e in client._pool.endpoints]
+
+    assert asyncio.run(go()) == [0]
+
+
+def test_chat_stream_cut_raises_interrupted_with_partial_text() -> None:
+    import json
+
+    import httpx2
+
+    from orchestrator.client import TGIStreamInterruptedError
+    from tests.client.fake_tgi import _Chunks
+
+    def chunk(text: str) -> bytes:
+        body = {"object": "chat.completion.chunk", "id": "", "created": 0, "model": "tgi", "system_fingerprint": "x",
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "logprobs": None,
+                             "finish_reason": None}]}  # fmt: skip
+        return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+    def cut(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=_Chunks([chunk("Hel"), chunk("lo")], fail=True))
+
+    client = TGIClient("http://a.test:1", transport=httpx2.MockTransport(cut))
+    stream = client.chat_stream([{"role": "user", "content": "x"}])
+    received = []
+    with pytest.raises(TGIStreamInterruptedError) as info:
+        for part in stream:
+            received.append(part.choices[0].delta.content)
+    assert received == ["Hel", "lo"]
+    assert info.value.partial_text == "Hello" and info.value.tokens_received == 2
+    assert info.value.stats is stream.stats and info.value.stats.attempts == 1
+
+
+def test_failed_call_carries_its_statistics() -> None:
+    from orchestrator.client import TGIOverloadedError
+    from tests.client.fake_tgi import tgi_error
+
+    fake = FakeTGI([tgi_error(429, "overloaded", "Model is overloaded")])
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.001, jitter=0)
+    client = TGIClient("http://a.test:1", transport=fake.transport(), policy=policy)
+    with pytest.raises(TGIOverloadedError) as info:
+        client.generate("x")
+    stats = info.value.stats
+    assert stats is not None and stats.attempts == 3 and stats.outcome == "attempts"
+    assert stats.reasons == ["overloaded (429)"] * 2 and stats.waited > 0
