@@ -5,6 +5,7 @@ with none named, Locust runs all of them by their weights (generate 1, stream 2,
 """
 
 from orchestrator.load import plugin  # noqa: F401 - registers options and listeners
+from orchestrator.load.client_user import ClientUser
 from orchestrator.load.users import ChatUser, GenerateUser, StreamUser
 
-__all__ = ["ChatUser", "GenerateUser", "StreamUser"]
+__all__ = ["ChatUser", "ClientUser", "GenerateUser", "StreamUser"]

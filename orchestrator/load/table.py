@@ -23,6 +23,7 @@ ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("requests", lambda f: str(f["requests"])),
     ("errors", lambda f: f"{f['failed']} ({f['error_rate']:.1%})"),
     ("early stops", lambda f: str(f["early_stops"])),
+    ("client retries", lambda f: str(f.get("retries", 0))),
     ("requests/s", lambda f: f"{f['request_rate']:.2f}"),
     ("output tokens/s", lambda f: f"{f['output_tokens_per_s']:.0f}"),
     ("TTFT p50", _ms("ttft_s", "p50")),
@@ -65,7 +66,7 @@ def server_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{name.removeprefix('tgi_request_')}",
                 f"{h['count']:.0f}",
                 fmt(h["mean"]),
-                fmt(h.get("p99_approx")),
+                fmt(h.get("p99_approx")) if unit_ms else "-",  # token-count buckets are too coarse
             )
         )
     return rows

@@ -224,3 +224,14 @@ def test_per_request_ttft_matches_under_concurrency(tmp_path: Path) -> None:
     assert abs(itl_ours - itl_theirs) < 0.001, (itl_ours, itl_theirs)
     # per request, our TTFT is never below the server's own (we cannot see a token before it exists)
     assert all((ours[k].ttft or 0) >= theirs[k]["ttft_s"] for k in lengths)
+
+
+def test_client_user_counts_the_clients_retries(emulator_factory: Any, tmp_path: Path) -> None:
+    emu = emulator_factory(*PROFILE, "--emulator-fault-overload-rate", "0.3")
+    result = load(emu.url, tmp_path, "client", 3, 3.0)
+    fig = result.summary["figures"]["client"]
+    assert fig["succeeded"] > 5
+    assert fig["retries"] > 0  # overloads answered by TGIClient's retries, seen under load
+    assert fig["ttft_s"]["count"] == fig["succeeded"]
+    samples = read_samples(tmp_path / "samples.jsonl")
+    assert sum(s.retries for s in samples) == fig["retries"]
