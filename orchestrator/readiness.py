@@ -5,7 +5,7 @@ Three layers, testable apart:
   the tracker knows how long each phase and the whole start-up may take and reports a stall. Time is passed in.
 - `probe_health` / `probe_generate`: one HTTP call each over a real socket (stdlib `http.client`, no pool).
 - `wait_until_ready`: the loop. It follows the container's log stream in a thread, polls the container state,
-  and probes `/health` (every 50 ms once TGI logged `Connected`, every 0.5 s before); ready means `/health`
+  and probes `/health` (every 25 ms once TGI logged `Connected`, every 0.5 s before); ready means `/health`
   answered 200 and a one-token `/generate` succeeded. It fails fast when the container exits.
 """
 
@@ -327,7 +327,7 @@ def wait_until_ready(
     api_key: str | None = None,
     on_event: Callable[[ProgressEvent], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
-    fast_poll: float = 0.05,
+    fast_poll: float = 0.025,
     slow_poll: float = 0.5,
     state_every: float = 1.0,
     tick_every: float = 1.0,
