@@ -238,6 +238,8 @@ def up(
     facts_first = engine.facts()
     gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpus) else None
     plan = build_plan(settings, gpu_count=gpu_count)
+    for warning in plan.warnings:
+        _emit_info(emit, tracker, f"warning: {warning}")
     check = run_preflight(settings, engine, facts=facts_first)
     action = "created"
     existing = check.existing

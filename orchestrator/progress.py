@@ -103,7 +103,7 @@ class LiveReporter:
         self.console = console or Console(stderr=True)
         self.event: ProgressEvent | None = None
         self.layers: dict[str, ProgressEvent] = {}
-        self.done: list[str] = []
+        self.done: list[tuple[str, str]] = []
         self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
@@ -114,8 +114,8 @@ class LiveReporter:
         table = Table.grid(padding=(0, 1))
         table.add_column()
         table.add_column()
-        for line in self.done[-8:]:
-            table.add_row("[green]✓[/]", line)
+        for mark, line in self.done[-8:]:
+            table.add_row(mark, line)
         event = self.event
         if event is None:
             table.add_row(Spinner("dots"), "preparing")
@@ -149,11 +149,12 @@ class LiveReporter:
             and previous.phase != event.phase
             and previous.kind not in {"ready", "failed"}
         ):
-            self.done.append(f"{previous.phase.label} ({previous.phase_elapsed:.1f}s)")
+            self.done.append(("[green]✓[/]", f"{previous.phase.label} ({previous.phase_elapsed:.1f}s)"))
         if event.kind == "pull" and event.layer:
             self.layers[event.layer] = event
         if event.kind == "info":
-            self.done.append(event.message)
+            warning = event.message.startswith("warning:")
+            self.done.append(("[yellow]![/]" if warning else "[blue]i[/]", event.message))
             if previous is not None:
                 return self.live.update(self._render())
         self.event = event
