@@ -13,7 +13,7 @@ sync_client.py / async_client.py   the two thin shells that move bytes
 
 from __future__ import annotations
 
-from orchestrator.client.async_client import AsyncChatStream, AsyncTGIClient, AsyncTokenStream
+from orchestrator.client.async_client import AsyncTGIClient
 from orchestrator.client.errors import (
     TGIAuthenticationError,
     TGIDeadlineExceededError,
@@ -27,7 +27,8 @@ from orchestrator.client.errors import (
 from orchestrator.client.presets import GREEDY, MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.results import CallStats, GenerateResult, ServerTimings, TokenEvent
 from orchestrator.client.retry import RetryBudget, RetryPolicy, Verdict, classify
-from orchestrator.client.sync_client import ChatStream, TGIClient, TokenStream
+from orchestrator.client.streams import AsyncChatStream, AsyncTokenStream, ChatStream, TokenStream
+from orchestrator.client.sync_client import TGIClient
 
 __all__ = [
     "GREEDY",

@@ -8,20 +8,18 @@ reachable as `.inference_client`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import httpx2
 
-from orchestrator.client.base import ClientBase, SecretLike
+from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, split_chat_arguments
 from orchestrator.client.endpoints import Endpoint
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import (
     ChatStreamState,
-    ChatStreamView,
     StreamReader,
     TokenStreamState,
-    TokenStreamView,
     build_chat_body,
     build_generate_body,
     generated_text,
@@ -29,96 +27,15 @@ from orchestrator.client.protocol import (
 )
 from orchestrator.client.results import CallStats, GenerateResult, TokenEvent
 from orchestrator.client.retry import CallContext, RetryPolicy, run_async
+from orchestrator.client.streams import AsyncChatStream, AsyncTokenStream
 from orchestrator.client.translate import error_from_exception, error_from_response
 
 if TYPE_CHECKING:
     from huggingface_hub import AsyncInferenceClient, ChatCompletionOutput, ChatCompletionStreamOutput
 
-__all__ = ["AsyncChatStream", "AsyncTGIClient", "AsyncTokenStream"]
+__all__ = ["AsyncTGIClient"]
 
 T = TypeVar("T")
-
-_CHAT_KWARGS = frozenset(
-    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
-     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
-)  # fmt: skip
-
-
-class _AsyncStream(Generic[T]):
-    """An open SSE stream; `async for` it. `aclose()` (or leaving `async with`) frees the connection."""
-
-    def __init__(
-        self,
-        client: AsyncTGIClient,
-        endpoint: Endpoint,
-        response: httpx2.Response,
-        chunks: AsyncIterator[bytes],
-        reader: StreamReader[T],
-        pending: list[T],
-        stats: CallStats,
-    ) -> None:
-        self._client = client
-        self._endpoint = endpoint
-        self._response = response
-        self._chunks = chunks
-        self._reader = reader
-        self._pending = pending
-        self._closed = False
-        self.stats = stats
-        self.endpoint = endpoint.url
-
-    async def __aiter__(self) -> AsyncIterator[T]:
-        try:
-            pending, self._pending = self._pending, []
-            for event in pending:
-                yield event
-            reader = self._reader
-            try:
-                async for chunk in self._chunks:
-                    for event in reader.feed(chunk):
-                        yield event
-            except httpx2.RequestError as exc:
-                raise await self._fail(reader.broken(exc)) from exc
-            except TGIError as exc:
-                raise await self._fail(exc) from None
-            try:
-                tail = reader.end()
-            except TGIError as exc:
-                raise await self._fail(exc) from None
-            for event in tail:
-                yield event
-        finally:
-            await self.aclose()
-
-    async def _fail(self, error: TGIError) -> TGIError:
-        error.attempts = self.stats.attempts
-        error.stats = self.stats
-        await self._finish(error)
-        return error
-
-    async def _finish(self, error: TGIError | None) -> None:
-        if not self._closed:
-            self._closed = True
-            self._client._pool.release(self._endpoint, error)
-            await self._response.aclose()
-
-    async def aclose(self) -> None:
-        """Stop reading and return the connection (safe to call twice)."""
-        await self._finish(None)
-
-    async def __aenter__(self) -> _AsyncStream[T]:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-class AsyncTokenStream(_AsyncStream[TokenEvent], TokenStreamView):
-    """Token events of `/generate_stream`; after iteration `details`/`generated_text` hold the final event's."""
-
-
-class AsyncChatStream(_AsyncStream["ChatCompletionStreamOutput"], ChatStreamView):
-    """Chunks of a `/v1/chat/completions` stream, as huggingface_hub's `ChatCompletionStreamOutput`."""
 
 
 class AsyncTGIClient(ClientBase):
@@ -188,7 +105,7 @@ class AsyncTGIClient(ClientBase):
 
             client = AsyncInferenceClient(
                 model=url,
-                headers=_hf_headers(self._headers),
+                headers=self._hf_headers(),
                 # huggingface_hub passes this to httpx2 as is: separate connect and read timeouts.
                 timeout=cast(
                     float, httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
@@ -213,7 +130,7 @@ class AsyncTGIClient(ClientBase):
                 method,
                 endpoint.url + path,
                 content=body,
-                timeout=_timeout(ctx),
+                timeout=attempt_timeout(ctx),
             )
         except httpx2.RequestError as exc:
             raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
@@ -238,7 +155,9 @@ class AsyncTGIClient(ClientBase):
         """One attempt at opening a stream: send, check the status, read until the first event."""
         endpoint = self._pool.acquire(ctx.avoid)
         ctx.begin_attempt(endpoint.url)
-        request = self._http.build_request("POST", endpoint.url + path, content=body, timeout=_timeout(ctx))
+        request = self._http.build_request(
+            "POST", endpoint.url + path, content=body, timeout=attempt_timeout(ctx)
+        )
         try:
             response = await self._http.send(request, stream=True)
         except httpx2.RequestError as exc:
@@ -377,7 +296,7 @@ class AsyncTGIClient(ClientBase):
         opened = await run_async(
             lambda c: self._open(c, "/generate_stream", body, make), ctx, self._budget, self._pool
         )
-        return AsyncTokenStream(self, *opened, ctx.stats)
+        return AsyncTokenStream(self._pool, *opened, ctx.stats)
 
     async def chat(
         self,
@@ -400,9 +319,7 @@ class AsyncTGIClient(ClientBase):
             "stop": stop,
             "seed": seed,
         }
-        params = self._chat_parameters(preset, explicit, parameters)
-        known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
-        extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
+        known, extra = split_chat_arguments(self._chat_parameters(preset, explicit, parameters))
         ctx = self._context("chat", deadline)
         msgs = [dict(m) for m in messages]
 
@@ -461,7 +378,7 @@ class AsyncTGIClient(ClientBase):
         opened = await run_async(
             lambda c: self._open(c, "/v1/chat/completions", body, make), ctx, self._budget, self._pool
         )
-        return AsyncChatStream(self, *opened, ctx.stats)
+        return AsyncChatStream(self._pool, *opened, ctx.stats)
 
     async def health(self) -> bool:
         """Whether any endpoint answers `/health` with 200 now (one try each, no retries)."""
@@ -485,22 +402,3 @@ class AsyncTGIClient(ClientBase):
         )
         data: dict[str, Any] = response.json()
         return data
-
-
-def _hf_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers for huggingface_hub: ours, and `authorization: None` when there is no API key.
-
-    huggingface_hub merges user headers over its own and then drops None values, so this removes the ambient
-    Hugging Face token it would otherwise send to the endpoint.
-    """
-    out: dict[str, Any] = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
-    out.setdefault("authorization", None)
-    return out
-
-
-def _timeout(ctx: CallContext) -> Any:
-    """The client's timeouts, or tighter ones when the call's deadline is nearer than the read timeout."""
-    cut = ctx.attempt_timeouts()
-    if cut is None:
-        return httpx2.USE_CLIENT_DEFAULT
-    return httpx2.Timeout(cut[1], connect=cut[0])

@@ -10,6 +10,8 @@ import contextvars
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import httpx2
+
 from orchestrator.client.endpoints import EndpointPool
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
@@ -20,11 +22,32 @@ from orchestrator.client.retry import CallContext, RetryBudget, RetryPolicy
 if TYPE_CHECKING:
     from orchestrator.tokens import MistralTokenizer
 
-__all__ = ["ClientBase", "SecretLike"]
+__all__ = ["ClientBase", "SecretLike", "attempt_timeout", "split_chat_arguments"]
 
 _LAST_STATS: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("tgi_last_stats", default=None)
 
 C = TypeVar("C", bound="ClientBase")
+
+# Keyword arguments `InferenceClient.chat_completion` takes itself; any other chat field goes in `extra_body`.
+_CHAT_KWARGS = frozenset(
+    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
+     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
+)  # fmt: skip
+
+
+def split_chat_arguments(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(keyword arguments of `chat_completion`, TGI extras such as `top_k` for its `extra_body`)."""
+    known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
+    extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
+    return known, extra
+
+
+def attempt_timeout(ctx: CallContext) -> Any:
+    """The client's timeouts, or tighter ones when the call's deadline is nearer than the read timeout."""
+    cut = ctx.attempt_timeouts()
+    if cut is None:
+        return httpx2.USE_CLIENT_DEFAULT
+    return httpx2.Timeout(cut[1], connect=cut[0])
 
 
 class SecretLike(Protocol):
@@ -139,6 +162,16 @@ class ClientBase:
         if isinstance(prompt, str):
             return format_prompt(prompt)
         return format_chat(prompt)
+
+    def _hf_headers(self) -> dict[str, Any]:
+        """Headers for huggingface_hub: ours, and `authorization: None` when there is no API key.
+
+        huggingface_hub merges user headers over its own and then drops None values, so this removes the
+        ambient Hugging Face token (`HF_TOKEN` or the saved login) it would otherwise send to the endpoint.
+        """
+        out: dict[str, Any] = {k: v for k, v in self._headers.items() if k != "content-type"}
+        out.setdefault("authorization", None)
+        return out
 
     # -- per-call helpers -----------------------------------------------------------------------------------
 

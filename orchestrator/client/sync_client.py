@@ -8,20 +8,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import httpx2
 
-from orchestrator.client.base import ClientBase, SecretLike
+from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, split_chat_arguments
 from orchestrator.client.endpoints import Endpoint
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import (
     ChatStreamState,
-    ChatStreamView,
     StreamReader,
     TokenStreamState,
-    TokenStreamView,
     build_chat_body,
     build_generate_body,
     generated_text,
@@ -29,96 +27,15 @@ from orchestrator.client.protocol import (
 )
 from orchestrator.client.results import CallStats, GenerateResult, TokenEvent
 from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
+from orchestrator.client.streams import ChatStream, TokenStream
 from orchestrator.client.translate import error_from_exception, error_from_response
 
 if TYPE_CHECKING:
     from huggingface_hub import ChatCompletionOutput, ChatCompletionStreamOutput, InferenceClient
 
-__all__ = ["ChatStream", "TGIClient", "TokenStream"]
+__all__ = ["TGIClient"]
 
 T = TypeVar("T")
-
-_CHAT_KWARGS = frozenset(
-    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
-     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
-)  # fmt: skip
-
-
-class _Stream(Generic[T]):
-    """An open SSE stream; iterate it for events. Closing it (or leaving a `with` block) frees the connection."""
-
-    def __init__(
-        self,
-        client: TGIClient,
-        endpoint: Endpoint,
-        response: httpx2.Response,
-        chunks: Iterator[bytes],
-        reader: StreamReader[T],
-        pending: list[T],
-        stats: CallStats,
-    ) -> None:
-        self._client = client
-        self._endpoint = endpoint
-        self._response = response
-        self._chunks = chunks
-        self._reader = reader
-        self._pending = pending
-        self._closed = False
-        self.stats = stats
-        self.endpoint = endpoint.url
-
-    def __iter__(self) -> Iterator[T]:
-        try:
-            pending, self._pending = self._pending, []
-            yield from pending
-            reader = self._reader
-            try:
-                for chunk in self._chunks:
-                    yield from reader.feed(chunk)
-            except httpx2.RequestError as exc:
-                raise self._fail(reader.broken(exc)) from exc
-            except TGIError as exc:
-                raise self._fail(exc) from None
-            try:
-                yield from reader.end()
-            except TGIError as exc:
-                raise self._fail(exc) from None
-        finally:
-            self.close()
-
-    def _fail(self, error: TGIError) -> TGIError:
-        error.attempts = self.stats.attempts
-        error.stats = self.stats
-        self._finish(error)
-        return error
-
-    def _finish(self, error: TGIError | None) -> None:
-        if not self._closed:
-            self._closed = True
-            self._response.close()
-            self._client._pool.release(self._endpoint, error)
-
-    def close(self) -> None:
-        """Stop reading and return the connection (safe to call twice)."""
-        self._finish(None)
-
-    def __enter__(self) -> _Stream[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
-            self.close()
-
-
-class TokenStream(_Stream[TokenEvent], TokenStreamView):
-    """Token events of `/generate_stream`; after iteration `details`/`generated_text` hold the final event's."""
-
-
-class ChatStream(_Stream["ChatCompletionStreamOutput"], ChatStreamView):
-    """Chunks of a `/v1/chat/completions` stream, as huggingface_hub's `ChatCompletionStreamOutput`."""
 
 
 class TGIClient(ClientBase):
@@ -188,7 +105,7 @@ class TGIClient(ClientBase):
 
             client = InferenceClient(
                 model=url,
-                headers=_hf_headers(self._headers),
+                headers=self._hf_headers(),
                 # huggingface_hub passes this to httpx2 as is: separate connect and read timeouts.
                 timeout=cast(
                     float, httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
@@ -213,7 +130,7 @@ class TGIClient(ClientBase):
                 method,
                 endpoint.url + path,
                 content=body,
-                timeout=_timeout(ctx),
+                timeout=attempt_timeout(ctx),
             )
         except httpx2.RequestError as exc:
             raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
@@ -238,7 +155,9 @@ class TGIClient(ClientBase):
         """One attempt at opening a stream: send, check the status, read until the first event."""
         endpoint = self._pool.acquire(ctx.avoid)
         ctx.begin_attempt(endpoint.url)
-        request = self._http.build_request("POST", endpoint.url + path, content=body, timeout=_timeout(ctx))
+        request = self._http.build_request(
+            "POST", endpoint.url + path, content=body, timeout=attempt_timeout(ctx)
+        )
         try:
             response = self._http.send(request, stream=True)
         except httpx2.RequestError as exc:
@@ -377,7 +296,7 @@ class TGIClient(ClientBase):
         opened = run_sync(
             lambda c: self._open(c, "/generate_stream", body, make), ctx, self._budget, self._pool
         )
-        return TokenStream(self, *opened, ctx.stats)
+        return TokenStream(self._pool, *opened, ctx.stats)
 
     def chat(
         self,
@@ -400,9 +319,7 @@ class TGIClient(ClientBase):
             "stop": stop,
             "seed": seed,
         }
-        params = self._chat_parameters(preset, explicit, parameters)
-        known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
-        extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
+        known, extra = split_chat_arguments(self._chat_parameters(preset, explicit, parameters))
         ctx = self._context("chat", deadline)
         msgs = [dict(m) for m in messages]
 
@@ -461,7 +378,7 @@ class TGIClient(ClientBase):
         opened = run_sync(
             lambda c: self._open(c, "/v1/chat/completions", body, make), ctx, self._budget, self._pool
         )
-        return ChatStream(self, *opened, ctx.stats)
+        return ChatStream(self._pool, *opened, ctx.stats)
 
     def health(self) -> bool:
         """Whether any endpoint answers `/health` with 200 now (one try each, no retries)."""
@@ -481,22 +398,3 @@ class TGIClient(ClientBase):
         response = run_sync(lambda c: self._request(c, "GET", "/info", None), ctx, self._budget, self._pool)
         data: dict[str, Any] = response.json()
         return data
-
-
-def _hf_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers for huggingface_hub: ours, and `authorization: None` when there is no API key.
-
-    huggingface_hub merges user headers over its own and then drops None values, so this removes the ambient
-    Hugging Face token it would otherwise send to the endpoint.
-    """
-    out: dict[str, Any] = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
-    out.setdefault("authorization", None)
-    return out
-
-
-def _timeout(ctx: CallContext) -> Any:
-    """The client's timeouts, or tighter ones when the call's deadline is nearer than the read timeout."""
-    cut = ctx.attempt_timeouts()
-    if cut is None:
-        return httpx2.USE_CLIENT_DEFAULT
-    return httpx2.Timeout(cut[1], connect=cut[0])
