@@ -1,0 +1,164 @@
+"""`deploy.up` decisions with a fake runtime seam: what runs when, and what is cleaned up on failure.
+
+The Docker paths themselves are covered for real in `test_deploy_integration.py`; these check the orchestration
+logic quickly, including cases the engine cannot be made to produce on demand (a pull that hangs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import deploy
+from orchestrator.errors import DeploymentError
+from orchestrator.plan import LaunchPlan
+from orchestrator.readiness import ProgressEvent
+from orchestrator.runtime import ContainerInfo, EngineFacts, PullProgress
+from orchestrator.settings import Settings, load_settings
+
+
+class FakeRuntime:
+    """Records calls; the container "exits" with code 1 as soon as it starts unless `serve` is set."""
+
+    def __init__(self, *, image_present: bool = True, pull: Callable[[], None] | None = None) -> None:
+        self.calls: list[str] = []
+        self.image_present = image_present
+        self.pull_behaviour = pull
+        self.containers: dict[str, ContainerInfo] = {}
+        self.log_lines = ["Args { }", "Starting shard", "Shard 0 failed to start"]
+
+    def facts(self) -> EngineFacts:
+        return EngineFacts("20.10", "1.41", ("runc",), "runc", 0)
+
+    def inspect(self, id_or_name: str) -> ContainerInfo | None:
+        for info in self.containers.values():
+            if id_or_name in (info.id, info.name):
+                return info
+        return None
+
+    def image_exists(self, image: str) -> bool:
+        return self.image_present
+
+    def pull(self, image: str, on_progress: Callable[[PullProgress], None] | None = None) -> None:
+        self.calls.append("pull")
+        assert self.pull_behaviour is not None
+        if on_progress:
+            on_progress(PullProgress(image, "abcdef012345", "Pulling fs layer"))
+        self.pull_behaviour()
+
+    def create(self, plan: LaunchPlan) -> str:
+        self.calls.append("create")
+        self.containers["c1"] = _info("c1", plan.container_name, "created", plan.labels)
+        return "c1"
+
+    def start(self, container_id: str, **kwargs: Any) -> None:
+        self.calls.append("start")
+        old = self.containers[container_id]
+        self.containers[container_id] = _info(old.id, old.name, "exited", old.labels, exit_code=1)
+
+    def follow_logs(self, container_id: str, *, tail: int | None = None) -> Iterator[str]:
+        yield from self.log_lines
+
+    def set_restart_policy(self, *args: Any) -> None:
+        self.calls.append("restart-policy")
+
+    def remove(self, container_id: str, *, force: bool = False) -> None:
+        self.calls.append("remove")
+        self.containers.pop(container_id, None)
+
+    def remove_secrets(self, name: str) -> None:
+        self.calls.append("remove-secrets")
+
+    def stop(self, container_id: str, timeout: float) -> None:
+        self.calls.append(f"stop {timeout:g}")
+
+
+def _info(
+    cid: str, name: str, status: str, labels: dict[str, str], exit_code: int | None = None
+) -> ContainerInfo:
+    return ContainerInfo(cid, name, "img", status, exit_code, False, "", None, None, 0, None, dict(labels))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.chdir(tmp_path)
+    return load_settings(
+        {
+            "engine.image": "tgi-orchestrator/emulator:3.3.7",
+            "host.gpus": "none",
+            "host.port": 1,  # never bound: preflight's port check is patched below
+            "host.cache_dir": str(tmp_path / "cache"),
+            "timeouts.stall_pull": 0.3,
+        },
+        env_file=None,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_port_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import orchestrator.preflight as preflight
+
+    monkeypatch.setattr(preflight, "check_port", lambda *a: None)
+
+
+def test_crash_is_diagnosed_and_the_container_removed(settings: Settings) -> None:
+    runtime = FakeRuntime()
+    with pytest.raises(DeploymentError) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert "exited with code 1" in str(caught.value)
+    assert "shard crashed" in caught.value.cause
+    assert runtime.calls == ["create", "start", "remove", "remove-secrets"]
+
+
+def test_keep_failed_leaves_it(settings: Settings) -> None:
+    runtime = FakeRuntime()
+    events: list[ProgressEvent] = []
+    with pytest.raises(DeploymentError):
+        deploy.up(settings, runtime=runtime, keep_failed=True, progress=events.append)  # type: ignore[arg-type]
+    assert "remove" not in runtime.calls and "c1" in runtime.containers
+    assert any("--keep-failed" in e.message for e in events)
+
+
+def test_pull_only_when_missing_and_a_silent_pull_stalls(settings: Settings) -> None:
+    hang = threading.Event()
+    runtime = FakeRuntime(image_present=False, pull=lambda: hang.wait(5) and None)
+    events: list[ProgressEvent] = []
+    with pytest.raises(DeploymentError) as caught:
+        deploy.up(settings, runtime=runtime, progress=events.append)  # type: ignore[arg-type]
+    hang.set()
+    assert "timeouts.stall_pull" in str(caught.value)
+    assert "create" not in runtime.calls
+    assert [e.layer for e in events if e.kind == "pull"] == ["abcdef012345"]
+
+
+def test_pull_error_stops_before_create(settings: Settings) -> None:
+    def fail() -> None:
+        raise DeploymentError("cannot pull image x: manifest unknown", cause="c", fix="f")
+
+    runtime = FakeRuntime(image_present=False, pull=fail)
+    with pytest.raises(DeploymentError, match="manifest unknown"):
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert runtime.calls == ["pull"]
+
+
+def test_running_deployment_with_other_settings_is_refused_untouched(settings: Settings) -> None:
+    runtime = FakeRuntime()
+    labels = {"org.tgi-orchestrator.managed": "true", "org.tgi-orchestrator.settings-hash": "other"}
+    runtime.containers["old"] = _info("old", settings.host.container_name, "running", labels)
+    with pytest.raises(DeploymentError) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert "--recreate" in caught.value.fix
+    assert runtime.calls == []
+
+
+def test_stopped_deployment_is_replaced(settings: Settings) -> None:
+    runtime = FakeRuntime()
+    labels = {"org.tgi-orchestrator.managed": "true", "org.tgi-orchestrator.settings-hash": "other"}
+    runtime.containers["old"] = _info("old", settings.host.container_name, "exited", labels, exit_code=0)
+    with pytest.raises(DeploymentError):
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert runtime.calls[:3] == ["remove", "remove-secrets", "create"]
