@@ -125,7 +125,11 @@ def test_keep_failed_leaves_it(settings: Settings) -> None:
 
 def test_pull_only_when_missing_and_a_silent_pull_stalls(settings: Settings) -> None:
     hang = threading.Event()
-    runtime = FakeRuntime(image_present=False, pull=lambda: hang.wait(5) and None)
+
+    def silent_pull() -> None:
+        hang.wait(5)
+
+    runtime = FakeRuntime(image_present=False, pull=silent_pull)
     events: list[ProgressEvent] = []
     with pytest.raises(DeploymentError) as caught:
         deploy.up(settings, runtime=runtime, progress=events.append)  # type: ignore[arg-type]
