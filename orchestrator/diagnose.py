@@ -22,7 +22,9 @@ __all__ = [
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # TGI prints its parsed arguments (`Args { ..., api_key: Some("..."), ... }`) in clear at start-up.
-_ARG_SECRETS = re.compile(r"""((?:api_key|hf_token|token|ngrok_authtoken)\s*[:=]\s*Some\()\s*"[^"]*"\s*\)""")
+_ARG_SECRETS = re.compile(
+    r"""((?:api_key|hf_token|token|ngrok_authtoken)\s*[:=]\s*Some\()\s*(\\?)".*?\2"\s*\)"""
+)
 _FLAG_SECRETS = re.compile(r"(--(?:api-key|hf-token|ngrok-authtoken)[= ])\S+")
 _HF_TOKEN_SHAPE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
@@ -34,7 +36,7 @@ def redact(line: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
-    text = _ARG_SECRETS.sub(r'\1"***")', text)
+    text = _ARG_SECRETS.sub(r'\1\2"***\2")', text)
     text = _FLAG_SECRETS.sub(r"\1***", text)
     text = _BEARER.sub(r"\1***", text)
     return _HF_TOKEN_SHAPE.sub("hf_***", text)

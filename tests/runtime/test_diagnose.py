@@ -132,6 +132,8 @@ def test_redact_masks_tgis_args_line_and_known_values() -> None:
     assert redact("token hf_abcdefghijklmnopqrstuvwxyz123 used", ()) == "token hf_*** used"
     assert redact("the key is s3cr3t-value!", ("s3cr3t-value!",)) == "the key is ***"
     assert redact("Authorization: Bearer abc.def") == "Authorization: Bearer ***"
+    json_line = '{"message":"Args { api_key: Some(\\"sk-json-secret\\"), port: 80 }"}'
+    assert redact(json_line) == '{"message":"Args { api_key: Some(\\"***\\"), port: 80 }"}'
 
 
 def test_diagnosis_evidence_is_redacted() -> None:
