@@ -27,8 +27,6 @@ from orchestrator.emulator.startup import StartupFailed, args_debug, run_startup
 
 __all__ = ["main"]
 
-CRASH_ERROR = "Request failed during generation: Server error: transport error"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m orchestrator.emulator` and `orchestrator emulate`."""
@@ -157,7 +155,6 @@ async def _crash(service: object, log: TgiLogger) -> None:
     log.shard("Shard complete standard error output:\n\nTraceback (most recent call last):\n"
               "torch.OutOfMemoryError: CUDA out of memory.", "ERROR")  # fmt: skip
     log.shard("Shard process was signaled to shutdown with signal 9", "ERROR")
-    service.engine.fail_all(CRASH_ERROR)
     await asyncio.sleep(0.1)
     log.launcher("Shard 0 crashed", "ERROR")
     log.launcher("Terminating webserver")

@@ -26,7 +26,9 @@ from orchestrator.emulator.validation import Limits, ValidRequest, check_best_of
 from orchestrator.emulator.vocab import get_vocabulary
 from orchestrator.tokens import get_tokenizer
 
-__all__ = ["Job", "Service"]
+__all__ = ["CRASH_ERROR", "Job", "Service"]
+
+CRASH_ERROR = "Request failed during generation: Server error: transport error"
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Service:
         self.records: deque[dict[str, Any]] = deque(maxlen=max(config.record_limit, 1))
         self._next_id = 0
         self.on_crash: Callable[[], None] | None = None
+        self.crashed = False
         self.compute_type_header = (b"x-compute-type", config.compute_type.encode())
 
     # permits ------------------------------------------------------------------------------------------------
@@ -101,8 +104,15 @@ class Service:
     def begin(self) -> FaultPlan:
         """Count a generation request and draw its faults (may trigger the crash fault)."""
         self.metrics.inc("tgi_request_count")
-        if self.faults.crash_due() and self.on_crash is not None:
-            self.on_crash()
+        if self.crashed or (self.faults.crash_due() and self.on_crash is not None):
+            if not self.crashed:
+                self.crashed = True
+                self.engine.fail_all(CRASH_ERROR)
+                assert self.on_crash is not None
+                self.on_crash()
+            error = ApiError(424, "generation", CRASH_ERROR, "generation")
+            self.fail(error)
+            raise error
         return self.faults.plan()
 
     def submit(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 
 SPEC_PATH = Path(os.environ.get("TGI_OPENAPI_SPEC", "/work/shared/reference/tgi-openapi-3.3.7.json"))
 _LOCAL_SPEC = Path(__file__).parent / "tgi-openapi-3.3.7.json"
@@ -46,7 +46,7 @@ def request(
     timeout: float = 30,
 ) -> Reply:
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         sent_headers = {"content-type": "application/json"} if (body is not None or raw is not None) else {}
         sent_headers.update(headers or {})
@@ -84,7 +84,11 @@ def _convert(node: Any, depth: int = 0) -> Any:
     if "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[-1]
         return _convert(spec()["components"]["schemas"][name], depth + 1)
-    out = {k: _convert(v, depth + 1) for k, v in node.items() if k not in ("nullable", "discriminator", "example")}
+    out = {
+        k: _convert(v, depth + 1)
+        for k, v in node.items()
+        if k not in ("nullable", "discriminator", "example")
+    }
     if node.get("nullable"):
         return {"anyOf": [out, {"type": "null"}]}
     return out

@@ -35,7 +35,9 @@ MILESTONES = [
 ]
 
 
-def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "orchestrator.emulator", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env)  # fmt: skip
@@ -115,13 +117,17 @@ def test_json_output_lines() -> None:
     assert router[-1]["message"] == "Connected" and {"filename", "line_number"} <= set(router[-1])
 
 
-def test_invalid_hostname_defaults_to_all_interfaces(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+def test_invalid_hostname_defaults_to_all_interfaces(
+    emulator_factory: Callable[..., EmulatorProcess],
+) -> None:
     process = emulator_factory("--hostname", "3f2a9c1b7d4e")  # what Docker puts in HOSTNAME
     assert "Invalid hostname, defaulting to 0.0.0.0" in process.logs()
     assert get(process.url, "/health").status == 200
 
 
-def test_sigterm_drains_in_flight_requests_then_exits_0(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+def test_sigterm_drains_in_flight_requests_then_exits_0(
+    emulator_factory: Callable[..., EmulatorProcess],
+) -> None:
     process = emulator_factory("--emulator-profile", "a100-awq")
     result: dict[str, object] = {}
 

@@ -17,7 +17,7 @@ SLOW = ("--emulator-profile", "a100-awq")  # ~9 ms per token: requests stay in f
 def _open_stream(url: str, tokens: int) -> http.client.HTTPConnection:
     """Start a stream and read its headers and first event; the request then holds its permit."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     body = json.dumps({"inputs": "hold", "parameters": {"max_new_tokens": tokens}})
     connection.request("POST", "/generate_stream", body=body, headers={"content-type": "application/json"})
     response = connection.getresponse()
@@ -110,7 +110,10 @@ def test_payload_limit(emulator_factory: Callable[..., EmulatorProcess]) -> None
     assert reply.status == 413
     assert reply.text == "Failed to buffer the request body: length limit exceeded"
     assert reply.headers["content-type"].startswith("text/plain")
-    assert post(process.url, "/generate", {"inputs": "x" * 100, "parameters": {"max_new_tokens": 1}}).status == 200
+    assert (
+        post(process.url, "/generate", {"inputs": "x" * 100, "parameters": {"max_new_tokens": 1}}).status
+        == 200
+    )
 
 
 def test_cors(emulator_factory: Callable[..., EmulatorProcess]) -> None:

@@ -60,7 +60,9 @@ def test_generate_details_and_determinism(emulator: EmulatorProcess) -> None:
     validate_response(first, "/generate")
     assert first == second
     details = first["details"]
-    assert details["seed"] == 42 and details["finish_reason"] == "length" and details["generated_tokens"] == 12
+    assert (
+        details["seed"] == 42 and details["finish_reason"] == "length" and details["generated_tokens"] == 12
+    )
     assert "".join(t["text"] for t in details["tokens"]) == first["generated_text"]
     assert len(details["top_tokens"]) == 12 and all(len(step) == 3 for step in details["top_tokens"])
     assert details["prefill"][0] == {"id": 1, "text": "<s>", "logprob": None}
@@ -72,7 +74,9 @@ def test_generate_details_and_determinism(emulator: EmulatorProcess) -> None:
 def test_generated_tokens_are_real_vocabulary(emulator: EmulatorProcess) -> None:
     from orchestrator.tokens import get_tokenizer
 
-    body = post(emulator.url, "/generate", {"inputs": "x", "parameters": {"max_new_tokens": 20, "details": True}})
+    body = post(
+        emulator.url, "/generate", {"inputs": "x", "parameters": {"max_new_tokens": 20, "details": True}}
+    )
     tokenizer = get_tokenizer()
     for token in body.json()["details"]["tokens"]:
         assert tokenizer.token_text(token["id"]) == token["text"]
@@ -82,7 +86,9 @@ def test_stop_sequence_and_return_full_text(emulator: EmulatorProcess) -> None:
     base = {"max_new_tokens": 10, "seed": 7, "do_sample": True, "details": True}
     full = post(emulator.url, "/generate", {"inputs": "Say", "parameters": base}).json()
     third = full["details"]["tokens"][2]["text"]
-    stopped = post(emulator.url, "/generate", {"inputs": "Say", "parameters": {**base, "stop": [third]}}).json()
+    stopped = post(
+        emulator.url, "/generate", {"inputs": "Say", "parameters": {**base, "stop": [third]}}
+    ).json()
     assert stopped["details"]["finish_reason"] == "stop_sequence"
     assert stopped["generated_text"].endswith(third) and stopped["details"]["generated_tokens"] <= 3
     with_prompt = post(emulator.url, "/generate",
@@ -143,7 +149,7 @@ def test_inference_client_chat(client: InferenceClient) -> None:
     assert out.usage.prompt_tokens == expected_prompt
     assert out.system_fingerprint == "3.3.6-dev0-native"
     chunks = list(client.chat_completion(messages, max_tokens=4, stream=True,
-                                         stream_options={"include_usage": True}))  # fmt: skip
+                                         stream_options={"include_usage": True}))  # type: ignore[call-overload]  # fmt: skip
     assert [c.choices[0].finish_reason for c in chunks[:4]] == [None, None, None, "length"]
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == expected_prompt + 4
 
@@ -162,7 +168,9 @@ def test_chat_raw_bodies_match_spec(emulator: EmulatorProcess) -> None:
     for event in events[:-1]:
         chunk = json.loads(event)
         validate(chunk, "ChatCompletionChunk")
-        assert chunk["object"] == "chat.completion.chunk" and chunk["model"] == "mine" and chunk["usage"] is None
+        assert (
+            chunk["object"] == "chat.completion.chunk" and chunk["model"] == "mine" and chunk["usage"] is None
+        )
 
 
 def test_chat_template_error(emulator: EmulatorProcess) -> None:
@@ -190,7 +198,7 @@ def test_completions(emulator: EmulatorProcess) -> None:
 def test_tokenize_and_chat_tokenize(emulator: EmulatorProcess) -> None:
     tokens = post(emulator.url, "/tokenize", {"inputs": "Hello world"}).json()
     validate_response(tokens, "/tokenize")
-    assert [t["id"] for t in tokens][0] == 1 and [t["text"] for t in tokens][1:] == ["Hello", " world"]
+    assert next(t["id"] for t in tokens) == 1 and [t["text"] for t in tokens][1:] == ["Hello", " world"]
     assert tokens[-1]["stop"] == len("Hello world")
     chat = post(emulator.url, "/chat_tokenize", {"messages": [{"role": "user", "content": "hi"}]}).json()
     validate_response(chat, "/chat_tokenize")
@@ -201,7 +209,9 @@ def test_models_and_invocations(emulator: EmulatorProcess) -> None:
     models = get(emulator.url, "/v1/models").json()
     assert models["object"] == "list"
     validate(models["data"][0], "ModelInfo")
-    chat = post(emulator.url, "/invocations", {"messages": [{"role": "user", "content": "x"}], "max_tokens": 2})
+    chat = post(
+        emulator.url, "/invocations", {"messages": [{"role": "user", "content": "x"}], "max_tokens": 2}
+    )
     validate(chat.json(), "ChatCompletion")
     completion = post(emulator.url, "/invocations", {"prompt": "x", "max_tokens": 2})
     validate(completion.json(), "CompletionFinal")
@@ -212,11 +222,18 @@ def test_models_and_invocations(emulator: EmulatorProcess) -> None:
 def test_framework_errors_are_plain_text(emulator: EmulatorProcess) -> None:
     missing = post(emulator.url, "/generate", {"parameters": {}})
     assert missing.status == 422 and missing.headers["content-type"].startswith("text/plain")
-    assert missing.text.startswith("Failed to deserialize the JSON body into the target type: missing field `inputs`")
+    assert missing.text.startswith(
+        "Failed to deserialize the JSON body into the target type: missing field `inputs`"
+    )
     bad_json = post(emulator.url, "/generate", raw=b"{not json")
     assert bad_json.status == 400 and bad_json.text.startswith("Failed to parse the request body as JSON")
-    wrong_type = post(emulator.url, "/generate", raw=b'{"inputs":"x"}', headers={"content-type": "text/plain"})
-    assert wrong_type.status == 415 and wrong_type.text == "Expected request with `Content-Type: application/json`"
+    wrong_type = post(
+        emulator.url, "/generate", raw=b'{"inputs":"x"}', headers={"content-type": "text/plain"}
+    )
+    assert (
+        wrong_type.status == 415
+        and wrong_type.text == "Expected request with `Content-Type: application/json`"
+    )
     negative = post(emulator.url, "/generate", {"inputs": "x", "parameters": {"max_new_tokens": -1}})
     assert negative.status == 422 and negative.headers["content-type"].startswith("text/plain")
     assert get(emulator.url, "/nope").status == 404

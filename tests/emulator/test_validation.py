@@ -66,15 +66,22 @@ def test_rule_in_stream_is_an_sse_event(limited: EmulatorProcess, name: str, inp
     assert reply.status == 200
     events = reply.events()
     assert len(events) == 1
-    assert json.loads(events[0]) == {"error": f"Input validation error: {message}", "error_type": "validation"}
+    assert json.loads(events[0]) == {
+        "error": f"Input validation error: {message}",
+        "error_type": "validation",
+    }
 
 
 def test_stream_only_rules(limited: EmulatorProcess) -> None:
-    best_of = post(limited.url, "/generate_stream", {"inputs": "x", "parameters": {"best_of": 2, "do_sample": True}})
+    best_of = post(
+        limited.url, "/generate_stream", {"inputs": "x", "parameters": {"best_of": 2, "do_sample": True}}
+    )
     assert json.loads(best_of.events()[0])["error"] == (
         "Input validation error: `best_of` != 1 is not supported when streaming tokens"
     )
-    prefill = post(limited.url, "/generate_stream", {"inputs": "x", "parameters": {"decoder_input_details": True}})
+    prefill = post(
+        limited.url, "/generate_stream", {"inputs": "x", "parameters": {"decoder_input_details": True}}
+    )
     assert json.loads(prefill.events()[0])["error"] == (
         "Input validation error: `decoder_input_details` == true is not supported when streaming tokens"
     )
@@ -87,16 +94,22 @@ def test_chat_stream_error_shape(limited: EmulatorProcess) -> None:
     events = reply.events()
     assert events[-1] == "[DONE]"
     error = json.loads(events[0])["error"]
-    assert error["http_status_code"] == 422 and error["message"].startswith("Input validation error: `inputs`")
+    assert error["http_status_code"] == 422 and error["message"].startswith(
+        "Input validation error: `inputs`"
+    )
 
 
 def test_chat_maps_parameters(limited: EmulatorProcess) -> None:
     messages = [{"role": "user", "content": "x"}]
-    zero = post(limited.url, "/v1/chat/completions", {"messages": messages, "max_tokens": 2, "temperature": 0})
+    zero = post(
+        limited.url, "/v1/chat/completions", {"messages": messages, "max_tokens": 2, "temperature": 0}
+    )
     assert zero.status == 200  # temperature 0 means greedy in chat, not a validation error
     presence = post(limited.url, "/v1/chat/completions",
                     {"messages": messages, "max_tokens": 2, "presence_penalty": -2.0})  # fmt: skip
-    assert presence.json()["error"] == "Input validation error: `repetition_penalty` must be strictly positive"
+    assert (
+        presence.json()["error"] == "Input validation error: `repetition_penalty` must be strictly positive"
+    )
 
 
 def test_defaulted_max_new_tokens_fills_budget(limited: EmulatorProcess) -> None:
