@@ -251,6 +251,7 @@ def test_gpus_without_nvidia_runtime(emulator_settings: SettingsFactory, docker_
 
     # Past preflight, the engine's own refusal leaves no `Created` container behind either.
     runtime = connect()
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)  # preflight would have created it
     plan = build_plan(settings, gpu_count=1)
     container_id = runtime.create(plan)
     with pytest.raises(RuntimeUnavailableError, match="NVIDIA Container Toolkit"):
