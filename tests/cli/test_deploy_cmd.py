@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,9 @@ def test_down_variants(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_status_table_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    info = replace(INFO, started_at=datetime.now(UTC) - timedelta(seconds=125))
     row = DeploymentStatus(
-        INFO, "ready", {"max_input_tokens": 3696, "max_total_tokens": 4096}, 2, 7, "3.3.6-dev0"
+        info, "ready", {"max_input_tokens": 3696, "max_total_tokens": 4096}, 2, 7, "3.3.6-dev0"
     )
     monkeypatch.setattr(deploy, "status", lambda name=None: [row])
     result = CliRunner().invoke(app, ["status"])
