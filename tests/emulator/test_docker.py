@@ -16,8 +16,16 @@ def test_image_starts_answers_and_stops(docker_client: Any, emulator_image: str)
     port = free_port()
     container = docker_client.containers.run(
         emulator_image,
-        command=["--model-id", "TheBloke/Mistral-7B-Instruct-v0.2-AWQ", "--max-input-tokens", "3696",
-                 "--max-total-tokens", "4096", "--max-batch-prefill-tokens", "4096"],  # fmt: skip
+        command=[
+            "--model-id",
+            "TheBloke/Mistral-7B-Instruct-v0.2-AWQ",
+            "--max-input-tokens",
+            "3696",
+            "--max-total-tokens",
+            "4096",
+            "--max-batch-prefill-tokens",
+            "4096",
+        ],
         ports={"80/tcp": ("127.0.0.1", port)},
         detach=True,
         labels={"tgi-orchestrator.test": "emulator-image"},
@@ -35,14 +43,18 @@ def test_image_starts_answers_and_stops(docker_client: Any, emulator_image: str)
             raise AssertionError(container.logs().decode(errors="replace"))
         info = get(url, "/info").json()
         validate_response(info, "/info", method="get")
-        assert info["model_id"] == "TheBloke/Mistral-7B-Instruct-v0.2-AWQ" and info["max_input_tokens"] == 3696
+        assert (
+            info["model_id"] == "TheBloke/Mistral-7B-Instruct-v0.2-AWQ" and info["max_input_tokens"] == 3696
+        )
         reply = post(url, "/generate", {"inputs": "[INST] hi [/INST]", "parameters": {"max_new_tokens": 4}})
         assert reply.status == 200 and reply.headers["x-generated-tokens"] == "4"
         container.stop(timeout=30)
         container.reload()
         assert container.attrs["State"]["ExitCode"] == 0
         logs = container.logs().decode(errors="replace")
-        assert "Connected" in logs and "Invalid hostname, defaulting to 0.0.0.0" in logs  # Docker sets HOSTNAME
+        assert (
+            "Connected" in logs and "Invalid hostname, defaulting to 0.0.0.0" in logs
+        )  # Docker sets HOSTNAME
         assert "webserver terminated" in logs
     finally:
         container.remove(force=True)
