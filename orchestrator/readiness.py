@@ -373,8 +373,11 @@ def wait_until_ready(
                 next_state = now  # the stream ends when the container stops: look at once
             else:
                 assert isinstance(item, str)
+                was_connected = tracker.connected
                 changed = tracker.observe(item, now)
                 event("phase" if changed else "log", tracker.last_line)
+                if tracker.connected and not was_connected:
+                    next_probe = now  # the port opens right after `Connected`: probe at once, then fast
             try:
                 item = lines.get_nowait()
             except queue.Empty:
