@@ -11,13 +11,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from orchestrator.emulator import native, openai
 from orchestrator.emulator.config import VERSION
 from orchestrator.emulator.errors import ApiError, PlainError
 from orchestrator.emulator.faults import unhealthy_error
-from orchestrator.emulator.http import Headers, Receive, Scope, Send, send_empty, send_json, send_plain
+from orchestrator.emulator.http import (
+    Headers,
+    Receive,
+    Scope,
+    Send,
+    send_body,
+    send_empty,
+    send_json,
+    send_plain,
+)
 from orchestrator.emulator.service import Service
 
 __all__ = ["EmulatorApp"]
@@ -34,7 +45,8 @@ _PROTECTED = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1
               "/invocations", "/tokenize"}  # fmt: skip
 _POST_ONLY = {"/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/tokenize",
               "/chat_tokenize", "/invocations", "/vertex"}  # fmt: skip
-_GET_ONLY = {"/health", "/ping", "/info", "/metrics", "/v1/models", "/emulator/requests", "/emulator/summary"}
+_GET_ONLY = {"/health", "/ping", "/info", "/metrics", "/v1/models", "/emulator/requests", "/emulator/summary",
+             "/docs", "/api-doc/openapi.json"}  # fmt: skip
 
 
 class EmulatorApp:
@@ -129,6 +141,12 @@ class EmulatorApp:
                 return
             if path == "/v1/models":
                 await openai.models(service, send)
+                return
+            if path == "/api-doc/openapi.json":
+                await send_body(send, 200, _openapi(), [(b"content-type", b"application/json")])
+                return
+            if path == "/docs":
+                await send_body(send, 200, _DOCS_HTML, [(b"content-type", b"text/html; charset=utf-8")])
                 return
             if path == "/emulator/requests":
                 await send_json(send, 200, {"count": len(service.records), "requests": list(service.records)})
@@ -237,6 +255,19 @@ def _parse_json(body: bytes) -> Any:
         ) from None
     except UnicodeDecodeError:
         raise PlainError(400, "Failed to parse the request body as JSON: invalid unicode") from None
+
+
+_DOCS_HTML = (
+    b"<!doctype html><html><head><title>Text Generation Inference API</title></head><body>"
+    b'<p>TGI 3.3.x API (emulated). OpenAPI document: <a href="/api-doc/openapi.json">/api-doc/openapi.json</a></p>'
+    b"</body></html>"
+)
+
+
+@lru_cache(maxsize=1)
+def _openapi() -> bytes:
+    """TGI 3.3.7's OpenAPI document, shipped with the package (what TGI serves at /api-doc/openapi.json)."""
+    return (Path(__file__).parent / "openapi.json").read_bytes()
 
 
 def _seconds(value: float) -> bytes:

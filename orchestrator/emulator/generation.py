@@ -159,15 +159,20 @@ class Generation:
             waiter.set_result(None)
 
     # --- HTTP side ---------------------------------------------------------------------------------------------
-    async def wait(self, consumed: int) -> None:
-        """Return once tokens beyond `consumed` exist, or the sequence ended."""
+    async def wait(self, consumed: int, timeout: float | None = None) -> bool:
+        """Wait until tokens beyond `consumed` exist or the sequence ended; False if `timeout` passed first."""
         if len(self.ids) > consumed or self.finished:
-            return
-        self._waiter = asyncio.get_running_loop().create_future()
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
         try:
-            await self._waiter
+            await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
+        return len(self.ids) > consumed or self.finished
 
     async def wait_finished(self) -> None:
         consumed = 0
@@ -190,6 +195,11 @@ class Generation:
 
     def logprob_sum(self) -> float:
         return sum(self.logprobs)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def now() -> float:

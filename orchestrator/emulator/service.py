@@ -69,6 +69,7 @@ class Service:
             max_batch_size=config.max_batch_size,
         )
         self.faults = FaultInjector(config.faults)
+        self.metrics.set("tgi_batch_max_total_tokens", config.max_batch_total_tokens)
         self.limits = Limits(
             max_best_of=config.max_best_of,
             max_stop_sequences=config.max_stop_sequences,

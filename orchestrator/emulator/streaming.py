@@ -2,12 +2,13 @@
 
 It waits for the engine's tokens and writes one `data: ...` event per token (several events per write when the
 client is behind), applies the stream faults (cut after N tokens, stall after the first token, an error after
-generation started) and notices a client that went away (TGI drops it from the batch: `err="dropped"`).
+generation started) sends TGI's `:` keep-alive comment after 15 s without an event, and notices a client that went away (TGI drops it from the batch: `err="dropped"`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 
 from orchestrator.emulator.errors import ApiError
@@ -18,6 +19,21 @@ __all__ = ["PumpResult", "end_stream", "pump"]
 
 TokenRenderer = Callable[[int], str]
 ErrorRenderer = Callable[[ApiError], str]
+
+
+# axum's Sse KeepAlive default, which TGI uses (the env knob exists so tests need not wait 15 s)
+KEEP_ALIVE_SECONDS = float(os.environ.get("EMULATOR_SSE_KEEP_ALIVE_SECONDS", "15"))
+KEEP_ALIVE = b":\n\n"
+
+
+async def _stall(send: Send, seconds: float) -> None:
+    """A stalled GPU: no tokens for `seconds`, only TGI's SSE keep-alive comments."""
+    while seconds > 0:
+        step = min(seconds, KEEP_ALIVE_SECONDS)
+        await asyncio.sleep(step)
+        seconds -= step
+        if step == KEEP_ALIVE_SECONDS:
+            await send({"type": "http.response.body", "body": KEEP_ALIVE, "more_body": True})
 
 
 class PumpResult:
@@ -39,7 +55,12 @@ async def pump(
     consumed = 0
     stalled = plan.stall_seconds <= 0
     while True:
-        await generation.wait(consumed)
+        if not await generation.wait(consumed, KEEP_ALIVE_SECONDS):
+            await send({"type": "http.response.body", "body": KEEP_ALIVE, "more_body": True})
+            if client_disconnected(send):
+                service.cancel(job)
+                return PumpResult.DROPPED, None
+            continue
         available = len(generation.ids)
         if available > consumed:
             end = available
@@ -60,7 +81,7 @@ async def pump(
                 return PumpResult.FAILED, plan.error
             if not stalled:
                 stalled = True
-                await asyncio.sleep(plan.stall_seconds)
+                await _stall(send, plan.stall_seconds)
         if generation.error is not None:
             error = ApiError(424, "generation", generation.error, "generation")
             service.fail(error)

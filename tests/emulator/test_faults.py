@@ -174,3 +174,11 @@ def test_warmup_oom() -> None:
         in logs
     )
     assert "Webserver Crashed" in logs and "Error: WebserverFailed" in logs
+
+
+def test_stall_keeps_the_stream_alive_with_comments(emulator_factory: Factory) -> None:
+    process = emulator_factory("--emulator-fault-stall-rate", "1", "--emulator-fault-stall-seconds", "1",
+                               env={"EMULATOR_SSE_KEEP_ALIVE_SECONDS": "0.3"})  # fmt: skip
+    received, _ = _raw_stream(process, tokens=3)
+    assert received.count(b"data: ") == 3
+    assert received.count(b"\r\n:\n\n\r\n") >= 2  # TGI's SSE keep-alive comments, each its own chunk

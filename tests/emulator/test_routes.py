@@ -253,7 +253,12 @@ def test_metrics_names_and_values(emulator_factory) -> None:  # type: ignore[no-
     assert lines["tgi_request_duration_count"] == "3"
     assert lines["tgi_request_generated_tokens_sum"] == "6"
     assert lines["tgi_queue_size"] == "0" and lines["tgi_batch_current_size"] == "0"
-    assert "_total" not in text
+    counters = [
+        line.split()[2]
+        for line in text.splitlines()
+        if line.startswith("# TYPE") and line.endswith("counter")
+    ]
+    assert counters and not any(name.endswith("_total") for name in counters)
     buckets = [line for line in text.splitlines() if line.startswith("tgi_request_duration_bucket")]
     assert len(buckets) == 36  # 35 geometric buckets + +Inf
     assert buckets[0].startswith('tgi_request_duration_bucket{le="0.00015"}')
@@ -267,3 +272,10 @@ def test_emulator_record(emulator_factory) -> None:  # type: ignore[no-untyped-d
     entry = record["requests"][0]
     assert entry["generated_tokens"] == 5 and entry["stream"] is True and entry["ttft_s"] >= 0
     assert get(process.url, "/emulator/summary").json()["successful"] == 1
+
+
+def test_openapi_document_and_docs(emulator: EmulatorProcess) -> None:
+    document = get(emulator.url, "/api-doc/openapi.json").json()
+    assert "/generate_stream" in document["paths"]
+    assert get(emulator.url, "/docs").status == 200
+    assert "tgi_batch_max_total_tokens 536720" in get(emulator.url, "/metrics").text
