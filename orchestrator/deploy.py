@@ -245,7 +245,7 @@ def up(
     existing = check.existing
     if existing is not None:
         same = existing.labels.get(f"{_P}.settings-hash") == plan.settings_hash
-        if same and existing.running:
+        if same and existing.running and not recreate:
             return _attach(engine, existing, settings, tracker, emit)
         if not same and not recreate and existing.running:
             raise DeploymentError(
@@ -280,10 +280,21 @@ def _attach(
 ) -> DeploymentInfo:
     """Same settings, container running: nothing to do if it serves; otherwise wait for it like a fresh start."""
     info = deployment_info(existing)
-    if probe_health(info.endpoint) == 200 and probe_generate(info.endpoint, api_key=_api_key(settings))[0]:
-        tracker.enter(Phase.READY, time.monotonic())
-        _emit_info(emit, tracker, f"{info.name} is already running with these settings at {info.endpoint}")
-        return replace(info, action="unchanged")
+    if probe_health(info.endpoint) == 200:
+        ok, note = probe_generate(info.endpoint, api_key=_api_key(settings))
+        if ok:
+            tracker.enter(Phase.READY, time.monotonic())
+            _emit_info(
+                emit, tracker, f"{info.name} is already running with these settings at {info.endpoint}"
+            )
+            return replace(info, action="unchanged")
+        raise DeploymentError(
+            f"{info.name} is running with these settings but a one-token /generate fails: {note}",
+            cause="the running server answers /health but not generation"
+            + (" with the configured API key" if " 401" in note else ""),
+            fix="secret values are not part of the settings hash: after changing secrets.api_key or "
+            "secrets.hf_token rerun with --recreate; otherwise check `orchestrator logs`",
+        )
     try:
         seconds = wait_until_ready(
             _DockerTarget(engine, existing.id),

@@ -276,3 +276,43 @@ def test_foreign_container_with_our_name_is_not_touched(
         assert foreign.status == "created"
     finally:
         foreign.remove(force=True)
+
+
+def test_second_up_attaches_rotated_key_needs_recreate_and_logs_follow_ends(
+    emulator_settings: SettingsFactory,
+) -> None:
+    settings = emulator_settings("--emulator-warmup-seconds", "2", **{"secrets.api_key": API_KEY})
+    first: dict[str, Any] = {}
+    starter = threading.Thread(target=lambda: first.update(info=deploy.up(settings)))
+    starter.start()
+    deadline = time.monotonic() + 20
+    while deploy.find_deployment(settings.host.container_name) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # A second `up` while the first is still warming up waits for the same container.
+    second = deploy.up(settings)
+    starter.join(30)
+    assert second.action == "attached" and second.container_id == first["info"].container_id
+
+    # A new API key does not change the settings hash; the running server rejects it: say so, fast.
+    rotated = emulator_settings(
+        "--emulator-warmup-seconds",
+        "2",
+        **{"secrets.api_key": "sk-rotated-key-0000", "host.port": settings.host.port},
+    )
+    began = time.monotonic()
+    with pytest.raises(DeploymentError) as caught:
+        deploy.up(rotated)
+    assert time.monotonic() - began < 5 and "--recreate" in caught.value.fix
+    assert "sk-rotated-key-0000" not in str(caught.value)
+
+    # Following the logs ends when the container stops.
+    followed: list[str] = []
+    follower = threading.Thread(
+        target=lambda: followed.extend(deploy.logs(settings.host.container_name, follow=True, tail=1))
+    )
+    follower.start()
+    recreated = deploy.up(rotated, recreate=True)
+    follower.join(30)
+    assert not follower.is_alive() and any("graceful shutdown" in line for line in followed)
+    assert recreated.action == "recreated" and recreated.container_id != second.container_id
+    deploy.down(settings.host.container_name, grace=10)
