@@ -119,6 +119,9 @@ async def run_job(service: Service, job: Job) -> None:
         if plan.error is not None and plan.fail_mid_generation:
             await job.generations[0].wait(0)
             raise plan.error
+        if plan.stall_seconds:
+            await job.generations[0].wait(0)
+            await asyncio.sleep(plan.stall_seconds)
         for generation in job.generations:
             await generation.wait_finished()
             if generation.error is not None:

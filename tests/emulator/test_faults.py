@@ -182,3 +182,11 @@ def test_stall_keeps_the_stream_alive_with_comments(emulator_factory: Factory) -
     received, _ = _raw_stream(process, tokens=3)
     assert received.count(b"data: ") == 3
     assert received.count(b"\r\n:\n\n\r\n") >= 2  # TGI's SSE keep-alive comments, each its own chunk
+
+
+def test_stall_delays_a_non_streamed_answer(emulator_factory: Factory) -> None:
+    process = emulator_factory("--emulator-fault-stall-rate", "1", "--emulator-fault-stall-seconds", "0.6")
+    started = time.perf_counter()
+    reply = post(process.url, "/generate", BODY)
+    assert reply.status == 200 and time.perf_counter() - started >= 0.6
+    assert int(reply.headers["x-inference-time"]) >= 600
