@@ -116,12 +116,6 @@ class AsyncTGIClient(ClientBase):
 
     # -- sending --------------------------------------------------------------------------------------------
 
-    def _failed(self, ctx: CallContext, endpoint: Endpoint, error: TGIError) -> TGIError:
-        self._pool.release(endpoint, error)
-        self._pool.note_failure(endpoint, error, ctx.avoid)
-        error.attempts = ctx.stats.attempts
-        return error
-
     async def _request(self, ctx: CallContext, method: str, path: str, body: bytes | None) -> httpx2.Response:
         endpoint = self._pool.acquire(ctx.avoid)
         ctx.begin_attempt(endpoint.url)

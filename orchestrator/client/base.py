@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx2
 
-from orchestrator.client.endpoints import EndpointPool
+from orchestrator.client.endpoints import Endpoint, EndpointPool
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import merge_parameters, request_headers
@@ -174,6 +174,13 @@ class ClientBase:
         return out
 
     # -- per-call helpers -----------------------------------------------------------------------------------
+
+    def _failed(self, ctx: CallContext, endpoint: Endpoint, error: TGIError) -> TGIError:
+        """End a failed attempt: free the endpoint (cooling it on 503/connection errors), count the attempt."""
+        self._pool.release(endpoint, error)
+        self._pool.note_failure(endpoint, error, ctx.avoid)
+        error.attempts = ctx.stats.attempts
+        return error
 
     def _context(self, operation: str, deadline: float | None) -> CallContext:
         ctx = CallContext(self.policy, operation)

@@ -1,7 +1,7 @@
 """`TGIClient`: the blocking shell. It moves bytes; decisions live in `protocol.py`, `retry.py`, `endpoints.py`.
 
 `generate` and `stream` use one shared `httpx2.Client` connection pool directly with the lean SSE decoder
-(huggingface_hub's per-event dataclass parsing costs ~100 µs an event); `chat` goes through huggingface_hub's
+(huggingface_hub parses every event into dataclasses, several times slower); `chat` goes through huggingface_hub's
 `InferenceClient.chat_completion`, which stays reachable as `.inference_client` for everything else.
 """
 
@@ -115,12 +115,6 @@ class TGIClient(ClientBase):
         return client
 
     # -- sending --------------------------------------------------------------------------------------------
-
-    def _failed(self, ctx: CallContext, endpoint: Endpoint, error: TGIError) -> TGIError:
-        self._pool.release(endpoint, error)
-        self._pool.note_failure(endpoint, error, ctx.avoid)
-        error.attempts = ctx.stats.attempts
-        return error
 
     def _request(self, ctx: CallContext, method: str, path: str, body: bytes | None) -> httpx2.Response:
         endpoint = self._pool.acquire(ctx.avoid)

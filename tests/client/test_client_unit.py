@@ -89,7 +89,7 @@ def test_transient_failures_are_retried(make: Make, failure: Any, caplog: pytest
     assert len(fake.requests) == 3
     retries = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(retries) == 2
-    assert "retrying" in retries[0].getMessage() and "attempt 1/5" in retries[0].getMessage()
+    assert "retrying" in retries[0].getMessage() and "attempt 1/8" in retries[0].getMessage()
 
 
 @pytest.mark.parametrize(
