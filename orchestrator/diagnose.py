@@ -201,6 +201,14 @@ def _download(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     )
 
 
+def _entrypoint_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        f"the image {ctx.image or '(engine.image)'} lacks the program the container starts ({match['path']})",
+        "use a TGI image (they start with /tgi-entrypoint.sh) or a compatible one; check engine.image and, "
+        "for custom images, engine.tgi_version",
+    )
+
+
 def _disk_full(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     return (
         "the disk holding the weights cache (host.cache_dir, mounted at /data) is full",
@@ -302,6 +310,11 @@ _RULES: tuple[_Rule, ...] = (
         r"Found no NVIDIA driver|CUDA driver version is insufficient|"
         r"no CUDA-capable device|CUDA is not available",
         _cuda_missing,
+    ),
+    _rule(
+        "entrypoint_missing",
+        r"exec:? (?:\"|')?(?P<path>/[^\s:\"']+)(?:\"|')?:? (?:not found|no such file or directory)",
+        _entrypoint_missing,
     ),
     _rule("disk_full", r"No space left on device|Errno 28", _disk_full),
     _rule("download_failed", r"Download encountered an error", _download),

@@ -268,7 +268,7 @@ class DockerRuntime:
             created = self.api.create_container(
                 image=plan.image,
                 command=list(plan.command),
-                entrypoint=list(plan.entrypoint) if plan.entrypoint is not None else None,
+                entrypoint=self._entrypoint(plan),
                 environment=dict(plan.environment),
                 labels=dict(plan.labels),
                 name=plan.container_name,
@@ -286,6 +286,24 @@ class DockerRuntime:
                 f"the engine refused to create container {plan.container_name}: {exc.explanation or exc}"
             ) from exc
         return str(created["Id"])
+
+    def _entrypoint(self, plan: LaunchPlan) -> list[str] | None:
+        """The plan's entrypoint; a secrets wrapper (`/bin/sh -c SCRIPT ENTRYPOINT...`) execs the image's own.
+
+        The plan is pure and names TGI's `/tgi-entrypoint.sh`; an image with another entrypoint (the emulator,
+        custom builds) would make the wrapper fail with exit 127, so the runtime hands it the image's real one.
+        """
+        if plan.entrypoint is None:
+            return None
+        entrypoint = list(plan.entrypoint)
+        if entrypoint[:2] == ["/bin/sh", "-c"] and len(entrypoint) > 3:
+            try:
+                configured = (self.api.inspect_image(plan.image).get("Config") or {}).get("Entrypoint")
+            except docker.errors.APIError:
+                configured = None
+            if configured and list(configured) != entrypoint[3:]:
+                entrypoint = [*entrypoint[:3], *configured]
+        return entrypoint
 
     def start(self, container_id: str, *, name: str, port: int, bind_address: str) -> None:
         """Start a created container; if the engine refuses, remove it and explain why."""

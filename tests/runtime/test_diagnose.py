@@ -59,6 +59,7 @@ CASES = [
     ),
     ("download_failed", f"{TS} ERROR download: text_generation_launcher: Download encountered an error:"),
     ("disk_full", "OSError: [Errno 28] No space left on device"),
+    ("entrypoint_missing", "/bin/sh: 1: exec: /tgi-entrypoint.sh: not found"),
     ("webserver_crashed", f"{TS} ERROR text_generation_launcher: Webserver Crashed"),
     ("shard_crashed", f"{TS} ERROR text_generation_launcher: Shard 0 failed to start"),
 ]
