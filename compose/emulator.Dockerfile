@@ -14,6 +14,9 @@ RUN python3 -m venv /opt/venv \
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv
+# Same entrypoint path as TGI >= 2.0 (orchestrator wraps it with `sh -c '...; exec "$0" "$@"' /tgi-entrypoint.sh`).
+RUN printf '#!/bin/sh\nexec /opt/venv/bin/python -m orchestrator.emulator "$@"\n' > /tgi-entrypoint.sh \
+ && chmod 755 /tgi-entrypoint.sh
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -22,5 +25,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     EMULATOR_DOCKER_LABEL=emulator
 WORKDIR /data
 EXPOSE 80
-# Exec form: the emulator is PID 1 and gets `docker stop`'s SIGTERM (drain up to --graceful-termination-timeout).
-ENTRYPOINT ["/opt/venv/bin/python", "-m", "orchestrator.emulator"]
+# The script execs Python, so the emulator is PID 1 and gets `docker stop`'s SIGTERM (drain up to
+# --graceful-termination-timeout), as TGI >= 2.4.
+ENTRYPOINT ["/tgi-entrypoint.sh"]

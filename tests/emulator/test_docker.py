@@ -58,3 +58,36 @@ def test_image_starts_answers_and_stops(docker_client: Any, emulator_image: str)
         assert "webserver terminated" in logs
     finally:
         container.remove(force=True)
+
+
+@pytest.mark.docker
+def test_image_under_the_orchestrators_secret_wrapper(docker_client: Any, emulator_image: str) -> None:
+    """`orchestrator up` wraps TGI's entrypoint as `sh -c '...; exec "$0" "$@"' /tgi-entrypoint.sh ARGS`."""
+    port = free_port()
+    script = 'set -e; API_KEY="$(cat /run/key)"; export API_KEY; exec "$0" "$@"'
+    container = docker_client.containers.create(
+        emulator_image,
+        entrypoint=["/bin/sh", "-c", f"printf k3y > /run/key; {script}", "/tgi-entrypoint.sh"],
+        command=["--max-total-tokens", "512", "--port", "80"],
+        ports={"80/tcp": ("127.0.0.1", port)},
+        labels={"tgi-orchestrator.test": "emulator-image"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        container.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if get(url, "/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        body = {"inputs": "x", "parameters": {"max_new_tokens": 2}}
+        assert post(url, "/generate", body).status == 401
+        assert post(url, "/generate", body, headers={"authorization": "Bearer k3y"}).status == 200
+        container.stop(timeout=30)
+        container.reload()
+        assert container.attrs["State"]["ExitCode"] == 0  # SIGTERM reached the emulator through `exec`
+        assert "k3y" not in container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
