@@ -39,6 +39,7 @@ __all__ = [
     "phase_of_line",
     "probe_generate",
     "probe_health",
+    "tidy_line",
     "wait_until_ready",
 ]
 
@@ -100,6 +101,35 @@ def phase_of_line(line: str) -> Phase | None:
         if needle in line:
             return phase
     return None
+
+
+_PREFIX = re.compile(
+    r"^\d{4}-\d\d-\d\dT[\d:.]+Z?\s+(?P<level>[A-Z]+)\s+"  # timestamp and level
+    r"(?:[\w-]+(?:::[\w-]+)*(?:\{[^}]*\})?:\s+)*"  # spans and targets: `download:`, `shard-manager:`, `warmup{...}:`
+    r"(?:[\w/.-]+\.rs:\d+:\s+)?"  # router source location
+)
+
+
+def tidy_line(line: str) -> str:
+    """A log line for display: TGI's message without timestamp, targets and source location (JSON too)."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(record, dict):
+            fields = record.get("fields")
+            message = fields.get("message") if isinstance(fields, dict) else record.get("message")
+            level = record.get("level", "")
+            if isinstance(message, str):
+                return f"{message}" if level in ("INFO", "") else f"{level} {message}"
+        return text
+    match = _PREFIX.match(text)
+    if not match:
+        return text
+    rest = text[match.end() :]
+    return rest if match["level"] == "INFO" else f"{match['level']} {rest}"
 
 
 def is_useful_line(line: str) -> bool:
@@ -204,7 +234,7 @@ class StartupTracker:
         self.tail.append(clean)
         self.last_activity = now
         if is_useful_line(clean):
-            self.last_line = clean.strip()
+            self.last_line = tidy_line(clean)
         if _CONNECTED.search(clean):
             self.connected = True
         phase = phase_of_line(clean)

@@ -25,6 +25,7 @@ from orchestrator.readiness import (
     phase_of_line,
     probe_generate,
     probe_health,
+    tidy_line,
     wait_until_ready,
 )
 
@@ -79,7 +80,7 @@ def test_tracker_moves_forward_only_and_redacts() -> None:
     assert [c for c in changes if c] == [Phase.DOWNLOADING, Phase.LOADING, Phase.WARMING_UP]
     assert tracker.connected
     assert all("sk-test-123" not in line for line in tracker.tail)
-    assert tracker.last_line.endswith("Connected")
+    assert tracker.last_line == "Connected"
     assert tracker.observe(TGI_LOG[2], 20.0) is None  # a late download line does not move it back
     assert tracker.phase is Phase.WARMING_UP
     assert not is_useful_line(TGI_LOG[6])
@@ -240,3 +241,27 @@ def test_health_without_working_generate_is_not_ready(server: _Server) -> None:
         wait_until_ready(container, server.endpoint, tracker, on_event=events.append, tick_every=0.2)
     assert any("/generate answered 500" in e.message for e in events if e.kind == "waiting")
     container.exit(0)
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        (TGI_LOG[5], "Starting shard rank=0"),
+        (TGI_LOG[11], "Setting max batch total tokens to 90000"),
+        (
+            f"{TS} ERROR warmup{{max_input_length=Some(3696)}}: text_generation_router_v3::client: boom",
+            "ERROR boom",
+        ),
+        (
+            '{"timestamp":"t","level":"INFO","fields":{"message":"Starting shard"},"target":"x"}',
+            "Starting shard",
+        ),
+        (
+            '{"timestamp":"t","level":"WARN","message":"Invalid hostname","target":"r"}',
+            "WARN Invalid hostname",
+        ),
+        ("plain output", "plain output"),
+    ],
+)
+def test_tidy_line(line: str, shown: str) -> None:
+    assert tidy_line(line) == shown
