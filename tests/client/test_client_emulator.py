@@ -139,7 +139,7 @@ def test_deadline_holds_when_the_server_is_slow(emulator_factory: Factory, conne
         with pytest.raises(TGIDeadlineExceededError) as info:
             call()
         elapsed = time.monotonic() - started
-        assert 0.9 <= elapsed < 1.6, elapsed
+        assert 0.9 <= elapsed < 2.0, elapsed  # the deadline, plus scheduling slack on a busy machine
         assert isinstance(info.value, TimeoutError)
         assert info.value.attempts >= 1
 
@@ -210,7 +210,7 @@ def test_stream_faults_before_first_token_are_retried(emulator_factory: Factory,
 
 def test_failover_when_one_replica_stops(emulator_factory: Factory, connect: Any) -> None:
     first, second = emulator_factory(), emulator_factory()
-    driver = connect([first.url, second.url])
+    driver = connect([first.url, second.url], policy=RetryPolicy(cooldown=60))
     for _ in range(10):
         driver.generate(PROMPT, max_new_tokens=1)
     assert server_requests(first.url) > 0 and server_requests(second.url) > 0
