@@ -131,3 +131,18 @@ def test_stream_cut_breaks_only_the_streaming_checks(tmp_path: Path) -> None:
         code, _data, suite = run_smoke_cli(emu.url, tmp_path)
     assert code == 1
     assert failed_in_junit(suite) == {"generate_stream", "chat_stream"}
+
+
+def test_a_stalling_server_fails_on_the_deadline_instead_of_hanging(tmp_path: Path) -> None:
+    import time
+
+    stall = [*BASE, "--emulator-fault-stall-rate", "1", "--emulator-fault-stall-seconds", "60"]
+    with EmulatorProcess(stall) as emu:
+        start = time.monotonic()
+        code, data, suite = run_smoke_cli(emu.url, tmp_path, "--timeout", "2")
+        took = time.monotonic() - start
+    assert code == 1
+    assert took < 45  # four stalled generation checks at 2 s each, not four 60 s stalls
+    timed_out = {c["name"] for c in data["checks"] if c["status"] == "fail" and "timed out" in c["detail"]}
+    assert {"generate", "generate_stream", "chat", "chat_stream"} <= timed_out
+    assert timed_out <= failed_in_junit(suite)
