@@ -240,3 +240,29 @@ def test_chat_retries_through_huggingface_hub(emulator_factory: Factory, connect
         reply = driver.chat([{"role": "user", "content": "hi"}], max_tokens=2)
         assert reply.usage.completion_tokens == 2
     assert server_requests(emu.url) > 10  # some replies needed retries
+
+
+def test_stall_after_first_token_is_an_interruption_not_a_retry(
+    emulator_factory: Factory, connect: Any
+) -> None:
+    emu = emulator_factory("--emulator-fault-stall-rate", "1.0", "--emulator-fault-stall-seconds", "2")
+    driver = connect(emu.url, policy=RetryPolicy(read_timeout=0.5))
+    events, _stream, error = driver.collect(PROMPT, max_new_tokens=5)
+    assert isinstance(error, TGIStreamInterruptedError), error
+    assert error.error_type == "read_timeout_after_first_byte"
+    assert error.tokens_received == len(events) >= 1 and error.partial_text == "".join(e.text for e in events)
+    assert server_requests(emu.url) == 1
+
+
+def test_api_key_is_sent_as_bearer_and_401_is_not_retried(emulator_factory: Factory, connect: Any) -> None:
+    from pydantic import SecretStr
+
+    from orchestrator.client import TGIAuthenticationError
+
+    emu = emulator_factory("--api-key", "sk-emulator-key")
+    with pytest.raises(TGIAuthenticationError) as info:
+        connect(emu.url).generate(PROMPT, max_new_tokens=1)
+    assert info.value.status == 401 and info.value.attempts == 1
+    assert "sk-emulator-key" not in str(info.value)
+    assert connect(emu.url, api_key=SecretStr("sk-emulator-key")).generate(PROMPT, max_new_tokens=1)
+    assert "sk-emulator-key" not in emu.logs()
