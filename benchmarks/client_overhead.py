@@ -51,6 +51,9 @@ def emulator(url: str | None) -> Iterator[str]:
     command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", "127.0.0.1",
                "--emulator-profile", "instant"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) > 1:
+        os.sched_setaffinity(process.pid, {cores[-1]})  # the server on another core than the client
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -181,10 +184,9 @@ def main() -> None:
         "--memory-streams", type=int, default=10_000, help="streamed calls for the memory check"
     )
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # the client on one core
-
     with emulator(args.url) as url:
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # the client on one core
         lat = latency(url, args.calls, args.tokens)
         eps = events_per_cpu_second(url, args.streams, args.stream_tokens)
         mem = memory(url, args.memory_streams)

@@ -375,7 +375,7 @@ class AsyncTGIClient(ClientBase):
         return AsyncChatStream(self._pool, *opened, ctx.stats)
 
     async def health(self) -> bool:
-        """Whether any endpoint answers `/health` with 200 now (one try each, no retries)."""
+        """Whether any endpoint answers `/health` with 200 now (one try each, no retries, at most 10 s each)."""
         connect, read = self.policy.connect_timeout, min(self.policy.read_timeout, 10.0)
         for url in self.endpoints:
             try:

@@ -18,6 +18,7 @@ class CallStats:
     """What one call cost: attempts made, why each retry happened, time slept between attempts, endpoints used.
 
     `outcome` is `ok`, or why the call gave up: `fatal` (not retryable), `attempts`, `deadline` or `budget`.
+    For streams the call ends when the first token has arrived, so `elapsed` is the time to first token.
     """
 
     attempts: int = 0
