@@ -504,6 +504,8 @@ def _metric(text: str, name: str) -> int | None:
 
 def _probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
     info = deployment_info(container)
+    if container.status == "restarting":
+        return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
     if not container.running:
         phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
         return DeploymentStatus(info, phase)

@@ -110,7 +110,8 @@ def up_cmd(
         raise typer.Exit(code=exc.exit_code) from None
     except KeyboardInterrupt:
         reporter.close()
-        print("Interrupted: the half-started container was removed.", file=sys.stderr)
+        left = "was kept (--keep-failed)" if keep_failed else "was removed"
+        print(f"Interrupted: a half-started container {left}.", file=sys.stderr)
         raise typer.Exit(code=130) from None
     reporter.close()
     if as_json:
