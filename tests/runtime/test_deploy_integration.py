@@ -316,3 +316,25 @@ def test_second_up_attaches_rotated_key_needs_recreate_and_logs_follow_ends(
     assert not follower.is_alive() and any("graceful shutdown" in line for line in followed)
     assert recreated.action == "recreated" and recreated.container_id != second.container_id
     deploy.down(settings.host.container_name, grace=10)
+
+
+def test_crash_after_ready_is_restarted_by_the_engine(
+    emulator_settings: SettingsFactory, docker_client: Any
+) -> None:
+    settings = emulator_settings("--emulator-crash-after-requests", "2")
+    info = deploy.up(settings)  # readiness sends generation request 1
+    # Request 2 kills the "shard": like TGI it answers 424 and the server exits with code 1.
+    body = {"inputs": "Hi", "parameters": {"max_new_tokens": 2}}
+    assert _post(info.endpoint, "/generate", body, None)[0] == 424
+    deadline = time.monotonic() + 30
+    restarts = 0
+    while time.monotonic() < deadline:
+        restarts = docker_client.api.inspect_container(info.container_id)["RestartCount"]
+        if restarts >= 1 and deploy.status(settings.host.container_name)[0].phase == "ready":
+            break
+        time.sleep(0.2)
+    assert restarts >= 1, "on-failure restart policy should have restarted the crashed server"
+    assert (
+        _post(info.endpoint, "/generate", {"inputs": "Hi", "parameters": {"max_new_tokens": 2}}, None)[0]
+        == 200
+    )
