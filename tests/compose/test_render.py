@@ -97,3 +97,12 @@ def test_gpu_selection_is_rendered_as_a_device_reservation() -> None:
     assert "deploy" not in doc["services"]["tgi-emulator"]
     command = doc["services"]["tgi"]["command"]
     assert command[command.index("--num-shard") + 1] == "2"
+
+
+def test_every_variable_in_env_example_is_read_by_the_compose_file() -> None:
+    example = (COMPOSE_FILE.parent / ".env.example").read_text()
+    names = [line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")]
+    assert len(names) >= 8
+    text = COMPOSE_FILE.read_text()
+    for name in names:
+        assert "${" + name + ":-" in text, f"{name} in .env.example is not used by docker-compose.yml"
