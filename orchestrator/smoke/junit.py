@@ -35,7 +35,8 @@ def to_junit_xml(report: SmokeReport) -> str:
             {"classname": SUITE_NAME, "name": result.name, "time": f"{result.duration_s:.3f}"},
         )
         if result.status is CheckStatus.FAIL:
-            failure = ET.SubElement(case, "failure", {"message": result.title, "type": "SmokeCheckFailed"})
+            message = result.detail if len(result.detail) <= 200 else result.detail[:199] + "…"
+            failure = ET.SubElement(case, "failure", {"message": message, "type": "SmokeCheckFailed"})
             failure.text = result.detail
         elif result.status is CheckStatus.SKIP:
             ET.SubElement(case, "skipped", {"message": result.detail})
