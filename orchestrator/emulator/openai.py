@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.emulator.errors import ApiError, PlainError, template_error
-from orchestrator.emulator.generation import Generation
+from orchestrator.emulator.generation import Generation, prompt_seed
 from orchestrator.emulator.http import Send, abort_connection, send_json, sse_start
 from orchestrator.emulator.native import run_job, start_job, timing_headers, tokenize_text
 from orchestrator.emulator.service import Job, Service
 from orchestrator.emulator.streaming import PumpResult, end_stream, pump
+from orchestrator.emulator.tools import ToolCallPlan, plan_tool_call, select_function
 from orchestrator.emulator.validation import deserialize_error
 from orchestrator.tokens import EOS_ID, ChatTemplateError, format_chat
 
@@ -129,6 +130,38 @@ def _logprobs(service: Service, generation: Generation, start: int, end: int) ->
     return {"content": content}
 
 
+def _tool_plan(
+    service: Service, req: Mapping[str, Any], prompt: str, params: dict[str, Any]
+) -> ToolCallPlan | None:
+    """Pick the called function (422 `tool_error` for an unknown name) and size generation to its arguments."""
+    function = select_function(req)
+    if function is None:
+        return None
+    seed = params.get("seed")
+    if seed is None:
+        seed = prompt_seed(service.tokenizer.encode(prompt, add_bos=False))
+    tool = plan_tool_call(function, int(seed), service.tokenizer, service.vocab)
+    params["max_new_tokens"] = max(1, min(params.get("max_new_tokens", len(tool.pieces)), len(tool.pieces)))
+    return tool
+
+
+def _message(generation: Generation, tool: ToolCallPlan | None) -> dict[str, Any]:
+    if tool is None:
+        return {"role": "assistant", "content": generation.text()}
+    call = {
+        "description": tool.description,
+        "name": tool.name,
+        "arguments": tool.arguments(len(generation.ids)),
+    }
+    return {"role": "assistant", "tool_calls": [{"id": "0", "type": "function", "function": call}]}
+
+
+def _finish(generation: Generation, tool: ToolCallPlan | None) -> str:
+    if tool is not None:
+        return "stop" if len(generation.ids) >= len(tool.pieces) else "length"
+    return _CHAT_FINISH.get(generation.finish_reason or "length", "length")
+
+
 def _chat_error_event(error: ApiError) -> str:
     return "data: " + json.dumps({"error": {"message": error.message, "http_status_code": 422}}) + "\n\n"
 
@@ -138,10 +171,13 @@ async def chat_completions(service: Service, req: Any, body: bytes, send: Send, 
     prompt, params = _chat_prompt(req, body)
     model = _model_name(service, req)
     want_logprobs = bool(req.get("logprobs"))
+    tool = _tool_plan(service, req, prompt, params)
     if req.get("stream"):
         options = req.get("stream_options")
         include_usage = bool(isinstance(options, Mapping) and options.get("include_usage"))
-        await _chat_stream(service, prompt, params, send, arrival, model, want_logprobs, include_usage, route)
+        await _chat_stream(
+            service, prompt, params, send, arrival, model, want_logprobs, include_usage, route, tool
+        )
         return
     job = await start_job(
         service, prompt, params, send, arrival, route, stream=False, add_special_tokens=False
@@ -158,9 +194,9 @@ async def chat_completions(service: Service, req: Any, body: bytes, send: Send, 
         "system_fingerprint": service.fingerprint,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": generation.text()},
+            "message": _message(generation, tool),
             "logprobs": _logprobs(service, generation, 0, len(generation.ids)) if want_logprobs else None,
-            "finish_reason": _CHAT_FINISH.get(generation.finish_reason or "length", "length"),
+            "finish_reason": _finish(generation, tool),
         }],
         "usage": _usage(job, generation),
     }  # fmt: skip
@@ -171,7 +207,7 @@ async def chat_completions(service: Service, req: Any, body: bytes, send: Send, 
 
 async def _chat_stream(
     service: Service, prompt: str, params: dict[str, Any], send: Send, arrival: float, model: str,
-    want_logprobs: bool, include_usage: bool, route: str,
+    want_logprobs: bool, include_usage: bool, route: str, tool: ToolCallPlan | None,
 ) -> None:  # fmt: skip
     plan = service.begin()
     if plan.reset:
@@ -198,11 +234,18 @@ async def _chat_stream(
 
     def render(i: int) -> str:
         token_id = generation.ids[i]
-        content = '""' if token_id == EOS_ID else vocab.json_of(token_id)
+        if tool is not None:
+            name = json.dumps(tool.name) if i == 0 else "null"
+            piece = json.dumps(tool.pieces[i] if i < len(tool.pieces) else "")
+            delta = (f'{{"role":"assistant","tool_calls":[{{"index":0,"id":"","type":"function",'
+                     f'"function":{{"name":{name},"arguments":{piece}}}}}]}}')  # fmt: skip
+        else:
+            content = '""' if token_id == EOS_ID else vocab.json_of(token_id)
+            delta = f'{{"role":"assistant","content":{content}}}'
         last = generation.finished and i == len(generation.ids) - 1
-        finish = json.dumps(_CHAT_FINISH.get(generation.finish_reason or "", "length")) if last else "null"
+        finish = json.dumps(_finish(generation, tool)) if last else "null"
         logprobs = json.dumps(_logprobs(service, generation, i, i + 1)) if want_logprobs else "null"
-        return (f'data: {head}{{"index":0,"delta":{{"role":"assistant","content":{content}}},'
+        return (f'data: {head}{{"index":0,"delta":{delta},'
                 f'"logprobs":{logprobs},"finish_reason":{finish}}}],"usage":null}}\n\n')  # fmt: skip
 
     result, error = await pump(service, job, send, render, _chat_error_event)

@@ -279,3 +279,42 @@ def test_openapi_document_and_docs(emulator: EmulatorProcess) -> None:
     assert "/generate_stream" in document["paths"]
     assert get(emulator.url, "/docs").status == 200
     assert "tgi_batch_max_total_tokens 536720" in get(emulator.url, "/metrics").text
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather of a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def test_chat_tool_calls(emulator: EmulatorProcess, client: InferenceClient) -> None:
+    messages = [{"role": "user", "content": "Weather in Paris?"}]
+    body = post(
+        emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL], "seed": 1}
+    )
+    data = body.json()
+    validate_response(data, "/v1/chat/completions")
+    call = data["choices"][0]["message"]["tool_calls"][0]
+    assert call["type"] == "function" and call["function"]["name"] == "get_weather"
+    arguments = json.loads(call["function"]["arguments"])
+    assert isinstance(arguments["city"], str) and isinstance(arguments["days"], int)
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["usage"]["completion_tokens"] > 3
+    chunks = list(client.chat_completion(messages, tools=[WEATHER_TOOL], stream=True, seed=1))  # type: ignore[arg-type]
+    streamed = "".join(c.choices[0].delta.tool_calls[0].function.arguments for c in chunks)
+    assert json.loads(streamed) == arguments
+    assert chunks[0].choices[0].delta.tool_calls[0].function.name == "get_weather"
+    none = post(emulator.url, "/v1/chat/completions",
+                {"messages": messages, "tools": [WEATHER_TOOL], "tool_choice": "none", "max_tokens": 2})  # fmt: skip
+    assert none.json()["choices"][0]["message"]["content"]
+    unknown = post(emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL],
+                                                          "tool_choice": {"function": {"name": "nope"}}})  # fmt: skip
+    assert unknown.status == 422 and unknown.json()["error_type"] == "tool_error"
