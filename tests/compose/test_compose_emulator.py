@@ -32,7 +32,12 @@ TOKEN = "hf_compose_test_token_not_real"
 
 @contextmanager
 def compose_up(
-    compose_file: Path, env: dict[str, str], docker_client: Any, *, wait_healthy: bool = True
+    compose_file: Path,
+    env: dict[str, str],
+    docker_client: Any,
+    *,
+    wait_healthy: bool = True,
+    profiles: tuple[str, ...] = ("emulator",),
 ) -> Iterator[Any]:
     """`docker-compose --profile emulator up -d` under a unique project; yields the container once Docker's
     healthcheck says healthy (or, with `wait_healthy=False`, once /health answers: the first healthcheck only
@@ -43,12 +48,17 @@ def compose_up(
     project = f"tgi-compose-test-{secrets.token_hex(4)}"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ORCHESTRATOR_", "COMPOSE_"))}
     full_env = {**base, **env}
-    cmd = [str(binary), "-f", str(compose_file), "-p", project, "--profile", "emulator"]
+    cmd = [str(binary), "-f", str(compose_file), "-p", project]
+    for profile in profiles:
+        cmd += ["--profile", profile]
     try:
         up = subprocess.run([*cmd, "up", "-d"], env=full_env, capture_output=True, text=True, timeout=180)
         assert up.returncode == 0, up.stdout + up.stderr
         (container,) = docker_client.containers.list(
-            all=True, filters={"label": f"com.docker.compose.project={project}"}
+            all=True,
+            filters={
+                "label": [f"com.docker.compose.project={project}", "com.docker.compose.service=tgi-emulator"]
+            },
         )
         deadline = time.monotonic() + 90
         while True:
@@ -131,3 +141,68 @@ def test_rendered_api_key_secret_makes_the_401_check_pass(
         report = smoke(settings, url=f"http://127.0.0.1:{port}", api_key=key, timeout=15)
         assert {r.name: r.status for r in report.results} == {c.name: CheckStatus.PASS for c in CHECKS}
         assert key not in str(container.attrs["Config"])
+
+
+@pytest.fixture(scope="session")
+def prometheus_image(docker_client: Any) -> str:
+    """Debian's prometheus binary (only needs libc) on the local base image: the registry's prom/prometheus
+    cannot be pulled here, and this runs the very binary the host test uses."""
+    import docker.errors
+
+    tag = "tgi-orchestrator/prometheus-debian:test"
+    binary = shutil.which("prometheus")
+    if binary is None:
+        require_or_skip("`prometheus` is not installed (Debian package prometheus)")
+    try:
+        docker_client.images.get("tgi-orchestrator/base:bookworm")
+    except docker.errors.ImageNotFound:
+        require_or_skip("base image tgi-orchestrator/base:bookworm is missing: run .ci/make-base-image.sh")
+    try:
+        docker_client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as context:
+        shutil.copy(str(binary), Path(context) / "prometheus")
+        (Path(context) / "Dockerfile").write_text(
+            "FROM tgi-orchestrator/base:bookworm\n"
+            "COPY prometheus /bin/prometheus\n"
+            "EXPOSE 9090\n"
+            'ENTRYPOINT ["/bin/prometheus"]\n'
+        )
+        docker_client.images.build(path=context, tag=tag, rm=True)
+    return tag
+
+
+def test_monitoring_profile_scrapes_the_emulator_through_compose(
+    tmp_path: Path, docker_client: Any, emulator_image: str, prometheus_image: str
+) -> None:
+    import json
+
+    port, prom_port = free_port(), free_port()
+    env = {**_env(tmp_path, port), "PROMETHEUS_IMAGE": prometheus_image, "PROMETHEUS_PORT": str(prom_port)}
+    with compose_up(
+        COMPOSE_FILE, env, docker_client, wait_healthy=False, profiles=("emulator", "monitoring")
+    ):
+        report = smoke(load_settings(env_file=None), url=f"http://127.0.0.1:{port}", timeout=15)
+        assert report.ok
+        query = (
+            f"http://127.0.0.1:{prom_port}/api/v1/query?query=sum%20by%20(job,instance)(tgi_request_count)"
+        )
+        deadline = time.monotonic() + 60
+        result: list[Any] = []
+        while not result:
+            assert time.monotonic() < deadline, (
+                "Prometheus (monitoring profile) never scraped tgi_request_count"
+            )
+            time.sleep(1)
+            try:
+                with urllib.request.urlopen(query, timeout=3) as response:
+                    result = json.loads(response.read())["data"]["result"]
+            except OSError:
+                continue
+        (series,) = result
+        assert series["metric"] == {"job": "tgi", "instance": "tgi:80"}  # the emulator's `tgi` network alias
+        assert float(series["value"][1]) >= 5
