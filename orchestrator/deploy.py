@@ -36,7 +36,7 @@ from orchestrator.readiness import (
 
 if TYPE_CHECKING:
     from orchestrator.plan import LaunchPlan
-    from orchestrator.runtime import ContainerInfo, DockerRuntime, PullProgress
+    from orchestrator.runtime import ContainerInfo, DockerRuntime, LogStream, PullProgress
     from orchestrator.settings import Settings
 
 __all__ = [
@@ -207,7 +207,7 @@ class _DockerTarget:
         info = self.runtime.inspect(self.container_id)
         return ("removed", None) if info is None else (info.status, info.exit_code)
 
-    def follow_logs(self) -> Iterator[str]:
+    def follow_logs(self) -> LogStream:
         return self.runtime.follow_logs(self.container_id)
 
 

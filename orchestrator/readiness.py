@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -331,15 +331,16 @@ class ContainerTarget(Protocol):
         """(docker status, exit code when exited)."""
         ...
 
-    def follow_logs(self) -> Iterator[str]:
-        """Log lines from the start; ends when the container stops."""
+    def follow_logs(self) -> Iterable[str]:
+        """Log lines from the start; ends when the container stops. A `close()` method, if any, is called
+        when waiting ends."""
         ...
 
 
 _END = object()
 
 
-def _pump(lines: Iterator[str], sink: queue.Queue[object]) -> None:
+def _pump(lines: Iterable[str], sink: queue.Queue[object]) -> None:
     try:
         for line in lines:
             sink.put(line)
@@ -365,7 +366,42 @@ def wait_until_ready(
     """Block until ready (returns seconds since `tracker.started`) or raise `StartupFailure`."""
     emit = on_event or (lambda event: None)
     lines: queue.Queue[object] = queue.Queue()
-    threading.Thread(target=_pump, args=(target.follow_logs(), lines), daemon=True, name="log-follow").start()
+    stream = target.follow_logs()
+    threading.Thread(target=_pump, args=(stream, lines), daemon=True, name="log-follow").start()
+    try:
+        return _wait(
+            target,
+            endpoint,
+            tracker,
+            lines,
+            api_key,
+            emit,
+            clock,
+            fast_poll,
+            slow_poll,
+            state_every,
+            tick_every,
+        )
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):  # stop following: the reader thread ends instead of buffering forever
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _wait(
+    target: ContainerTarget,
+    endpoint: str,
+    tracker: StartupTracker,
+    lines: queue.Queue[object],
+    api_key: str | None,
+    emit: Callable[[ProgressEvent], None],
+    clock: Callable[[], float],
+    fast_poll: float,
+    slow_poll: float,
+    state_every: float,
+    tick_every: float,
+) -> float:
     stream_open = True
     next_state = next_probe = next_tick = clock()
     last_probe_note = ""

@@ -37,6 +37,7 @@ __all__ = [
     "ContainerInfo",
     "DockerRuntime",
     "EngineFacts",
+    "LogStream",
     "PullProgress",
     "connect",
     "find_deployment",
@@ -165,6 +166,29 @@ def _split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
             yield line.decode("utf-8", "replace").rstrip("\r")
     if pending:
         yield pending.decode("utf-8", "replace").rstrip("\r")
+
+
+class LogStream:
+    """Followed log lines that another thread may `close()` (it shuts the socket the reader waits on)."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = chunks
+        self._closed = False
+
+    def __iter__(self) -> Iterator[str]:
+        if self._chunks is None:
+            return
+        try:
+            yield from _split_lines(iter(self._chunks))
+        except (docker.errors.APIError, requests.exceptions.RequestException, OSError, ValueError) as exc:
+            if not self._closed:
+                raise RuntimeUnavailableError(f"log stream broke: {exc}") from exc
+
+    def close(self) -> None:
+        self._closed = True
+        if self._chunks is not None and hasattr(self._chunks, "close"):
+            with contextlib.suppress(Exception):
+                self._chunks.close()
 
 
 class DockerRuntime:
@@ -371,8 +395,8 @@ class DockerRuntime:
             raise RuntimeUnavailableError(f"cannot read logs: {exc.explanation or exc}") from exc
         return list(_split_lines(iter([raw])))
 
-    def follow_logs(self, container_id: str, *, tail: int | None = None) -> Iterator[str]:
-        """Log lines as they come; the iterator ends when the container stops."""
+    def follow_logs(self, container_id: str, *, tail: int | None = None) -> LogStream:
+        """Log lines as they come; iteration ends when the container stops or `close()` is called."""
         try:
             chunks = self.api.logs(
                 container_id,
@@ -382,11 +406,11 @@ class DockerRuntime:
                 follow=True,
                 tail=tail if tail is not None else "all",
             )
-            yield from _split_lines(chunks)
         except docker.errors.NotFound:
-            return
+            return LogStream(None)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-            raise RuntimeUnavailableError(f"log stream broke: {exc}") from exc
+            raise RuntimeUnavailableError(f"cannot follow logs: {exc}") from exc
+        return LogStream(chunks)
 
     def stop(self, container_id: str, timeout: float) -> None:
         """SIGTERM, wait up to `timeout` seconds for the drain, then SIGKILL (the engine does the kill)."""
