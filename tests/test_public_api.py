@@ -1,0 +1,58 @@
+"""The package's public surface: every name in `__all__` resolves, and importing it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import orchestrator
+
+
+def test_every_exported_name_resolves() -> None:
+    for name in orchestrator.__all__:
+        assert getattr(orchestrator, name) is not None, name
+
+
+def test_all_is_sorted_and_unique() -> None:
+    assert orchestrator.__all__ == sorted(set(orchestrator.__all__))
+
+
+def test_unknown_name_raises_attribute_error() -> None:
+    try:
+        orchestrator.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchThing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_does_not_load_heavy_libraries() -> None:
+    code = (
+        "import sys, orchestrator, orchestrator.cli; "
+        "heavy = [m for m in ('docker', 'httpx2', 'huggingface_hub', 'locust', 'uvicorn', 'sentencepiece', "
+        "'pydantic_settings', 'tenacity') if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "", f"heavy modules imported eagerly: {out}"
+
+
+def test_client_names_are_the_client_modules_own() -> None:
+    import orchestrator.client as client
+
+    assert orchestrator.TGIClient is client.TGIClient
+    assert issubclass(orchestrator.TGIError, orchestrator.OrchestratorError)
+
+
+def test_all_lists_exactly_the_eager_and_lazy_names() -> None:
+    from orchestrator import _LAZY
+
+    eager = {
+        "ConfigError",
+        "ConfigProblem",
+        "DeploymentError",
+        "OrchestratorError",
+        "RuntimeUnavailableError",
+    }
+    assert set(orchestrator.__all__) == eager | set(_LAZY)
