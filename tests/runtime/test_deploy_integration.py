@@ -82,6 +82,11 @@ def test_lifecycle_up_status_logs_idempotence_recreate_and_draining_down(
     assert info.action == "created" and info.status == "running"
     assert info.endpoint == f"http://127.0.0.1:{settings.host.port}"
     assert all(API_KEY not in e.message and HF_TOKEN not in e.message for e in events)
+    # The log stream followed during start-up is closed once ready (no thread left buffering logs).
+    deadline = time.monotonic() + 3
+    while any(t.name == "log-follow" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "log-follow" for t in threading.enumerate())
 
     # The endpoint answers (with the key; without it TGI answers 401).
     status, body = _post(
