@@ -8,6 +8,7 @@ no `--max-total-tokens` the shard picks min(KV capacity, max_position_embeddings
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,7 +103,8 @@ class EmulatorConfig:
 
     @property
     def compute_type(self) -> str:
-        return f"{self.num_shard}-{self.profile.gpu_name}"
+        """`x-compute-type`: TGI's launcher sets COMPUTE_TYPE=<shards>-<gpu name> for the router."""
+        return os.environ.get("COMPUTE_TYPE") or f"{self.num_shard}-{self.profile.gpu_name}"
 
     @property
     def bind_host(self) -> str:

@@ -97,6 +97,7 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
     service = Service(config)
     app = EmulatorApp(service)
     engine_task = asyncio.create_task(service.engine.run())
+    engine_task.add_done_callback(lambda task: _engine_died(task, log))
     service.on_crash = lambda: _schedule_crash(service, log)
     uv_config = uvicorn.Config(
         app,
@@ -140,6 +141,16 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
     log.shard("Waiting for shard to gracefully shutdown")
     log.shard("shard terminated")
     return 0
+
+
+def _engine_died(task: asyncio.Task[None], log: TgiLogger) -> None:
+    """The batching loop must never end on its own: if it does, behave like a dead shard (exit 1), never hang."""
+    if task.cancelled():
+        return
+    log.shard(f"Shard complete standard error output:\n\n{task.exception()!r}", "ERROR")
+    log.launcher("Shard 0 crashed", "ERROR")
+    log.final_error("ShardFailed")
+    os._exit(1)
 
 
 def _schedule_crash(service: object, log: TgiLogger) -> None:
