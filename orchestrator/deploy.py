@@ -255,6 +255,9 @@ def up(
                 fix="rerun with --recreate to replace it (in-flight requests are drained first), "
                 "or `orchestrator down` it, or pick another --name",
             )
+        _ensure_image(
+            engine, plan.image, tracker, emit
+        )  # pull before removing: a failed pull keeps the old one
         _emit_info(emit, tracker, f"removing previous container {existing.name} ({existing.status})")
         _remove_deployment(engine, existing, settings.timeouts.stop_grace)
         action = "recreated" if existing.running else "replaced"
