@@ -122,3 +122,14 @@ def test_grammar_disabled() -> None:
         reply = post(process.url, "/generate", {"inputs": "x", "parameters": {
             "grammar": {"type": "json", "value": {"properties": {}}}}})  # fmt: skip
         assert reply.json()["error"] == "Input validation error: grammar is not supported"
+
+
+def test_explicit_max_new_tokens_beyond_rounds_ends_with_length(emulator_factory) -> None:  # type: ignore[no-untyped-def]
+    """v3.2+: the total check uses min(max_new_tokens, 1024); generation stops when another 1024-token round
+    would not fit max_total_tokens (here 3 + 3 x 1024 = 3075; a 4th round would need 4099 > 4096)."""
+    process = emulator_factory("--max-total-tokens", "4096")
+    body = post(process.url, "/generate", {"inputs": "short prompt", "parameters": {"max_new_tokens": 5000,
+                                                                                    "details": True}})  # fmt: skip
+    assert body.status == 200
+    assert body.json()["details"]["generated_tokens"] == 3072
+    assert body.json()["details"]["finish_reason"] == "length"
