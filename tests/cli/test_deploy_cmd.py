@@ -214,3 +214,43 @@ def test_real_cli_round_trip(emulator_image: str, docker_client: Any, tmp_path: 
     finally:
         for container in docker_client.containers.list(all=True, filters={"name": name}):
             container.remove(force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("extra", "env_args", "code", "needle"),
+    [
+        ([], '["--emulator-warmup-oom"]', 4, "limits.max_batch_prefill_tokens to 2048"),
+        ([], '["--emulator-crash-during-startup", "download"]', 4, "exited with code 1"),
+        (["--gpus", "all"], "[]", 3, "NVIDIA Container Toolkit"),
+        (["--image", "tgi-orchestrator/emulator-missing:3.3.7"], "[]", 4, "cannot pull image"),
+    ],
+    ids=["warmup-oom", "crash", "gpus", "missing-image"],
+)
+def test_real_cli_failures_exit_codes_and_leave_nothing(
+    extra: list[str],
+    env_args: str,
+    code: int,
+    needle: str,
+    emulator_image: str,
+    docker_client: Any,
+    tmp_path: Path,
+) -> None:
+    name = f"orch-cli-{uuid.uuid4().hex[:8]}"
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        "ORCHESTRATOR_HOST__CACHE_DIR": str(tmp_path / "cache"),
+        "ORCHESTRATOR_ENGINE__EXTRA_ARGS": env_args,
+    }
+    args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name, *extra]
+    try:
+        result = _orchestrator("up", "--json", *args, env=env, cwd=tmp_path)
+        assert result.returncode == code, result.stdout + result.stderr
+        error = json.loads(result.stdout.strip().splitlines()[-1])
+        assert error["event"] == "error" and error["exit_code"] == code
+        assert needle in json.dumps(error)
+        assert docker_client.containers.list(all=True, filters={"name": name}) == []
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
