@@ -159,6 +159,11 @@ class EmulatorApp:
                 return
             await send_empty(send, 404)
             return
+        if method == "DELETE" and path == "/emulator/requests":
+            cleared = len(service.records)
+            service.records.clear()
+            await send_json(send, 200, {"cleared": cleared})
+            return
         if method != "POST":
             known = path in _POST_ONLY or path in _GET_ONLY or path == "/"
             await send_empty(send, 405 if known else 404)

@@ -272,6 +272,10 @@ def test_emulator_record(emulator_factory) -> None:  # type: ignore[no-untyped-d
     entry = record["requests"][0]
     assert entry["generated_tokens"] == 5 and entry["stream"] is True and entry["ttft_s"] >= 0
     assert get(process.url, "/emulator/summary").json()["successful"] == 1
+    from tests.emulator.helpers import request
+
+    assert request(process.url, "DELETE", "/emulator/requests").json() == {"cleared": 1}
+    assert get(process.url, "/emulator/requests").json()["count"] == 0
 
 
 def test_openapi_document_and_docs(emulator: EmulatorProcess) -> None:
