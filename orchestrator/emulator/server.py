@@ -131,7 +131,18 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
         )
     if stopper.event.is_set():
         server.should_exit = True
-    await server.serve()
+    try:
+        await server.serve()
+    except (
+        SystemExit
+    ):  # uvicorn could not bind (it logged the OSError): TGI's router dies, the launcher exits 1
+        log.router(
+            "Address already in use (os error 98)", "ERROR", filename="router/src/server.rs", line=2294
+        )
+        log.launcher("Webserver Crashed", "ERROR")
+        log.launcher("Shutting down shards")
+        log.final_error("WebserverFailed")
+        return 1
     engine_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await engine_task

@@ -183,3 +183,13 @@ def test_cli_emulate_passes_args_through() -> None:
     assert "MAX_TOTAL_TOKENS" in result.stdout
     bad = _cli("emulate", "--max-input-tokens", "9", "--max-total-tokens", "9")
     assert bad.returncode == 1 and "ArgumentValidation" in bad.stderr
+
+
+def test_port_in_use_exits_1() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _run("--port", str(port), "--hostname", "127.0.0.1")
+    assert result.returncode == 1
+    assert "Webserver Crashed" in result.stdout and "Error: WebserverFailed" in result.stderr
