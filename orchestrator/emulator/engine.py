@@ -1,7 +1,7 @@
 """Continuous batching scheduler: a waiting queue, a running batch, prefill and decode steps on a latency profile.
 
 Like TGI v3's router loop: each iteration first admits waiting sequences while their prompt tokens fit
-`max_batch_prefill_tokens`, their reserved KV tokens (prompt + tokens they may generate) fit
+`max_batch_prefill_tokens`, their reserved KV tokens (prompt + up to 1024 new tokens, one v3 round) fit
 `max_batch_total_tokens` and the batch stays within `max_batch_size`; admitted sequences run one prefill pass (the
 running batch pauses, TGI's "concat"), which yields their first token. Otherwise the running batch takes one decode
 step, one token per sequence. Step durations come from the profile; steps are scheduled on absolute deadlines (timer

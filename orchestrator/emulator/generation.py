@@ -112,8 +112,8 @@ class Generation:
     # --- engine side -------------------------------------------------------------------------------------------
     @property
     def reserved_tokens(self) -> int:
-        """KV tokens this sequence may occupy (prompt + all tokens it may generate)."""
-        return self.input_length + self.limit
+        """KV tokens reserved at admission: prompt + the current round (<= 1024 new tokens), as TGI v3's queue."""
+        return self.input_length + min(self.limit, ROUND_TOKENS)
 
     @property
     def kv_tokens(self) -> int:
