@@ -143,6 +143,10 @@ def _check_grammar(grammar: Any, limits: Limits) -> None:
     if not isinstance(grammar, Mapping):
         raise validation_error("grammar is not valid: Grammar must be a string or an object/dictionary")
     kind, value = grammar.get("type"), grammar.get("value")
+    if kind == "json_object":
+        return  # any JSON object (OpenAI response_format)
+    if kind == "json_schema" and value is None:
+        value = grammar.get("json_schema")  # OpenAI shape: {"type": "json_schema", "json_schema": {...}}
     if kind in ("json", "json_schema"):
         schema = value.get("schema", value) if kind == "json_schema" and isinstance(value, Mapping) else value
         if isinstance(schema, str):

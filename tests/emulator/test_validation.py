@@ -133,3 +133,20 @@ def test_explicit_max_new_tokens_beyond_rounds_ends_with_length(emulator_factory
     assert body.status == 200
     assert body.json()["details"]["generated_tokens"] == 3072
     assert body.json()["details"]["finish_reason"] == "length"
+
+
+def test_response_format_shapes(limited: EmulatorProcess) -> None:
+    messages = [{"role": "user", "content": "x"}]
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    for response_format in (
+        {"type": "json", "value": schema},
+        {"type": "json_schema", "value": {"name": "s", "schema": schema}},
+        {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}},
+        {"type": "json_object"},
+    ):
+        reply = post(limited.url, "/v1/chat/completions",
+                     {"messages": messages, "max_tokens": 2, "response_format": response_format})  # fmt: skip
+        assert reply.status == 200, (response_format, reply.text)
+    bad = post(limited.url, "/v1/chat/completions", {"messages": messages, "max_tokens": 2,
+                                                     "response_format": {"type": "json", "value": {}}})  # fmt: skip
+    assert bad.status == 422 and "Grammar must have a 'properties' field" in bad.json()["error"]
