@@ -125,3 +125,25 @@ def test_cors(emulator_factory: Callable[..., EmulatorProcess]) -> None:
     assert allowed.headers["access-control-allow-origin"] == "http://ok.example"
     denied = get(limited.url, "/info", headers={"origin": "http://bad.example"})
     assert "access-control-allow-origin" not in denied.headers
+
+
+def test_inference_client_sees_overload_in_stream_and_call(
+    emulator_factory: Callable[..., EmulatorProcess],
+) -> None:
+    from huggingface_hub import InferenceClient
+    from huggingface_hub.errors import OverloadedError
+
+    process = emulator_factory("--max-concurrent-requests", "0")
+    client = InferenceClient(base_url=process.url, api_key="x")
+    try:
+        client.text_generation("x", max_new_tokens=2)
+    except OverloadedError:
+        pass
+    else:
+        raise AssertionError("no OverloadedError")
+    try:
+        list(client.text_generation("x", max_new_tokens=2, stream=True))
+    except OverloadedError:
+        pass
+    else:
+        raise AssertionError("no OverloadedError from the SSE error event")
