@@ -206,3 +206,40 @@ def test_monitoring_profile_scrapes_the_emulator_through_compose(
         (series,) = result
         assert series["metric"] == {"job": "tgi", "instance": "tgi:80"}  # the emulator's `tgi` network alias
         assert float(series["value"][1]) >= 5
+
+
+def test_gpu_profile_asks_the_engine_for_nvidia_gpus(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    """The `gpu` service's device reservation really reaches the engine: rendered with the emulator image (the
+    TGI image cannot be pulled here), Compose v1 starts it with an NVIDIA device request, which an engine without
+    the NVIDIA runtime refuses (and one with it accepts)."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        require_or_skip("docker-compose (Debian package docker-compose) is not installed")
+    settings = load_settings({"engine.image": emulator_image}, env_file=None)
+    compose_file = write_compose(settings, tmp_path / "compose" / "docker-compose.yml")
+    project = f"tgi-gpu-test-{secrets.token_hex(4)}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORCHESTRATOR_", "COMPOSE_"))}
+    env.update(_env(tmp_path, free_port()))
+    cmd = [str(binary), "-f", str(compose_file), "-p", project, "--profile", "gpu"]
+    has_nvidia = "nvidia" in (docker_client.info().get("Runtimes") or {})
+    try:
+        up = subprocess.run([*cmd, "up", "-d"], env=env, capture_output=True, text=True, timeout=180)
+        if has_nvidia:
+            assert up.returncode == 0, up.stderr
+        else:
+            assert up.returncode != 0
+            assert 'could not select device driver "nvidia"' in up.stderr
+            (container,) = docker_client.containers.list(
+                all=True, filters={"label": f"com.docker.compose.project={project}"}
+            )
+            requests = container.attrs["HostConfig"]["DeviceRequests"]
+            assert requests == [
+                {"Driver": "nvidia", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}
+            ]
+    finally:
+        subprocess.run([*cmd, "down", "-v", "-t", "10"], env=env, capture_output=True, text=True, timeout=180)
+    assert not docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={project}"}
+    )
