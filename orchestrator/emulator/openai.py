@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.emulator.errors import ApiError, PlainError, template_error
@@ -322,21 +322,30 @@ async def _completion_stream(
     service: Service, prompts: list[str], params: dict[str, Any], send: Send, arrival: float,
     head: dict[str, Any], route: str,
 ) -> None:  # fmt: skip
+    """All prompts generate at once; their chunks interleave, told apart by `index` (TGI merges the streams)."""
     await sse_start(send, [service.compute_type_header, (b"x-accel-buffering", b"no")])
     prefix = json.dumps(head)[:-1] + ',"choices":['
-    for index, prompt in enumerate(prompts):
-        plan = service.begin()
-        try:
+    jobs: list[Job] = []
+    try:
+        for prompt in prompts:
+            plan = service.begin()
             if plan.error is not None and not plan.fail_mid_generation:
                 service.fail(plan.error)
                 raise plan.error
-            job = service.submit(prompt, dict(params), arrival=arrival, plan=plan, route=route, stream=True)
-        except ApiError as rejected:
-            await end_stream(send, _chat_error_event(rejected) + DONE)
-            return
+            jobs.append(
+                service.submit(prompt, dict(params), arrival=arrival, plan=plan, route=route, stream=True)
+            )
+    except ApiError as rejected:
+        for job in jobs:
+            service.cancel(job)
+            service.finish(job, status=rejected.status, error_type=rejected.error_type)
+        await end_stream(send, _chat_error_event(rejected) + DONE)
+        return
+
+    def renderer(index: int, job: Job) -> Callable[[int], str]:
         generation = job.generations[0]
 
-        def render(i: int, generation: Generation = generation, job: Job = job, index: int = index) -> str:
+        def render(i: int) -> str:
             token_id = generation.ids[i]
             text = '""' if token_id == EOS_ID else service.vocab.json_of(token_id)
             last = generation.finished and i == len(generation.ids) - 1
@@ -345,16 +354,22 @@ async def _completion_stream(
             return (f'data: {prefix}{{"index":{index},"text":{text},"logprobs":null,'
                     f'"finish_reason":{finish}}}]{usage}}}\n\n')  # fmt: skip
 
-        result, error = await pump(service, job, send, render, _chat_error_event)
-        if result == PumpResult.DROPPED:
+        return render
+
+    results = await asyncio.gather(
+        *(pump(service, job, send, renderer(index, job), _chat_error_event) for index, job in enumerate(jobs))
+    )
+    dropped = any(result == PumpResult.DROPPED for result, _ in results)
+    for job, (_, error) in zip(jobs, results, strict=True):
+        if dropped:
+            service.cancel(job)
             service.finish(job, dropped=True)
-            return
-        service.finish(
-            job, status=error.status if error else 200, error_type=error.error_type if error else None
-        )
-        if error is not None:
-            break
-    await end_stream(send, DONE)
+        else:
+            service.finish(
+                job, status=error.status if error else 200, error_type=error.error_type if error else None
+            )
+    if not dropped:
+        await end_stream(send, DONE)
 
 
 async def chat_tokenize(service: Service, req: Any, body: bytes, send: Send) -> None:

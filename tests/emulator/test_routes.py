@@ -322,3 +322,17 @@ def test_chat_tool_calls(emulator: EmulatorProcess, client: InferenceClient) -> 
     unknown = post(emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL],
                                                           "tool_choice": {"function": {"name": "nope"}}})  # fmt: skip
     assert unknown.status == 422 and unknown.json()["error_type"] == "tool_error"
+
+
+def test_completions_stream_interleaves_prompts(emulator: EmulatorProcess) -> None:
+    reply = post(
+        emulator.url, "/v1/completions", {"prompt": ["a", "b", "c"], "max_tokens": 4, "stream": True}
+    )
+    events = reply.events()
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    indexes = [c["choices"][0]["index"] for c in chunks]
+    assert sorted(indexes) == [0] * 4 + [1] * 4 + [2] * 4
+    assert indexes != sorted(indexes)  # generated together, not one prompt after another
+    finals = [c for c in chunks if c["choices"][0]["finish_reason"] == "length"]
+    assert len(finals) == 3 and all(c["usage"]["completion_tokens"] == 4 for c in finals)
