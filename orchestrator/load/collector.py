@@ -63,6 +63,8 @@ class SampleCollector:
     _arrivals_sent: dict[str, int] = field(default_factory=lambda: {"slots": 0, "late": 0, "dropped": 0})
     _check_sent: TokenCheck = field(default_factory=TokenCheck)
     workers_seen: set[int] = field(default_factory=set)
+    cpu_s: float = 0.0
+    _cpu_sent: float = 0.0
 
     def add(self, sample: Sample) -> None:
         sample.worker = self.worker
@@ -111,8 +113,11 @@ class SampleCollector:
             self.token_check.tokenizer_tokens,
             self.token_check.abs_difference,
         )
+        cpu = self.cpu_s - self._cpu_sent
+        self._cpu_sent = self.cpu_s
         return {
             "worker": self.worker,
+            "cpu_s": cpu,
             "samples": rows,
             "arrivals": arrivals,
             "token_check": [
@@ -130,6 +135,7 @@ class SampleCollector:
         self.samples.extend(Sample.from_row(row) for row in part.get("samples", ()))
         for key, value in dict(part.get("arrivals", {})).items():
             self.arrivals[key] = self.arrivals.get(key, 0) + int(value)
+        self.cpu_s += float(part.get("cpu_s", 0.0))
         check: Sequence[int] = part.get("token_check", (0, 0, 0, 0))
         self.token_check.add(TokenCheck(*check))
 
@@ -141,3 +147,4 @@ class SampleCollector:
         self._arrivals_sent = dict(self.arrivals)
         self.token_check = TokenCheck()
         self._check_sent = TokenCheck()
+        self.cpu_s = self._cpu_sent = 0.0

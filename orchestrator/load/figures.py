@@ -77,6 +77,7 @@ class Sample:
     error_type: str | None = None
     worker: int = 0
     retries: int = 0
+    prompt_id: int | None = None  # the synthetic prompt's request number, to match server-side logs
 
     @property
     def tokens(self) -> int:

@@ -171,6 +171,7 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
 def _on_test_stop(environment: Any, **_: Any) -> None:
     rt = getattr(environment, "tgi_load_runtime", None)
     if rt is not None:
+        rt.stop_cpu_clock()
         rt.sync_arrivals()
         rt.collector.run_token_check()
     state: _State | None = getattr(environment, _STATE, None)

@@ -93,6 +93,7 @@ class PromptSpec:
     messages: tuple[Mapping[str, Any], ...] | None
     input_tokens: int | None
     max_new_tokens: int
+    number: int | None = None
 
     def as_inputs(self) -> str:
         """`inputs` for the native routes (TGI adds BOS itself, so the template's `<s>` is dropped)."""
@@ -163,10 +164,10 @@ class SyntheticPrompts:
 
     def next(self) -> PromptSpec:
         length = min(self.max_tokens, max(self._overhead, self.input_tokens.sample(self._rng)))
-        number = next(self._ids) if self.unique_prefix else 0
+        number = next(self._ids) % 10**_PREFIX_DIGITS if self.unique_prefix else 0
         filler = self.filler(length)
         text = f"{self._prefix(number)} {filler}" if filler else self._prefix(number)
-        return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)))
+        return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)), number)
 
 
 @lru_cache(maxsize=1)

@@ -95,6 +95,16 @@ class RunRecord:
             "arrivals": arrivals if self.options.rate > 0 else None,
             "server_metrics": server,
             "token_check": token_check,
+            "load_generator": {
+                "cpu_s": self.collector.cpu_s,
+                "token_events": sum(s.token_events for s in samples),
+                "token_events_per_cpu_s": (
+                    sum(s.token_events for s in samples) / self.collector.cpu_s
+                    if self.collector.cpu_s
+                    else None
+                ),
+                "meaning": "CPU time of the load processes from test start to stop, and stream events they parsed",
+            },
             "warnings": _warnings(by["all"], token_check),
             "slo": {
                 "thresholds": self.options.slo.to_dict(),

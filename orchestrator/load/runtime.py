@@ -31,6 +31,7 @@ class LoadRuntime:
         self.processes = max(1, processes)
         self.collector = SampleCollector(worker=worker, text_budget=options.token_check)
         self._wall_offset = time.time() - time.perf_counter()
+        self._cpu_start = time.process_time()
         self.prompts: PromptSource = options.prompt_source(worker=worker)
         self.schedule: ArrivalSchedule | None = None
         self.failure_messages: dict[int, str] = {}
@@ -56,6 +57,10 @@ class LoadRuntime:
         if self.schedule is not None:
             stats = self.schedule.stats
             self.collector.arrivals.update(slots=stats.slots, late=stats.late, dropped=stats.dropped)
+
+    def stop_cpu_clock(self) -> None:
+        """CPU seconds this load process spent from test start to stop (all its greenlets), for capacity figures."""
+        self.collector.cpu_s = time.process_time() - self._cpu_start
 
     def wall(self, perf: float) -> float:
         return perf + self._wall_offset

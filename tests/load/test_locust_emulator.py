@@ -111,7 +111,7 @@ def test_reports_hold_the_figures(timed_emulator: EmulatorProcess, tmp_path: Pat
     result = load(timed_emulator.url, tmp_path, "mix", 6, 3.0, 1, "--slo", "e2e_p99=60s")
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary == result.summary
-    assert set(summary["figures"]) == {"all", "chat", "generate", "stream"}
+    assert set(summary["figures"]) == {"all", "chat", "client", "generate", "stream"}
     assert summary["figures"]["chat"]["ttft_s"]["count"] > 0
     assert summary["figures"]["generate"]["ttft_s"] is None  # not measurable without a stream
     assert summary["server_info"]["max_total_tokens"] > 0

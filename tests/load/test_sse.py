@@ -7,7 +7,8 @@ import json
 from orchestrator.load.sse import ChatStreamReader, GenerateStreamReader, parse_error_body
 
 
-def gen_event(i: int, last: bool = False, space: bool = True) -> bytes:
+def gen_event(i: int, last: bool = False, space: bool = True, compact: bool = True) -> bytes:
+    """A TGI token event; TGI (serde) writes compact JSON, `compact=False` takes the slow, parse-at-once path."""
     event = {
         "index": i,
         "token": {"id": 100 + i, "text": f"t{i}", "logprob": -0.1, "special": False},
@@ -16,7 +17,8 @@ def gen_event(i: int, last: bool = False, space: bool = True) -> bytes:
         if last
         else None,
     }
-    return (b"data: " if space else b"data:") + json.dumps(event).encode() + b"\n"
+    text = json.dumps(event, separators=(",", ":") if compact else None)
+    return (b"data: " if space else b"data:") + text.encode() + b"\n"
 
 
 def test_generate_stream_times_every_token_event() -> None:
@@ -24,7 +26,7 @@ def test_generate_stream_times_every_token_event() -> None:
     assert not r.feed(b":\n", 0.5)  # keep-alive comment
     assert not r.feed(gen_event(0), 1.0)
     assert not r.feed(b"\n", 1.0)
-    assert not r.feed(gen_event(1, space=False), 1.5)  # TGI <= 2.0 spelling
+    assert not r.feed(gen_event(1, space=False, compact=False), 1.5)  # TGI <= 2.0 spelling, spaced JSON
     assert r.feed(gen_event(2, last=True), 2.0)
     st = r.state
     assert (st.first_token, st.last_token, st.token_events) == (1.0, 2.0, 3)
@@ -86,3 +88,32 @@ def test_error_bodies() -> None:
         None,
         "Failed to buffer the request body",
     )
+
+
+def test_token_events_are_parsed_later_but_all_parsed() -> None:
+    sink: list[object] = []
+    r = GenerateStreamReader(keep_text=True, sink=sink)
+    r.feed(gen_event(0), 1.0)
+    r.feed(gen_event(1), 1.1)
+    assert r.state.token_events == 2 and r.state.first_token == 1.0  # timed and counted on arrival
+    assert r.state.text == [] and len(sink) == 2  # parsing left for the idle digester
+    assert r.digest(1) == 1 and r.state.text == ["t0"]
+    assert r.feed(gen_event(2, last=True), 1.2)  # the final event parses whatever is left first
+    assert r.state.text == ["t0", "t1", "t2"] and r.parsed == 2
+
+
+def test_malformed_token_event_fails_the_stream() -> None:
+    r = GenerateStreamReader()
+    r.feed(b'data: {"token":{"id":1,"text":"x"},"generated_text":null,"details":null\n', 1.0)  # cut JSON
+    r.digest()
+    assert r.state.error_type == "malformed_event"
+
+
+def test_chat_chunk_with_spaces_still_counted() -> None:
+    r = ChatStreamReader()
+    r.feed(
+        b'data: {"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": "stop"}], "usage": null}\n',
+        1.0,
+    )
+    assert r.feed(b"data: [DONE]\n", 1.1)
+    assert r.state.token_events == 1 and r.state.finish_reason == "stop"

@@ -1,0 +1,333 @@
+"""Capacity of one Locust load process pinned to one core: tokens parsed per CPU-second, streams held on time.
+
+    python benchmarks/load_capacity.py [--duration 10] [--streams 64,128,256,384,512]
+
+Two figures, each from real Locust runs (`orchestrator.load`'s StreamUser, one process, `taskset -c 0`) against a
+small streaming server on the other core (`taskset -c 1`, asyncio + uvloop, TGI's `/generate_stream` framing):
+
+1. Tokens per CPU-second: 64 streams of 200 tokens, the server sending one token to every stream per step as
+   fast as it can (like a decode loop). Figure = token events the Locust process read and JSON-parsed / the CPU
+   time it used between test start and stop (`time.process_time()`, all greenlets). Target: >= 40,000.
+2. Streams held on time: N concurrent streams (TTFT 50 ms, then a token every 25 ms); the server records the
+   wall-clock time it wrote each request's first token (matched by the prompt's request number); the TTFT error
+   of a request = when our user read that first token - when the server wrote it. Held = p95 error < 1 ms.
+   Target: 256 streams.
+
+Both sides share the machine's clock, so the error needs no synchronisation. The figures depend on the machine:
+run it on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, cast
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from orchestrator.load.figures import percentile  # noqa: E402
+from orchestrator.load.report import read_samples  # noqa: E402
+from orchestrator.load.runner import LoadRequest, build_command  # noqa: E402
+
+_NUMBER = re.compile(rb"Request (\d{8}):")
+
+
+# --- the streaming server (runs in its own process: `--serve`) -----------------------------------------------
+
+
+class _Stream:
+    __slots__ = ("index", "number", "total", "transport")
+
+    def __init__(self, transport: asyncio.Transport, total: int, number: int) -> None:
+        self.transport = transport
+        self.total = total
+        self.number = number
+        self.index = 0
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+_TOKEN = b'data: {"index":%d,"token":{"id":1014,"text":" the","logprob":-0.1,"special":false},' + (
+    b'"generated_text":null,"details":null}\n\n'
+)
+_LAST = b'data: {"index":%d,"token":{"id":1014,"text":" the","logprob":-0.1,"special":false},' + (
+    b'"generated_text":"%s","details":{"finish_reason":"length","generated_tokens":%d,"seed":null,'
+    b'"input_length":%d}}\n\n'
+)
+_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+
+
+class BenchServer:
+    """Token steps like a batching engine: every step writes the next token of every running stream."""
+
+    def __init__(self, ttft: float, itl: float) -> None:
+        self.ttft = ttft
+        self.itl = itl
+        self.running: list[_Stream] = []
+        self.wake = asyncio.Event()
+        self.first_token: dict[int, float] = {}
+
+    def start_stream(self, transport: asyncio.Transport, body: bytes) -> None:
+        request = json.loads(body)
+        total = int(request.get("parameters", {}).get("max_new_tokens") or 20)
+        match = _NUMBER.search(body)
+        number = int(match.group(1)) if match else -1
+        transport.write(_HEAD)
+        stream = _Stream(transport, total, number)
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.ttft, self._first, stream) if self.ttft > 0 else self._first(stream)
+
+    def _first(self, stream: _Stream) -> None:
+        if stream.transport.is_closing():
+            return
+        self._write(stream)
+        self.first_token[stream.number] = time.time()
+        if stream.index < stream.total:
+            self.running.append(stream)
+            self.wake.set()
+
+    def _write(self, stream: _Stream) -> None:
+        i = stream.index
+        stream.index += 1
+        if stream.index >= stream.total:
+            text = b" the" * stream.total
+            stream.transport.write(_chunk(_LAST % (i, text, stream.total, 0)) + b"0\r\n\r\n")
+        else:
+            stream.transport.write(_chunk(_TOKEN % i))
+
+    async def step_loop(self) -> None:
+        while True:
+            if not self.running:
+                self.wake.clear()
+                await self.wake.wait()
+            started = time.perf_counter()
+            keep = []
+            for stream in self.running:
+                if stream.transport.is_closing():
+                    continue
+                self._write(stream)
+                if stream.index < stream.total:
+                    keep.append(stream)
+            self.running = keep
+            delay = self.itl - (time.perf_counter() - started)
+            await asyncio.sleep(max(0.0, delay))
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, server: BenchServer) -> None:
+        self.server = server
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            body = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.buffer = self.buffer[head_end + 4 + length :]
+            self.handle(head.split(" ")[1], body)
+
+    def handle(self, path: str, body: bytes) -> None:
+        assert self.transport is not None
+        if path == "/generate_stream":
+            self.server.start_stream(self.transport, body)
+            return
+        payload = b"{}"
+        if path == "/bench/first-token":
+            payload = json.dumps(self.server.first_token).encode()
+            self.server.first_token = {}
+        elif path == "/metrics":
+            payload = b""
+        self.transport.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(payload), payload)
+        )
+
+
+def serve(port: int, ttft: float, itl: float) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def main() -> None:
+        server = BenchServer(ttft, itl)
+        loop = asyncio.get_running_loop()
+        srv = await loop.create_server(lambda: _Protocol(server), "127.0.0.1", port, backlog=2048)
+        async with srv:
+            await asyncio.gather(srv.serve_forever(), server.step_loop())
+
+    asyncio.run(main())
+
+
+# --- the benchmark --------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pin(core: int) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+class Server:
+    def __init__(self, ttft: float, itl: float) -> None:
+        self.port = _free_port()
+        cmd = [
+            *_pin(1),
+            sys.executable,
+            __file__,
+            "--serve",
+            str(self.port),
+            "--ttft",
+            str(ttft),
+            "--itl",
+            str(itl),
+        ]
+        self.proc = subprocess.Popen(cmd)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/info", timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("benchmark server did not start")
+
+    def first_tokens(self) -> dict[int, float]:
+        data = json.loads(urllib.request.urlopen(f"{self.url}/bench/first-token", timeout=10).read())
+        return {int(k): float(v) for k, v in data.items()}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def run_locust(url: str, users: int, duration: float, out: Path, *options: str) -> dict[str, Any]:
+    req = LoadRequest(url=url, scenario="stream", users=users, duration_s=duration, report_dir=out,
+                      spawn_rate=users * 4, options=("--token-check", "0", *options))  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "locust.log").open("w") as log:
+        subprocess.run([*_pin(0), *build_command(req)], stdout=log, stderr=subprocess.STDOUT, check=True,
+                       timeout=duration + 120)  # fmt: skip
+    return dict(json.loads((out / "summary.json").read_text()))
+
+
+def tokens_per_cpu_second(duration: float, work: Path) -> dict[str, Any]:
+    server = Server(ttft=0.0, itl=0.0)
+    try:
+        summary = run_locust(server.url, 64, duration, work / "throughput", "--input-tokens", "64",
+                             "--output-tokens", "200")  # fmt: skip
+    finally:
+        server.stop()
+    gen = summary["load_generator"]
+    return {
+        "token_events": gen["token_events"],
+        "cpu_s": gen["cpu_s"],
+        "tokens_per_cpu_s": gen["token_events_per_cpu_s"],
+        "wall_tokens_per_s": gen["token_events"] / summary["duration_s"],
+        "requests": summary["figures"]["all"]["succeeded"],
+    }
+
+
+def ttft_error(users: int, duration: float, work: Path) -> dict[str, Any]:
+    server = Server(ttft=0.050, itl=0.025)
+    try:
+        out = work / f"streams-{users}"
+        run_locust(server.url, users, duration, out, "--input-tokens", "64", "--output-tokens", "64")
+        written = server.first_tokens()
+    finally:
+        server.stop()
+    errors = sorted(
+        (s.start_at + s.ttft) - written[s.prompt_id]
+        for s in read_samples(out / "samples.jsonl")
+        if s.ok and s.ttft is not None and s.prompt_id in written
+    )
+    if not errors:
+        return {"streams": users, "matched": 0}
+    return {
+        "streams": users,
+        "matched": len(errors),
+        "p50_ms": percentile(errors, 50) * 1000,
+        "p95_ms": percentile(errors, 95) * 1000,
+        "p99_ms": percentile(errors, 99) * 1000,
+        "held": percentile(errors, 95) < 0.001,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ttft", type=float, default=0.05, help=argparse.SUPPRESS)
+    parser.add_argument("--itl", type=float, default=0.025, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per Locust run")
+    parser.add_argument("--streams", default="64,128,256,384,512", help="concurrent streams to try")
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.ttft, args.itl)
+        return
+    if not _pin(1):
+        print("warning: taskset or a second core is missing: processes are not pinned", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="load-capacity-") as tmp:
+        work = Path(tmp)
+        if not args.skip_throughput:
+            t = tokens_per_cpu_second(args.duration, work)
+            print(f"tokens per CPU-second of the Locust process: {t['tokens_per_cpu_s']:,.0f} "
+                  f"({t['token_events']:,} token events in {t['cpu_s']:.2f} CPU-s; "
+                  f"{t['wall_tokens_per_s']:,.0f}/s wall; target >= 40,000)")  # fmt: skip
+        held = 0
+        for users in (int(x) for x in args.streams.split(",")):
+            r = ttft_error(users, args.duration, work)
+            if not r["matched"]:
+                print(f"{users:4d} streams: no request matched")
+                continue
+            print(f"{users:4d} streams: TTFT error p50 {r['p50_ms']:.3f} ms, p95 {r['p95_ms']:.3f} ms, "
+                  f"p99 {r['p99_ms']:.3f} ms over {r['matched']} requests -> {'held' if r['held'] else 'NOT held'}")  # fmt: skip
+            if r["held"]:
+                held = users
+        print(f"concurrent streams held with p95 TTFT error < 1 ms: {held} (target 256)")
+
+
+if __name__ == "__main__":
+    main()
