@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from orchestrator.emulator import native, openai
+from orchestrator.emulator import completions, native, openai
 from orchestrator.emulator.config import VERSION
 from orchestrator.emulator.errors import ApiError, PlainError
 from orchestrator.emulator.faults import unhealthy_error
@@ -39,7 +39,7 @@ _GENERATION: dict[str, Handler] = {
     "/generate": native.generate,
     "/generate_stream": native.generate_stream,
     "/v1/chat/completions": openai.chat_completions,
-    "/v1/completions": openai.completions,
+    "/v1/completions": completions.completions,
 }
 _PROTECTED = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/vertex",
               "/invocations", "/tokenize"}  # fmt: skip
@@ -201,7 +201,7 @@ class EmulatorApp:
             if kind == "chat":
                 await openai.chat_completions(service, request, body, send, arrival, "/invocations")
             elif kind == "completion":
-                await openai.completions(service, request, body, send, arrival, "/invocations")
+                await completions.completions(service, request, body, send, arrival, "/invocations")
             elif isinstance(request, dict) and request.get("stream"):
                 await native.generate_stream(service, request, body, send, arrival, route="/invocations",
                                              compat=True)  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.emulator.errors import ApiError, PlainError, template_error
@@ -25,13 +25,22 @@ from orchestrator.emulator.tools import ToolCallPlan, plan_tool_call, select_fun
 from orchestrator.emulator.validation import deserialize_error
 from orchestrator.tokens import EOS_ID, ChatTemplateError, format_chat
 
-__all__ = ["chat_completions", "chat_tokenize", "completions", "models"]
+__all__ = [
+    "DONE",
+    "chat_completions",
+    "chat_error_event",
+    "chat_tokenize",
+    "common_params",
+    "model_name",
+    "models",
+    "usage",
+]
 
 _CHAT_FINISH = {"eos_token": "stop", "length": "length", "stop_sequence": "stop_sequence"}
 DONE = "data: [DONE]\n\n"
 
 
-def _model_name(service: Service, req: Mapping[str, Any]) -> str:
+def model_name(service: Service, req: Mapping[str, Any]) -> str:
     model = req.get("model")
     return model if isinstance(model, str) and model and model != "tgi" else service.config.model_id
 
@@ -54,7 +63,7 @@ def _int(req: Mapping[str, Any], name: str, body: bytes) -> int | None:
     return value
 
 
-def _common_params(req: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+def common_params(req: Mapping[str, Any], body: bytes) -> dict[str, Any]:
     params: dict[str, Any] = {"details": True}
     max_tokens = _int(req, "max_tokens", body)
     if max_tokens is None:
@@ -96,7 +105,7 @@ def _chat_prompt(req: Any, body: bytes) -> tuple[str, dict[str, Any]]:
     messages = req["messages"]
     if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
         raise deserialize_error("messages: invalid type: expected a sequence", body)
-    params = _common_params(req, body)
+    params = common_params(req, body)
     if req.get("tools") and req.get("response_format"):
         raise ApiError(422, "tool_error", "Grammar and tools are mutually exclusive", "validation")
     if req.get("logprobs"):
@@ -113,7 +122,7 @@ def _chat_prompt(req: Any, body: bytes) -> tuple[str, dict[str, Any]]:
     return prompt, params
 
 
-def _usage(job: Job, generation: Generation) -> dict[str, int]:
+def usage(job: Job, generation: Generation) -> dict[str, int]:
     prompt, completion = job.valid.input_length, len(generation.ids)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
@@ -162,14 +171,14 @@ def _finish(generation: Generation, tool: ToolCallPlan | None) -> str:
     return _CHAT_FINISH.get(generation.finish_reason or "length", "length")
 
 
-def _chat_error_event(error: ApiError) -> str:
+def chat_error_event(error: ApiError) -> str:
     return "data: " + json.dumps({"error": {"message": error.message, "http_status_code": 422}}) + "\n\n"
 
 
 async def chat_completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,
                            route: str = "/v1/chat/completions") -> None:  # fmt: skip
     prompt, params = _chat_prompt(req, body)
-    model = _model_name(service, req)
+    model = model_name(service, req)
     want_logprobs = bool(req.get("logprobs"))
     tool = _tool_plan(service, req, prompt, params)
     if req.get("stream"):
@@ -198,7 +207,7 @@ async def chat_completions(service: Service, req: Any, body: bytes, send: Send, 
             "logprobs": _logprobs(service, generation, 0, len(generation.ids)) if want_logprobs else None,
             "finish_reason": _finish(generation, tool),
         }],
-        "usage": _usage(job, generation),
+        "usage": usage(job, generation),
     }  # fmt: skip
     headers = timing_headers(service, job)
     service.finish(job)
@@ -224,7 +233,7 @@ async def _chat_stream(
         job = service.submit(prompt, params, arrival=arrival, plan=plan, route=route, stream=True,
                              add_special_tokens=False)  # fmt: skip
     except ApiError as rejected:
-        await end_stream(send, _chat_error_event(rejected) + DONE)
+        await end_stream(send, chat_error_event(rejected) + DONE)
         return
     generation = job.generations[0]
     created = int(time.time())
@@ -248,128 +257,15 @@ async def _chat_stream(
         return (f'data: {head}{{"index":0,"delta":{delta},'
                 f'"logprobs":{logprobs},"finish_reason":{finish}}}],"usage":null}}\n\n')  # fmt: skip
 
-    result, error = await pump(service, job, send, render, _chat_error_event)
+    result, error = await pump(service, job, send, render, chat_error_event)
     if result == PumpResult.DROPPED:
         service.finish(job, dropped=True)
         return
     tail = ""
     if error is None and include_usage:
-        tail = f'data: {head}],"usage":{json.dumps(_usage(job, generation))}}}\n\n'
+        tail = f'data: {head}],"usage":{json.dumps(usage(job, generation))}}}\n\n'
     service.finish(job, status=error.status if error else 200, error_type=error.error_type if error else None)
     await end_stream(send, tail + DONE)
-
-
-def _completion_request(service: Service, req: Any, body: bytes) -> tuple[list[str], dict[str, Any]]:
-    if not isinstance(req, Mapping):
-        raise deserialize_error("invalid type: expected struct CompletionRequest", body)
-    if "prompt" not in req:
-        raise deserialize_error("missing field `prompt`", body)
-    prompt = req["prompt"]
-    prompts = [prompt] if isinstance(prompt, str) else prompt
-    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-        raise deserialize_error("prompt: invalid type: expected a string or a sequence of strings", body)
-    if req.get("suffix") is not None:
-        raise ApiError(422, "suffix not supported",
-                       "Suffix is not supported and can be achieved by preprocessing the prompt.")  # fmt: skip
-    limit = service.config.max_client_batch_size
-    if len(prompts) > limit:
-        raise ApiError(422, "batch size exceeded",
-                       f"Number of prompts exceeds the maximum allowed batch size of {limit}")  # fmt: skip
-    return prompts, _common_params(req, body)
-
-
-async def completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,
-                      route: str = "/v1/completions") -> None:  # fmt: skip
-    prompts, params = _completion_request(service, req, body)
-    model = _model_name(service, req)
-    created = int(time.time())
-    head = {"object": "text_completion", "id": "", "created": created, "model": model,
-            "system_fingerprint": service.fingerprint}  # fmt: skip
-    if req.get("stream"):
-        await _completion_stream(service, prompts, params, send, arrival, head, route)
-        return
-    jobs: list[Job] = []
-    try:
-        for prompt in prompts:
-            job = await start_job(service, prompt, dict(params), send, arrival, route, stream=False)
-            if job is None:
-                return
-            jobs.append(job)
-        for job in jobs:
-            await run_job(service, job)
-    except ApiError:
-        for job in jobs:
-            if job.permits and job.best.finish_reason is None:
-                service.cancel(job)
-        raise
-    choices = []
-    prompt_tokens = completion_tokens = 0
-    for index, job in enumerate(jobs):
-        generation = job.best
-        choices.append({"index": index, "text": generation.text(), "logprobs": None,
-                        "finish_reason": generation.finish_reason or "length"})  # fmt: skip
-        prompt_tokens += job.valid.input_length
-        completion_tokens += len(generation.ids)
-    headers = timing_headers(service, jobs[0])
-    for job in jobs:
-        service.finish(job)
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-             "total_tokens": prompt_tokens + completion_tokens}  # fmt: skip
-    await send_json(send, 200, {**head, "choices": choices, "usage": usage}, headers)
-
-
-async def _completion_stream(
-    service: Service, prompts: list[str], params: dict[str, Any], send: Send, arrival: float,
-    head: dict[str, Any], route: str,
-) -> None:  # fmt: skip
-    """All prompts generate at once; their chunks interleave, told apart by `index` (TGI merges the streams)."""
-    await sse_start(send, [service.compute_type_header, (b"x-accel-buffering", b"no")])
-    prefix = json.dumps(head)[:-1] + ',"choices":['
-    jobs: list[Job] = []
-    try:
-        for prompt in prompts:
-            plan = service.begin()
-            if plan.error is not None and not plan.fail_mid_generation:
-                service.fail(plan.error)
-                raise plan.error
-            jobs.append(
-                service.submit(prompt, dict(params), arrival=arrival, plan=plan, route=route, stream=True)
-            )
-    except ApiError as rejected:
-        for job in jobs:
-            service.cancel(job)
-            service.finish(job, status=rejected.status, error_type=rejected.error_type)
-        await end_stream(send, _chat_error_event(rejected) + DONE)
-        return
-
-    def renderer(index: int, job: Job) -> Callable[[int], str]:
-        generation = job.generations[0]
-
-        def render(i: int) -> str:
-            token_id = generation.ids[i]
-            text = '""' if token_id == EOS_ID else service.vocab.json_of(token_id)
-            last = generation.finished and i == len(generation.ids) - 1
-            finish = json.dumps(generation.finish_reason) if last else '""'
-            usage = f',"usage":{json.dumps(_usage(job, generation))}' if last else ""
-            return (f'data: {prefix}{{"index":{index},"text":{text},"logprobs":null,'
-                    f'"finish_reason":{finish}}}]{usage}}}\n\n')  # fmt: skip
-
-        return render
-
-    results = await asyncio.gather(
-        *(pump(service, job, send, renderer(index, job), _chat_error_event) for index, job in enumerate(jobs))
-    )
-    dropped = any(result == PumpResult.DROPPED for result, _ in results)
-    for job, (_, error) in zip(jobs, results, strict=True):
-        if dropped:
-            service.cancel(job)
-            service.finish(job, dropped=True)
-        else:
-            service.finish(
-                job, status=error.status if error else 200, error_type=error.error_type if error else None
-            )
-    if not dropped:
-        await end_stream(send, DONE)
 
 
 async def chat_tokenize(service: Service, req: Any, body: bytes, send: Send) -> None:
