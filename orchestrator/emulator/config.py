@@ -31,6 +31,10 @@ VERSION = "3.3.6-dev0"  # v3.3.6 and v3.3.7 both carry this workspace version (r
 class ArgumentValidationError(Exception):
     """A launcher argument check failed: printed as `Error: ArgumentValidation("<message>")`, exit 1."""
 
+    def __init__(self, message: str, kind: str = "ArgumentValidation") -> None:
+        super().__init__(message)
+        self.kind = kind  # the LauncherError variant Rust's main prints
+
 
 class RouterValidationError(Exception):
     """A router start-up check failed (after shards are up): the webserver 'crashes', exit 1."""
@@ -111,9 +115,26 @@ class EmulatorConfig:
         return "0.0.0.0" if self.hostname_invalid else self.hostname
 
 
-def _num_shards(sharded: bool | None, num_shard: int | None) -> int:
+def _visible_devices(environ: Mapping[str, str]) -> int | None:
+    """TGI's num_cuda_devices(): entries of CUDA_VISIBLE_DEVICES, else NVIDIA_VISIBLE_DEVICES (no GPU here, so
+    `all`/`void` count as 1)."""
+    devices = environ.get("CUDA_VISIBLE_DEVICES", environ.get("NVIDIA_VISIBLE_DEVICES"))
+    if devices is None:
+        return None
+    if devices.strip() in ("all", "void", ""):
+        return 1
+    return len(devices.split(","))
+
+
+def _num_shards(sharded: bool | None, num_shard: int | None, environ: Mapping[str, str]) -> int:
     if sharded is True and num_shard is None:
-        raise ArgumentValidationError("`sharded` is true but only found 1 CUDA devices")
+        found = _visible_devices(environ) or 1
+        if found <= 1:
+            raise ArgumentValidationError(f"`sharded` is true but only found {found} CUDA devices",
+                                          kind="NotEnoughCUDADevices")  # fmt: skip
+        return found
+    if num_shard is None and sharded is None:
+        return _visible_devices(environ) or 1
     if sharded is True and num_shard is not None and num_shard <= 1:
         raise ArgumentValidationError("`sharded` is true but `num_shard` <= 1")
     shards = 1 if num_shard is None else num_shard
@@ -225,10 +246,12 @@ def _phases(v: Mapping[str, Any]) -> tuple[float, float, float]:
             float(v["emulator_warmup_seconds"]))  # fmt: skip
 
 
-def build_config(values: Mapping[str, Any]) -> EmulatorConfig:
+def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> EmulatorConfig:
     """Resolve defaults and run the launcher's checks; raises ArgumentValidationError."""
     max_input, max_total = _launcher_checks(values)
-    num_shard = _num_shards(values["sharded"], values["num_shard"])
+    num_shard = _num_shards(
+        values["sharded"], values["num_shard"], os.environ if environ is None else environ
+    )
     profile = _profile(values)
     kv_capacity = profile.kv_capacity_tokens(float(values["cuda_memory_fraction"]))
     batch_total = values["max_batch_total_tokens"] or kv_capacity

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = build_config(values)
     except ArgumentValidationError as exc:
-        log.final_error(f'ArgumentValidation("{exc}")')
+        log.final_error(f'{exc.kind}("{exc}")')
         return 1
     for legacy in ("enable_cuda_graphs", "disable_usage_stats", "disable_crash_reports"):
         if values.get(legacy):

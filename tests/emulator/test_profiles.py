@@ -65,3 +65,14 @@ def test_overrides_and_bad_values() -> None:
         build_config(parse_flags(["--emulator-profile", "tpu"], environ={}))
     with pytest.raises(ArgumentValidationError, match="--emulator-fault-reset-rate"):
         build_config(parse_flags(["--emulator-fault-reset-rate", "2"], environ={}))
+
+
+def test_num_shard_from_visible_devices() -> None:
+    assert build_config(parse_flags([], environ={}), environ={"CUDA_VISIBLE_DEVICES": "0,1"}).num_shard == 2
+    assert build_config(parse_flags([], environ={}), environ={"NVIDIA_VISIBLE_DEVICES": "all"}).num_shard == 1
+    assert build_config(parse_flags(["--num-shard", "4"], environ={}), environ={}).compute_type.startswith(
+        "4-"
+    )
+    with pytest.raises(ArgumentValidationError) as info:
+        build_config(parse_flags(["--sharded", "true"], environ={}), environ={})
+    assert info.value.kind == "NotEnoughCUDADevices"
