@@ -109,7 +109,13 @@ class LoadRequest:
     options: tuple[str, ...] = ()
 
     def checked_options(self) -> LoadOptions:
-        """Parse `options` exactly as the Locust side will, so a bad one fails before Locust starts."""
+        """Check the request, and parse `options` exactly as the Locust side will, before Locust starts."""
+        if self.scenario not in SCENARIOS:
+            raise LoadError(f"--scenario {self.scenario!r} is not one of {', '.join(SCENARIOS)}")
+        if self.users < 1:
+            raise LoadError(f"--users {self.users} must be at least 1")
+        if self.processes < 1:
+            raise LoadError(f"--processes {self.processes} must be at least 1")
         parser = argparse.ArgumentParser(prog="orchestrator load", add_help=False, exit_on_error=False)
         add_arguments(parser)
         try:
@@ -127,12 +133,7 @@ class LoadRequest:
 
 
 def build_command(req: LoadRequest) -> list[str]:
-    if req.scenario not in SCENARIOS:
-        raise LoadError(f"--scenario {req.scenario!r} is not one of {', '.join(SCENARIOS)}")
-    if req.users < 1:
-        raise LoadError(f"--users {req.users} must be at least 1")
-    if req.processes < 1:
-        raise LoadError(f"--processes {req.processes} must be at least 1")
+    """The Locust command line for `req` (checked by `req.checked_options()` first)."""
     spawn = req.spawn_rate if req.spawn_rate else max(float(req.users), 1.0) * 10
     cmd = [
         sys.executable, "-m", "locust",

@@ -235,3 +235,35 @@ def test_client_user_counts_the_clients_retries(emulator_factory: Any, tmp_path:
     assert fig["ttft_s"]["count"] == fig["succeeded"]
     samples = read_samples(tmp_path / "samples.jsonl")
     assert sum(s.retries for s in samples) == fig["retries"]
+
+
+def test_step_shape_drives_the_user_count(timed_emulator: EmulatorProcess, tmp_path: Path) -> None:
+    result = load(timed_emulator.url, tmp_path, "stream", 1, 4.0, 1, "--shape", "step:1,2,1,5",
+                  "--output-tokens", "8")  # fmt: skip
+    history = list(csv.DictReader((tmp_path / "locust_stats_history.csv").open()))
+    counts = [int(row["User Count"]) for row in history]
+    assert max(counts) == 5 and min(counts) <= 3
+    assert result.summary["settings"]["shape"] == "step:1,2,1,5"
+
+
+def test_open_loop_over_two_processes_keeps_the_rate(timed_emulator: EmulatorProcess, tmp_path: Path) -> None:
+    result = load(timed_emulator.url, tmp_path, "stream", 8, 4.0, 2, "--rate", "20", "--output-tokens", "8")
+    fig = result.summary["figures"]["all"]
+    assert result.summary["settings"]["workers_reporting"] == [0, 1]
+    assert fig["send_rate"] == pytest.approx(20.0, rel=0.02)  # two phase-shifted schedules of 10/s each
+    assert result.summary["arrivals"]["dropped"] == 0
+
+
+def test_jsonl_conversations_on_chat(timed_emulator: EmulatorProcess, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "Name three rivers."},
+                                 {"role": "assistant", "content": "Nile, Amazon, Danube."},
+                                 {"role": "user", "content": "And three lakes?"}], "max_new_tokens": 12})
+        + "\n" + json.dumps({"prompt": "Write a haiku about load tests."}) + "\n"
+    )  # fmt: skip
+    result = load(timed_emulator.url, tmp_path / "out", "chat", 2, 2.0, 1, "--prompts-file", str(prompts))
+    fig = result.summary["figures"]["chat"]
+    assert fig["succeeded"] > 2 and fig["failed"] == 0
+    assert fig["input_token_mismatches"] == 0  # usage.prompt_tokens == our Mistral-template count
+    assert {s.target_tokens for s in read_samples(tmp_path / "out" / "samples.jsonl")} == {12, 24}

@@ -1,0 +1,104 @@
+"""`orchestrator load` is thin: options become one LoadRequest; the verdict becomes the exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.load import runner as load_runner
+from orchestrator.load.runner import LoadRequest, LoadResult, parse_duration, parse_rates
+
+
+def fake_summary(passed: bool = True) -> dict[str, Any]:
+    dist = {"count": 3, "mean": 0.1, "std": 0.0, "min": 0.1, "max": 0.1,
+            "percentiles": {"p50": 0.1, "p90": 0.1, "p95": 0.1, "p99": 0.1}}  # fmt: skip
+    fig = {"requests": 3, "succeeded": 3, "failed": 0, "error_rate": 0.0, "errors": {}, "early_stops": 0,
+           "retries": 0, "request_rate": 1.0, "output_tokens_per_s": 10.0, "send_rate": None, "ttft_s": dist,
+           "itl_s": dist, "tpot_s": dist, "e2e_s": dist, "tokens_per_s_request": dist}  # fmt: skip
+    verdict = (
+        "SLO PASS: ttft p50 100.00 ms <= 200.00 ms" if passed else "SLO FAIL (1 of 1 missed): ttft p50 ..."
+    )
+    return {
+        "host": "http://127.0.0.1:9", "duration_s": 1.0,
+        "settings": {"rate": 0.0, "arrival": "constant", "users": 2, "processes": 1},
+        "figures": {"all": fig, "stream": fig}, "server_metrics": None, "arrivals": None, "warnings": [],
+        "slo": {"passed": passed, "verdict": verdict},
+    }  # fmt: skip
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[LoadRequest]:
+    seen: list[LoadRequest] = []
+
+    def fake_run(req: LoadRequest, **_: Any) -> LoadResult:
+        req.checked_options()
+        seen.append(req)
+        passed = not any("ttft_p50=1" == w for w in req.options)
+        return LoadResult(req, fake_summary(passed), 0, req.report_dir / "locust.log")
+
+    monkeypatch.setattr(load_runner, "run_load", fake_run)
+    return seen
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, ["load", *args], env={"COLUMNS": "120"})
+
+
+def test_options_become_one_request(captured: list[LoadRequest], tmp_path: Path) -> None:
+    out = invoke("--url", "http://127.0.0.1:9/", "--scenario", "chat", "--users", "7", "--duration", "1m30s",
+                 "--rate", "3", "--arrival", "poisson", "--slo-ttft-p99", "500", "--slo", "error_rate=1%",
+                 "--processes", "2", "--report-dir", str(tmp_path))  # fmt: skip
+    assert out.exit_code == 0, out.output
+    (req,) = captured
+    assert (req.url, req.scenario, req.users, req.duration_s, req.processes) == (
+        "http://127.0.0.1:9",
+        "chat",
+        7,
+        90.0,
+        2,
+    )
+    words = list(req.options)
+    assert words[words.index("--rate") + 1] == "3" and words[words.index("--arrival") + 1] == "poisson"
+    assert "ttft_p99=500" in words and "error_rate=1%" in words
+    assert "TTFT p50" in out.output and "SLO PASS" in out.output
+
+
+def test_missed_slo_exits_5(captured: list[LoadRequest], tmp_path: Path) -> None:
+    out = invoke("--url", "http://127.0.0.1:9", "--slo-ttft-p50", "1", "--report-dir", str(tmp_path))
+    assert out.exit_code == 5
+    assert "SLO FAIL" in out.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--duration", "soon"), "--duration 'soon' is not a duration"),
+        (("--scenario", "chaos"), "--scenario 'chaos' is not one of"),
+        (("--slo", "ttft=1"), "not a known SLO"),
+        (("--shape", "wave:1"), "unknown shape"),
+        (("--name", "x"), "either --url or --name"),
+        (("--sweep", "5,1"), "positive, rising"),
+    ],
+)
+def test_bad_options_exit_2_naming_the_option(
+    captured: list[LoadRequest], tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    out = invoke("--url", "http://127.0.0.1:9", "--report-dir", str(tmp_path), *args)
+    assert out.exit_code == 2, out.output
+    assert message in out.output
+    assert captured == []
+
+
+def test_url_must_be_http(captured: list[LoadRequest]) -> None:
+    out = invoke("--url", "127.0.0.1:8080")
+    assert out.exit_code == 2 and "must start with http://" in out.output
+
+
+def test_durations_and_rates() -> None:
+    assert parse_duration("45") == 45 and parse_duration("1h30m") == 5400 and parse_duration("2m") == 120
+    assert parse_rates("1,2,4") == [1, 2, 4]
+    assert parse_rates("2:6:2") == [2, 4, 6]
