@@ -37,7 +37,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[LoadRequest]:
     def fake_run(req: LoadRequest, **_: Any) -> LoadResult:
         req.checked_options()
         seen.append(req)
-        passed = not any("ttft_p50=1" == w for w in req.options)
+        passed = not any(w == "ttft_p50=1" for w in req.options)
         return LoadResult(req, fake_summary(passed), 0, req.report_dir / "locust.log")
 
     monkeypatch.setattr(load_runner, "run_load", fake_run)
