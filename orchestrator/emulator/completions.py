@@ -2,7 +2,8 @@
 
 Each prompt takes a permit and runs as its own request; streamed prompts generate together and their chunks
 interleave, told apart by `index`. Chunks carry `finish_reason: ""` until the last one, which has the raw reason
-(`length`, `eos_token`, `stop_sequence`) and `usage`; `suffix` is refused with 422, as TGI does.
+(`length`, `eos_token`, `stop_sequence`) and `usage`; `suffix` is refused with 422; `max_tokens` defaults to 100,
+as in TGI.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from orchestrator.emulator.streaming import PumpResult, end_stream, pump
 from orchestrator.emulator.validation import deserialize_error
 from orchestrator.tokens import EOS_ID
 
-__all__ = ["completions"]
+__all__ = ["DEFAULT_MAX_TOKENS", "completions"]
+
+DEFAULT_MAX_TOKENS = (
+    100  # TGI's completions route: `max_tokens.or(Some(100))` (chat uses the v3 default instead)
+)
 
 
 def _completion_request(service: Service, req: Any, body: bytes) -> tuple[list[str], dict[str, Any]]:
@@ -41,7 +46,9 @@ def _completion_request(service: Service, req: Any, body: bytes) -> tuple[list[s
     if len(prompts) > limit:
         raise ApiError(422, "batch size exceeded",
                        f"Number of prompts exceeds the maximum allowed batch size of {limit}")  # fmt: skip
-    return prompts, common_params(req, body)
+    params = common_params(req, body)
+    params.setdefault("max_new_tokens", DEFAULT_MAX_TOKENS)
+    return prompts, params
 
 
 async def completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,

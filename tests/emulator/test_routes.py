@@ -336,3 +336,8 @@ def test_completions_stream_interleaves_prompts(emulator: EmulatorProcess) -> No
     assert indexes != sorted(indexes)  # generated together, not one prompt after another
     finals = [c for c in chunks if c["choices"][0]["finish_reason"] == "length"]
     assert len(finals) == 3 and all(c["usage"]["completion_tokens"] == 4 for c in finals)
+
+
+def test_completions_default_max_tokens_is_100(emulator: EmulatorProcess) -> None:
+    body = post(emulator.url, "/v1/completions", {"prompt": "Tell me"}).json()
+    assert body["usage"]["completion_tokens"] == 100 and body["choices"][0]["finish_reason"] == "length"
