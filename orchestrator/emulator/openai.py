@@ -157,11 +157,12 @@ def _tool_plan(
 def _message(generation: Generation, tool: ToolCallPlan | None) -> dict[str, Any]:
     if tool is None:
         return {"role": "assistant", "content": generation.text()}
-    call = {
-        "description": tool.description,
-        "name": tool.name,
-        "arguments": tool.arguments(len(generation.ids)),
-    }
+    text = tool.arguments(len(generation.ids))
+    try:
+        arguments = json.loads(text)  # TGI 3.x returns the arguments as a JSON object, description null
+    except ValueError:
+        raise ApiError(422, "tool_error", f"Tool error: Failed to parse generated text: {text!r}") from None
+    call = {"description": None, "name": tool.name, "arguments": arguments}
     return {"role": "assistant", "tool_calls": [{"id": "0", "type": "function", "function": call}]}
 
 
@@ -195,6 +196,12 @@ async def chat_completions(service: Service, req: Any, body: bytes, send: Send, 
         return
     await run_job(service, job)
     generation = job.best
+    try:
+        message = _message(generation, tool)
+    except ApiError as error:
+        service.fail(error)
+        service.finish(job, status=error.status, error_type=error.error_type)
+        raise
     response = {
         "object": "chat.completion",
         "id": "",
@@ -203,7 +210,7 @@ async def chat_completions(service: Service, req: Any, body: bytes, send: Send, 
         "system_fingerprint": service.fingerprint,
         "choices": [{
             "index": 0,
-            "message": _message(generation, tool),
+            "message": message,
             "logprobs": _logprobs(service, generation, 0, len(generation.ids)) if want_logprobs else None,
             "finish_reason": _finish(generation, tool),
         }],

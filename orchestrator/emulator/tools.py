@@ -3,7 +3,8 @@
 TGI constrains generation with a grammar built from the tools; the emulator instead builds a deterministic
 argument object from the function's JSON-schema `parameters` (strings from real vocabulary words, numbers, booleans)
 and streams it token by token, so clients see the same shapes: `message.tool_calls[]` with
-`function.arguments` as a JSON string, and `delta.tool_calls[]` chunks carrying the name first, then argument pieces.
+`function.arguments` as a JSON object (TGI 3.x; `description` null), and `delta.tool_calls[]` chunks carrying the name
+first, then argument text pieces. Arguments cut short by `max_tokens` do not parse: 422 `tool_error`, as in TGI.
 `tool_choice`: "none" -> plain text; a named function -> that one (unknown -> 422 `tool_error`); "auto" /
 "required" / absent -> the first tool.
 """

@@ -308,7 +308,8 @@ def test_chat_tool_calls(emulator: EmulatorProcess, client: InferenceClient) -> 
     validate_response(data, "/v1/chat/completions")
     call = data["choices"][0]["message"]["tool_calls"][0]
     assert call["type"] == "function" and call["function"]["name"] == "get_weather"
-    arguments = json.loads(call["function"]["arguments"])
+    arguments = call["function"]["arguments"]  # TGI 3.x: a JSON object, not a string
+    assert call["function"]["description"] is None
     assert isinstance(arguments["city"], str) and isinstance(arguments["days"], int)
     assert data["choices"][0]["finish_reason"] == "stop"
     assert data["usage"]["completion_tokens"] > 3
@@ -322,6 +323,10 @@ def test_chat_tool_calls(emulator: EmulatorProcess, client: InferenceClient) -> 
     unknown = post(emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL],
                                                           "tool_choice": {"function": {"name": "nope"}}})  # fmt: skip
     assert unknown.status == 422 and unknown.json()["error_type"] == "tool_error"
+    cut = post(
+        emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL], "max_tokens": 2}
+    )
+    assert cut.status == 422 and cut.json()["error_type"] == "tool_error"
 
 
 def test_completions_stream_interleaves_prompts(emulator: EmulatorProcess) -> None:
