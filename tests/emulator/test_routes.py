@@ -313,7 +313,7 @@ def test_chat_tool_calls(emulator: EmulatorProcess, client: InferenceClient) -> 
     assert isinstance(arguments["city"], str) and isinstance(arguments["days"], int)
     assert data["choices"][0]["finish_reason"] == "stop"
     assert data["usage"]["completion_tokens"] > 3
-    chunks = list(client.chat_completion(messages, tools=[WEATHER_TOOL], stream=True, seed=1))  # type: ignore[arg-type]
+    chunks = list(client.chat_completion(messages, tools=[WEATHER_TOOL], stream=True, seed=1))  # type: ignore[list-item]
     streamed = "".join(c.choices[0].delta.tool_calls[0].function.arguments for c in chunks)
     assert json.loads(streamed) == arguments
     assert chunks[0].choices[0].delta.tool_calls[0].function.name == "get_weather"
