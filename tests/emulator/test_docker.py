@@ -91,3 +91,42 @@ def test_image_under_the_orchestrators_secret_wrapper(docker_client: Any, emulat
         assert "k3y" not in container.logs().decode(errors="replace")
     finally:
         container.remove(force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_build_script_builds_a_working_image(docker_client: Any) -> None:
+    """compose/build-emulator-image.sh: wheelhouse on the host, offline `pip install --no-index` in the build."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import docker.errors
+
+    from tests.fixtures.docker_engine import require_or_skip
+
+    base = "tgi-orchestrator/base:bookworm"
+    try:
+        docker_client.images.get(base)
+    except docker.errors.ImageNotFound:
+        require_or_skip(f"base image {base} is missing: run .ci/make-base-image.sh")
+    tag = "tgi-orchestrator/emulator:build-test"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "EMULATOR_IMAGE": tag, "BASE_IMAGE": base, "PYTHON": sys.executable}
+    result = subprocess.run(["bash", str(root / "compose/build-emulator-image.sh")], capture_output=True, text=True,
+                            env=env, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    try:
+        output = docker_client.containers.run(tag, command=["--help"], remove=True)
+        assert b"--max-total-tokens" in output and b"--emulator-profile" in output
+        image = docker_client.images.get(tag)
+        assert image.attrs["Config"]["Env"] and "PORT=80" in image.attrs["Config"]["Env"]
+        assert "HF_HOME=/data" in image.attrs["Config"]["Env"]
+        assert image.attrs["Config"]["Entrypoint"] == ["/tgi-entrypoint.sh"]
+        assert "80/tcp" in image.attrs["Config"]["ExposedPorts"]
+        pip = docker_client.containers.run(tag, entrypoint=["/bin/sh", "-c", "ls /opt/venv/lib/python3.11/site-packages"],
+                                           remove=True).decode()  # fmt: skip
+        assert "locust" not in pip and "matplotlib" not in pip and "pytest" not in pip  # small image
+    finally:
+        docker_client.images.remove(tag, force=True)

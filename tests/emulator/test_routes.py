@@ -346,3 +346,22 @@ def test_completions_stream_interleaves_prompts(emulator: EmulatorProcess) -> No
 def test_completions_default_max_tokens_is_100(emulator: EmulatorProcess) -> None:
     body = post(emulator.url, "/v1/completions", {"prompt": "Tell me"}).json()
     assert body["usage"]["completion_tokens"] == 100 and body["choices"][0]["finish_reason"] == "length"
+
+
+def test_eos_finish_reasons(emulator_factory) -> None:  # type: ignore[no-untyped-def]
+    process = emulator_factory("--emulator-eos-rate", "1")
+    body = post(
+        process.url, "/generate", {"inputs": "x", "parameters": {"max_new_tokens": 5, "details": True}}
+    ).json()
+    details = body["details"]
+    assert details["finish_reason"] == "eos_token" and details["generated_tokens"] == 1
+    assert details["tokens"][0] == {"id": 2, "text": "</s>", "logprob": details["tokens"][0]["logprob"],
+                                    "special": True}  # fmt: skip
+    assert body["generated_text"] == ""  # special tokens are skipped in the text
+    chat = post(process.url, "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]}).json()
+    assert chat["choices"][0]["finish_reason"] == "stop"  # EOS is "stop" in chat
+    stream = post(
+        process.url, "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}], "stream": True}
+    )
+    first = json.loads(stream.events()[0])
+    assert first["choices"][0]["delta"]["content"] == "" and first["choices"][0]["finish_reason"] == "stop"
