@@ -220,6 +220,8 @@ EMULATOR_FLAGS: tuple[Flag, ...] = (
          "Fail warm-up with TGI's prefill out-of-memory error (exit 1)"),
     Flag("emulator-retry-after", "EMULATOR_RETRY_AFTER", "float", None,
          "Add Retry-After: SECONDS to 429/503 answers (TGI sends none)"),
+    Flag("emulator-log-api-key", "EMULATOR_LOG_API_KEY", "switch", False,
+         "Print --api-key in clear in the Args line, as real TGI does (to test log redaction)"),
     Flag("emulator-record-limit", "EMULATOR_RECORD_LIMIT", "int", 10_000,
          "Requests kept in the GET /emulator/requests record"),
 )  # fmt: skip

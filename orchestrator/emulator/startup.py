@@ -42,11 +42,12 @@ def _rust_debug(value: Any) -> str:
 
 
 def args_debug(values: Mapping[str, Any]) -> str:
-    """The launcher's `Args { ... }` start-up line ({:#?} formatting). The API key is redacted (project rule)."""
+    """The launcher's `Args { ... }` start-up line ({:#?} formatting). TGI prints the API key in clear; we redact
+    it (project rule) unless `--emulator-log-api-key` asks for TGI's behaviour, to test log redaction."""
     lines = ["Args {"]
     for flag in LAUNCHER_FLAGS:
         value = values.get(flag.dest)
-        if flag.dest == "api_key" and value:
+        if flag.dest == "api_key" and value and not values.get("emulator_log_api_key"):
             rendered = 'Some("<redacted>")'
         elif flag.kind == "list":
             rendered = _rust_debug(value or [])

@@ -193,3 +193,10 @@ def test_port_in_use_exits_1() -> None:
         result = _run("--port", str(port), "--hostname", "127.0.0.1")
     assert result.returncode == 1
     assert "Webserver Crashed" in result.stdout and "Error: WebserverFailed" in result.stderr
+
+
+def test_api_key_redacted_unless_asked(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+    quiet = emulator_factory("--api-key", "hush-123")
+    assert "hush-123" not in quiet.logs() and 'api_key: Some("<redacted>")' in quiet.logs()
+    loud = emulator_factory("--api-key", "hush-123", "--emulator-log-api-key")
+    assert 'api_key: Some("hush-123")' in loud.logs()  # what real TGI prints
