@@ -81,9 +81,7 @@ class EmulatorApp:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                return
+        if scope["type"] != "http":  # lifespan is off; websockets are not served
             return
         arrival = time.perf_counter()
         path: str = scope["path"]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.emulator.errors import ApiError, PlainError, template_error
+from orchestrator.emulator.errors import ApiError, template_error
 from orchestrator.emulator.generation import Generation, prompt_seed
 from orchestrator.emulator.http import Send, abort_connection, send_json, sse_start
 from orchestrator.emulator.native import run_job, start_job, timing_headers, tokenize_text
@@ -31,6 +31,7 @@ __all__ = [
     "chat_error_event",
     "chat_tokenize",
     "common_params",
+    "invocation_kind",
     "model_name",
     "models",
     "usage",
@@ -294,6 +295,3 @@ def invocation_kind(req: Any) -> str:
     if isinstance(req, Mapping) and "prompt" in req:
         return "completion"
     return "generate"
-
-
-__all__ += ["PlainError", "invocation_kind"]
