@@ -44,6 +44,7 @@ class Job:
     route: str
     stream: bool
     compute_characters: int
+    first_sent: float = 0.0  # streams: when the first token event was handed to the socket
 
     @property
     def best(self) -> Generation:
@@ -214,6 +215,7 @@ class Service:
             "validation_s": job.validated - job.arrival,
             "queue_s": best.queue_seconds,
             "ttft_s": best.ttft(),
+            "ttft_sent_s": job.first_sent - job.arrival if job.first_sent else None,
             "itl_mean_s": best.mean_itl(),
             "itl_median_s": statistics.median(gaps) if gaps else None,
             "e2e_s": end - job.arrival,
@@ -223,11 +225,13 @@ class Service:
         """Medians over the record (successful requests only), the figures load tests compare against."""
         ok = [r for r in self.records if r["status"] == 200 and not r["dropped"]]
         ttft = [r["ttft_s"] for r in ok if r["ttft_s"] is not None]
+        sent = [r["ttft_sent_s"] for r in ok if r["ttft_sent_s"] is not None]
         itl = [r["itl_mean_s"] for r in ok if r["itl_mean_s"] is not None]
         return {
             "requests": len(self.records),
             "successful": len(ok),
             "ttft_median_s": statistics.median(ttft) if ttft else None,
+            "ttft_sent_median_s": statistics.median(sent) if sent else None,
             "itl_median_s": statistics.median(itl) if itl else None,
             "profile": self.config.profile.name,
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 
 from orchestrator.emulator.errors import ApiError
@@ -68,6 +69,8 @@ async def pump(
                 end = plan.cut_after
             body = "".join([render(i) for i in range(consumed, end)])
             await send({"type": "http.response.body", "body": body.encode(), "more_body": True})
+            if not consumed:
+                job.first_sent = time.perf_counter()
             consumed = end
             if plan.cut_after is not None and consumed >= plan.cut_after:
                 service.cancel(job)

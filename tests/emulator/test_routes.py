@@ -271,6 +271,7 @@ def test_emulator_record(emulator_factory) -> None:  # type: ignore[no-untyped-d
     assert record["count"] == 1
     entry = record["requests"][0]
     assert entry["generated_tokens"] == 5 and entry["stream"] is True and entry["ttft_s"] >= 0
+    assert entry["ttft_sent_s"] >= entry["ttft_s"]
     assert get(process.url, "/emulator/summary").json()["successful"] == 1
     from tests.emulator.helpers import request
 
