@@ -135,13 +135,25 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if isinstance(runner, MasterRunner):
         state.processes = max(1, len(runner.clients.ready))
         environment.parsed_options.tgi_processes = state.processes
-        environment.parsed_options.tgi_epoch = time.time() + 1.0
+        environment.parsed_options.tgi_epoch = time.time() + 1.0 + _spawn_time(environment)
     else:
         rt = LoadRuntime(environment, options, worker=0, processes=1)
-        rt.start_schedule(time.time() + 0.05)
+        rt.start_schedule(time.time() + 0.05 + _spawn_time(environment))
         rt.collector = state.collector
         rt.collector.text_budget = options.token_check
         set_runtime(environment, rt)
+
+
+def _spawn_time(environment: Any) -> float:
+    """Open loop: the first slot comes once every user is spawned (`-u / -r`), so none is late for want of users."""
+    parsed = environment.parsed_options
+    users, rate = getattr(parsed, "num_users", None), getattr(parsed, "spawn_rate", None)
+    seconds = float(users) / float(rate) if users and rate else 0.0
+    if seconds > 1.0 and float(getattr(parsed, "rate", 0.0) or 0.0) > 0:
+        log.warning(
+            "open loop: the first request is sent after %.1f s of spawning users; use -r %s", seconds, users
+        )
+    return seconds
 
 
 def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
