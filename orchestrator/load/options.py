@@ -95,7 +95,7 @@ def add_arguments(parser: Any) -> None:
         default=200,
         help="texts per process re-counted with the tokenizer (0 = off)",
     )
-    group.add_argument("--request-timeout", type=float, default=300.0, help="network timeout per read (s)")
+    group.add_argument("--request-timeout", type=float, default=300.0, help="longest a request may take (s)")
     group.add_argument("--scenario-label", default="", help="free text stored in the summary")
     # set by the master for its workers; not for users
     group.add_argument("--tgi-epoch", type=float, default=0.0, help=argparse_suppress())

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import gevent
 from geventhttpclient import HTTPClient
@@ -29,6 +29,17 @@ from orchestrator.load.sse import ChatStreamReader, GenerateStreamReader, parse_
 __all__ = ["ChatUser", "GenerateUser", "StreamUser", "TGIUser"]
 
 _perf = time.perf_counter
+
+
+class RequestTimeout(BaseException):
+    """A request took longer than `--request-timeout` (raised by a per-request gevent timer).
+
+    A BaseException, like `gevent.Timeout`, so that the users' `except Exception` around I/O cannot swallow it.
+    """
+
+
+def sample_start(scheduled: float | None, before: float) -> float:
+    return scheduled if scheduled is not None else before
 
 
 class _IdleDigester:
@@ -79,7 +90,9 @@ class TGIUser(User):
             self.host or "",
             concurrency=1,
             connection_timeout=10.0,
-            network_timeout=self.rt.options.request_timeout,
+            # No per-read timeout: gevent would arm a timer object for every read (about a microsecond per token
+            # event, which delays every other stream in a burst). One timer per request instead (`one_request`).
+            network_timeout=cast(float, None),
             block_size=16384,
         )
         self.headers = {"Content-Type": "application/json", **auth_headers()}
@@ -105,7 +118,14 @@ class TGIUser(User):
         else:
             scheduled, delay = None, 0.0
         spec = rt.prompts.next()
-        sample = self.send(spec, scheduled)
+        before = _perf()
+        try:
+            with gevent.Timeout(rt.options.request_timeout, RequestTimeout):
+                sample = self.send(spec, scheduled)
+        except RequestTimeout:
+            sample = self.new_sample(spec, scheduled if scheduled is not None else before)
+            self.fail(sample, sample_start(scheduled, before), 0, "timeout",
+                      f"no complete answer within --request-timeout {rt.options.request_timeout:g} s")  # fmt: skip
         if scheduled is not None:
             sample.send_delay = delay
             sample.sent_at = rt.wall(scheduled + delay)

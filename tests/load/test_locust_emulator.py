@@ -267,3 +267,11 @@ def test_jsonl_conversations_on_chat(timed_emulator: EmulatorProcess, tmp_path: 
     assert fig["succeeded"] > 2 and fig["failed"] == 0
     assert fig["input_token_mismatches"] == 0  # usage.prompt_tokens == our Mistral-template count
     assert {s.target_tokens for s in read_samples(tmp_path / "out" / "samples.jsonl")} == {12, 24}
+
+
+def test_request_timeout_fails_stalled_streams(emulator_factory: Any, tmp_path: Path) -> None:
+    emu = emulator_factory("--emulator-fault-stall-rate", "1", "--emulator-fault-stall-seconds", "3")
+    result = load(emu.url, tmp_path, "stream", 2, 3.0, 1, "--request-timeout", "0.5")
+    fig = result.summary["figures"]["all"]
+    assert fig["errors"].get("0:timeout", 0) >= 2
+    assert fig["succeeded"] == 0
