@@ -43,7 +43,7 @@ def sample_start(scheduled: float | None, before: float) -> float:
 
 
 class _IdleDigester:
-    """Parses streams' pending token events while the process is idle (`gevent.idle`), 32 at a time.
+    """Parses streams' pending token events while the process is idle (`gevent.idle`), 8 at a time.
 
     The readers time and count a token event on arrival and leave its JSON for later (see `sse._Reader`):
     parsing on arrival would delay every other stream's timestamp in a burst. Whatever is still pending when
@@ -65,7 +65,7 @@ class _IdleDigester:
                 gevent.sleep(0.002)
                 continue
             gevent.idle()
-            budget = 32
+            budget = 8
             while queue and budget > 0:
                 reader = queue.popleft()
                 budget -= reader.digest(budget)
