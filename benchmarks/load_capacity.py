@@ -10,8 +10,8 @@ small streaming server on the other core (`taskset -c 1`, asyncio + uvloop, TGI'
    time it used between test start and stop (`time.process_time()`, all greenlets). Target: >= 40,000.
 2. Streams held on time: N concurrent streams (TTFT 50 ms, then a token every 25 ms); the server records the
    wall-clock time it wrote each request's first token (matched by the prompt's request number); the TTFT error
-   of a request = when our user read that first token - when the server wrote it. Held = p95 error < 1 ms.
-   Target: 256 streams.
+   of a request = when our user read that first token - when the server wrote it. Held = p95 error < 1 ms
+   (the median is reported too). Target: 256 streams.
 
 Both sides share the machine's clock, so the error needs no synchronisation. The figures depend on the machine:
 run it on a quiet one.
@@ -290,6 +290,7 @@ def ttft_error(users: int, duration: float, work: Path) -> dict[str, Any]:
         "p95_ms": percentile(errors, 95) * 1000,
         "p99_ms": percentile(errors, 99) * 1000,
         "held": percentile(errors, 95) < 0.001,
+        "held_median": percentile(errors, 50) < 0.001,
     }
 
 
@@ -316,7 +317,7 @@ def main() -> None:
             print(f"tokens per CPU-second of the Locust process: {t['tokens_per_cpu_s']:,.0f} "
                   f"({t['token_events']:,} token events in {t['cpu_s']:.2f} CPU-s; "
                   f"{t['wall_tokens_per_s']:,.0f}/s wall; target >= 40,000)")  # fmt: skip
-        held = 0
+        held = held_median = 0
         for users in (int(x) for x in args.streams.split(",")):
             r = ttft_error(users, args.duration, work)
             if not r["matched"]:
@@ -326,7 +327,10 @@ def main() -> None:
                   f"p99 {r['p99_ms']:.3f} ms over {r['matched']} requests -> {'held' if r['held'] else 'NOT held'}")  # fmt: skip
             if r["held"]:
                 held = users
-        print(f"concurrent streams held with p95 TTFT error < 1 ms: {held} (target 256)")
+            if r["held_median"]:
+                held_median = users
+        print(f"concurrent streams held with p95 TTFT error < 1 ms: {held} (target 256); "
+              f"with median error < 1 ms: {held_median}")  # fmt: skip
 
 
 if __name__ == "__main__":
