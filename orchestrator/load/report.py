@@ -7,6 +7,8 @@ are exact. Plots use matplotlib's Agg backend (no display needed).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -159,19 +161,46 @@ def write_reports(record: RunRecord, summary: dict[str, Any], directory: Path) -
     (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def _bins(samples: Sequence[Sample], width: float) -> tuple[float, list[list[Sample]]]:
-    t0 = min(s.start_at for s in samples)
-    t1 = max(s.start_at + s.e2e for s in samples)
-    n = max(1, math.ceil((t1 - t0) / width))
-    bins: list[list[Sample]] = [[] for _ in range(n)]
+def rolling_percentiles(
+    points: Sequence[tuple[float, float]], centers: Sequence[float], window: float, qs: Sequence[float]
+) -> dict[float, list[float]]:
+    """Percentiles of the values whose time lies within +- window/2 of each center (NaN where none)."""
+    ordered = sorted(points)
+    times = [t for t, _ in ordered]
+    out: dict[float, list[float]] = {q: [] for q in qs}
+    for c in centers:
+        lo, hi = bisect.bisect_left(times, c - window / 2), bisect.bisect_right(times, c + window / 2)
+        values = sorted(v for _, v in ordered[lo:hi])
+        for q in qs:
+            out[q].append(percentile(values, q) if values else math.nan)
+    return out
+
+
+def token_rate(samples: Sequence[Sample], edges: Sequence[float]) -> list[float]:
+    """Output tokens/s per interval, each request's tokens spread evenly over its decode time (first token to end);
+    by completion time would show spikes when a closed loop's requests finish together."""
+    rates = [0.0] * (len(edges) - 1)
     for s in samples:
-        index = min(n - 1, int((s.start_at + s.e2e - t0) / width))
-        bins[index].append(s)
-    return t0, bins
+        if not s.ok or s.tokens <= 0:
+            continue
+        begin = s.start_at + (s.ttft if s.ttft is not None else 0.0)
+        end = s.start_at + s.e2e
+        span = max(end - begin, 1e-9)
+        first = max(0, bisect.bisect_right(edges, begin) - 1)
+        for k in range(first, len(rates)):
+            lo, hi = edges[k], edges[k + 1]
+            if lo >= end:
+                break
+            overlap = min(hi, end) - max(lo, begin)
+            if overlap > 0:
+                rates[k] += s.tokens * overlap / span
+    widths = [b - a for a, b in itertools.pairwise(edges)]
+    return [r / w for r, w in zip(rates, widths, strict=True)]
 
 
 def plot_run(samples: Sequence[Sample], directory: Path) -> list[Path]:
-    """`latency.png` (TTFT, ITL and e2e p50/p90/p99 per time bin) and `throughput.png` (tokens/s, requests/s)."""
+    """`latency.png` (each request, and rolling p50/p90/p99 of TTFT, ITL and e2e by completion time) and
+    `throughput.png` (output tokens/s, completed requests/s and errors/s)."""
     ok = [s for s in samples if s.ok]
     if not ok:
         return []
@@ -180,52 +209,52 @@ def plot_run(samples: Sequence[Sample], directory: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    span = max(s.start_at + s.e2e for s in ok) - min(s.start_at for s in ok)
-    width = max(0.25, span / 60)
-    t0, bins = _bins(ok, width)
-    xs = [(i + 0.5) * width for i in range(len(bins))]
-    fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
-    getters: tuple[tuple[Any, str, Callable[[Sample], float | None]], ...] = (
-        (axes[0], "TTFT (ms)", lambda s: s.ttft),
-        (axes[1], "ITL (ms)", lambda s: s.itl),
-        (axes[2], "e2e (ms)", lambda s: s.e2e),
+    t0 = min(s.start_at for s in samples)
+    t1 = max(s.start_at + s.e2e for s in samples)
+    span = max(t1 - t0, 1e-3)
+    window = max(1.0, span / 15)
+    centers = [span * i / 100 for i in range(101)]
+    getters: tuple[tuple[str, Callable[[Sample], float | None]], ...] = (
+        ("TTFT (ms)", lambda s: s.ttft),
+        ("ITL (ms)", lambda s: s.itl),
+        ("e2e (ms)", lambda s: s.e2e),
     )
-    for ax, label, getter in getters:
-        for q, style in ((50, "-"), (90, "--"), (99, ":")):
-            ys = []
-            for b in bins:
-                values = sorted(v for v in (getter(s) for s in b) if v is not None)
-                ys.append(percentile(values, q) * 1000 if values else math.nan)
-            ax.plot(xs, ys, style, label=f"p{q}")
+    fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    for ax, (label, getter) in zip(axes, getters, strict=True):
+        points = [(s.start_at + s.e2e - t0, v * 1000) for s in ok if (v := getter(s)) is not None]
+        if points:
+            ax.scatter(
+                [p[0] for p in points], [p[1] for p in points], s=4, color="grey", alpha=0.35, label="request"
+            )
+            rolled = rolling_percentiles(points, centers, window, (50, 90, 99))
+            for q, style in ((50, "-"), (90, "--"), (99, ":")):
+                ax.plot(centers, rolled[q], style, label=f"p{q} (rolling {window:.1f} s)")
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
-    axes[-1].set_xlabel("time since start (s), by request completion")
-    fig.suptitle("Latency percentiles over time (exact per-request samples)")
+        ax.legend(loc="upper right", fontsize=7)
+    axes[-1].set_xlabel("time since start (s), at request completion")
+    fig.suptitle("Latency over time (exact per-request samples)")
     fig.tight_layout()
     latency = directory / "latency.png"
     fig.savefig(latency, dpi=90)
     plt.close(fig)
 
-    all_t0, all_bins = _bins(list(samples), width)
+    width = max(1.0, span / 60)
+    edges = [t0 + width * i for i in range(math.ceil(span / width) + 1)]
+    mids = [(a + b) / 2 - t0 for a, b in itertools.pairwise(edges)]
+    done = [0.0] * len(mids)
+    failed = [0.0] * len(mids)
+    for s in samples:
+        k = min(len(mids) - 1, int((s.start_at + s.e2e - t0) / width))
+        (done if s.ok else failed)[k] += 1 / width
     fig, ax1 = plt.subplots(figsize=(9, 4))
-    ax1.plot(xs, [sum(s.tokens for s in b) / width for b in bins], label="output tokens/s")
+    ax1.plot(mids, token_rate(samples, edges), label="output tokens/s")
     ax1.set_ylabel("output tokens/s")
     ax2 = ax1.twinx()
-    ax2.plot(
-        [(i + 0.5) * width + (all_t0 - t0) for i in range(len(all_bins))],
-        [sum(1 for s in b if s.ok) / width for b in all_bins],
-        "g--",
-        label="requests/s",
-    )
-    ax2.plot(
-        [(i + 0.5) * width + (all_t0 - t0) for i in range(len(all_bins))],
-        [sum(1 for s in b if not s.ok) / width for b in all_bins],
-        "r:",
-        label="errors/s",
-    )
+    ax2.plot(mids, done, "g--", label="completed requests/s")
+    ax2.plot(mids, failed, "r:", label="errors/s")
     ax2.set_ylabel("requests/s")
-    ax1.set_xlabel("time since start (s)")
+    ax1.set_xlabel(f"time since start (s), {width:.1f} s bins")
     ax1.grid(True, alpha=0.3)
     fig.legend(loc="upper right", fontsize=8)
     fig.suptitle("Throughput over time")

@@ -106,3 +106,13 @@ def test_by_scenario_and_extra_percentiles() -> None:
 def test_row_round_trip() -> None:
     s = stream_sample(1.5, 0.1, 0.01, 4, target_tokens=4, finish_reason="length")
     assert Sample.from_row(s.to_row()) == s
+
+
+def test_token_rate_spreads_tokens_over_decode_time() -> None:
+    from orchestrator.load.report import rolling_percentiles, token_rate
+
+    # 100 tokens decoded from t=1 to t=3 (TTFT 1 s): 50 tokens/s in each of the two middle seconds
+    s = Sample("stream", True, 0.0, e2e=3.0, ttft=1.0, last_token=3.0, token_events=100, output_tokens=100)
+    assert token_rate([s], [0.0, 1.0, 2.0, 3.0, 4.0]) == pytest.approx([0.0, 50.0, 50.0, 0.0])
+    rolled = rolling_percentiles([(0.0, 1.0), (1.0, 3.0), (5.0, 9.0)], [0.5, 5.0, 8.0], 2.0, (50,))
+    assert rolled[50][:2] == [2.0, 9.0] and rolled[50][2] != rolled[50][2]  # NaN where no sample
