@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "DEFINITIONS",
     "PERCENTILES",
+    "UNFINISHED",
     "Distribution",
     "Figures",
     "Sample",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0)
+
+UNFINISHED = "unfinished"
+"""`error_type` of a request still in flight when the run ended: not an error, not in the latency figures."""
 
 DEFINITIONS: dict[str, str] = {
     "start": "scheduled send time (open loop) or the moment before the request is written (closed loop)",
@@ -51,6 +55,8 @@ DEFINITIONS: dict[str, str] = {
     "request_rate": "successful requests / measured window; window = first start to last end",
     "send_rate": "(sends - 1) / (last actual send - first actual send)",
     "early_stops": "requests that finished before their max_new_tokens target (finish reason not length)",
+    "unfinished": "requests still in flight when the run ended; not errors, not in the latency figures; for SLO "
+    "checks on TTFT and e2e their elapsed time counts as a lower bound",
     "percentiles": "exact, from every sample, linear interpolation between closest ranks (numpy default)",
 }
 
@@ -194,6 +200,9 @@ class Figures:
     output_tokens_dist: Distribution | None
     input_tokens_dist: Distribution | None
     input_token_mismatches: int = 0
+    unfinished: int = 0
+    ttft_s_bound: Distribution | None = None
+    e2e_s_bound: Distribution | None = None
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -211,6 +220,9 @@ def summarize(
 ) -> Figures:
     """Figures for `samples`; requests sent more than `late_after` seconds after their slot count as late."""
     qs = tuple(sorted(set(PERCENTILES) | set(extra_percentiles)))
+    unfinished = [s for s in samples if s.error_type == UNFINISHED]
+    if unfinished:
+        samples = [s for s in samples if s.error_type != UNFINISHED]
     ok = [s for s in samples if s.ok]
     failed = [s for s in samples if not s.ok]
     if samples:
@@ -258,6 +270,17 @@ def summarize(
         input_tokens_dist=describe(float(s.input_tokens) for s in ok if s.input_tokens is not None),
         input_token_mismatches=input_mismatches,
         retries=sum(s.retries for s in samples),
+        unfinished=len(unfinished),
+        # with requests still in flight at the end, their elapsed time is a lower bound of their TTFT (when no
+        # token came yet) and e2e: percentiles over finished + those bounds are lower bounds of the true ones
+        ttft_s_bound=describe(
+            [s.ttft for s in ok if s.ttft is not None]
+            + [u.ttft if u.ttft is not None else u.e2e for u in unfinished],
+            qs,
+        )
+        if unfinished
+        else None,
+        e2e_s_bound=describe([s.e2e for s in ok] + [u.e2e for u in unfinished], qs) if unfinished else None,
     )
 
 

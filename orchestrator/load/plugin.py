@@ -184,6 +184,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     rt = getattr(environment, "tgi_load_runtime", None)
     if rt is not None:
         rt.stop_cpu_clock()
+        rt.record_unfinished()
         rt.sync_arrivals()
         rt.collector.run_token_check()
     state: _State | None = getattr(environment, _STATE, None)

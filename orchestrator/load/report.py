@@ -135,6 +135,11 @@ def _warnings(fig: Figures, token_check: dict[str, Any]) -> list[str]:
         out.append(
             f"{fig.input_token_mismatches} requests had a server input length unlike the prompt's planned one"
         )
+    if fig.unfinished:
+        out.append(
+            f"{fig.unfinished} requests were still in flight at the end: not in the latency figures; SLO checks on "
+            "TTFT and e2e count their elapsed time as a lower bound"
+        )
     if fig.early_stops:
         out.append(
             f"{fig.early_stops} requests stopped before their max_new_tokens (finish reason not length)"

@@ -8,15 +8,26 @@ for the e2e time, and `TTFT` / `ITL` rows for streams, so Locust's own tables sh
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.load.arrivals import ArrivalSchedule
 from orchestrator.load.collector import SampleCollector
-from orchestrator.load.figures import Sample
+from orchestrator.load.figures import UNFINISHED, Sample
 from orchestrator.load.options import LoadOptions
 from orchestrator.load.prompts import PromptSource
 
-__all__ = ["LoadRuntime", "get_runtime"]
+__all__ = ["InFlight", "LoadRuntime", "get_runtime"]
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A request being sent or read; its stream reader (if any) tells whether a token came yet."""
+
+    scenario: str
+    start: float
+    reader: Any = None
+
 
 _ATTR = "tgi_load_runtime"
 
@@ -35,6 +46,7 @@ class LoadRuntime:
         self.prompts: PromptSource = options.prompt_source(worker=worker)
         self.schedule: ArrivalSchedule | None = None
         self.failure_messages: dict[int, str] = {}
+        self.inflight: dict[int, InFlight] = {}
 
     def start_schedule(self, epoch: float) -> None:
         """Open loop: slots from `epoch` (wall clock, shared by all processes) on."""
@@ -57,6 +69,33 @@ class LoadRuntime:
         if self.schedule is not None:
             stats = self.schedule.stats
             self.collector.arrivals.update(slots=stats.slots, late=stats.late, dropped=stats.dropped)
+
+    def begin(self, key: int, scenario: str, start: float) -> InFlight:
+        flight = InFlight(scenario, start)
+        self.inflight[key] = flight
+        return flight
+
+    def end(self, key: int) -> None:
+        self.inflight.pop(key, None)
+
+    def record_unfinished(self) -> None:
+        """At the end of the run: requests still in flight become `unfinished` samples (elapsed time so far)."""
+        now = time.perf_counter()
+        for flight in self.inflight.values():
+            st = getattr(flight.reader, "state", None)
+            first = getattr(st, "first_token", None)
+            self.collector.add(
+                Sample(
+                    scenario=flight.scenario,
+                    ok=False,
+                    start_at=self.wall(flight.start),
+                    e2e=now - flight.start,
+                    ttft=None if first is None else first - flight.start,
+                    token_events=int(getattr(st, "token_events", 0) or 0),
+                    error_type=UNFINISHED,
+                )
+            )
+        self.inflight.clear()
 
     def stop_cpu_clock(self) -> None:
         """CPU seconds this load process spent from test start to stop (all its greenlets), for capacity figures."""

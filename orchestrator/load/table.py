@@ -23,6 +23,7 @@ ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("requests", lambda f: str(f["requests"])),
     ("errors", lambda f: f"{f['failed']} ({f['error_rate']:.1%})"),
     ("early stops", lambda f: str(f["early_stops"])),
+    ("unfinished at the end", lambda f: str(f.get("unfinished", 0))),
     ("client retries", lambda f: str(f.get("retries", 0))),
     ("requests/s", lambda f: f"{f['request_rate']:.2f}"),
     ("output tokens/s", lambda f: f"{f['output_tokens_per_s']:.0f}"),

@@ -119,6 +119,7 @@ class TGIUser(User):
             scheduled, delay = None, 0.0
         spec = rt.prompts.next()
         before = _perf()
+        self.flight = rt.begin(id(self), self.scenario, scheduled if scheduled is not None else before)
         try:
             with gevent.Timeout(rt.options.request_timeout, RequestTimeout):
                 sample = self.send(spec, scheduled)
@@ -126,6 +127,7 @@ class TGIUser(User):
             sample = self.new_sample(spec, scheduled if scheduled is not None else before)
             self.fail(sample, sample_start(scheduled, before), 0, "timeout",
                       f"no complete answer within --request-timeout {rt.options.request_timeout:g} s")  # fmt: skip
+        rt.end(id(self))
         if scheduled is not None:
             sample.send_delay = delay
             sample.sent_at = rt.wall(scheduled + delay)
@@ -175,6 +177,7 @@ class TGIUser(User):
         if status != 200:
             error_type, message = parse_error_body(resp.read())
             return self.fail(sample, start, status, error_type, message)
+        self.flight.reader = reader
         readline = resp.readline
         feed = reader.feed
         try:

@@ -116,3 +116,20 @@ def test_token_rate_spreads_tokens_over_decode_time() -> None:
     assert token_rate([s], [0.0, 1.0, 2.0, 3.0, 4.0]) == pytest.approx([0.0, 50.0, 50.0, 0.0])
     rolled = rolling_percentiles([(0.0, 1.0), (1.0, 3.0), (5.0, 9.0)], [0.5, 5.0, 8.0], 2.0, (50,))
     assert rolled[50][:2] == [2.0, 9.0] and rolled[50][2] != rolled[50][2]  # NaN where no sample
+
+
+def test_unfinished_requests_are_counted_apart_and_bound_the_slo() -> None:
+    from orchestrator.load.figures import UNFINISHED
+    from orchestrator.load.slo import evaluate, parse_slo_items
+
+    done = [stream_sample(float(i), 0.1, 0.01, 10) for i in range(3)]  # e2e 0.19 s
+    stuck = [Sample("stream", False, 5.0, e2e=2.0, error_type=UNFINISHED) for _ in range(3)]
+    fig = summarize(done + stuck)
+    assert (fig.requests, fig.failed, fig.unfinished, fig.errors) == (3, 0, 3, {})
+    assert fig.e2e_s is not None and fig.e2e_s.max == pytest.approx(
+        0.19
+    )  # the figures hold finished requests
+    ok, _, verdict = evaluate(parse_slo_items(["e2e_p50=1000ms"]), fig)
+    assert (
+        not ok and "e2e p50 1095.00 ms > 1000.00 ms" in verdict
+    )  # the gate counts the stuck ones (lower bounds)

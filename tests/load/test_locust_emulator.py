@@ -275,3 +275,14 @@ def test_request_timeout_fails_stalled_streams(emulator_factory: Any, tmp_path: 
     fig = result.summary["figures"]["all"]
     assert fig["errors"].get("0:timeout", 0) >= 2
     assert fig["succeeded"] == 0
+
+
+def test_requests_in_flight_at_the_end_are_unfinished_not_hidden(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    emu = emulator_factory("--emulator-fault-stall-rate", "1", "--emulator-fault-stall-seconds", "3")
+    result = load(emu.url, tmp_path, "stream", 2, 2.0, 1, "--slo", "e2e_p50=500ms")
+    fig = result.summary["figures"]["all"]
+    assert fig["unfinished"] == 2 and fig["failed"] == 0 and fig["succeeded"] == 0
+    assert any("still in flight" in w for w in result.summary["warnings"])
+    assert result.summary["slo"]["passed"] is False
