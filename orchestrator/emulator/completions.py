@@ -16,7 +16,7 @@ from typing import Any
 
 from orchestrator.emulator.errors import ApiError
 from orchestrator.emulator.http import Send, send_json, sse_start
-from orchestrator.emulator.native import run_job, start_job, timing_headers
+from orchestrator.emulator.native import raise_planned_error, run_job, start_job, timing_headers
 from orchestrator.emulator.openai import DONE, chat_error_event, common_params, model_name, usage
 from orchestrator.emulator.service import Job, Service
 from orchestrator.emulator.streaming import PumpResult, end_stream, pump
@@ -102,9 +102,7 @@ async def _completion_stream(
     try:
         for prompt in prompts:
             plan = service.begin()
-            if plan.error is not None and not plan.fail_mid_generation:
-                service.fail(plan.error)
-                raise plan.error
+            raise_planned_error(service, plan)
             jobs.append(
                 service.submit(prompt, dict(params), arrival=arrival, plan=plan, route=route, stream=True)
             )

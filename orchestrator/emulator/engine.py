@@ -34,6 +34,20 @@ async def sleep_until(deadline: float) -> None:
         await asyncio.sleep(remaining - _SPIN if remaining > 2 * _SPIN else 0)
 
 
+async def _forward(generations: list[Generation], deadline: float, instant: bool) -> float:
+    """One emulated forward pass: wait until `deadline` (only yield under `instant`), then every live
+    generation in the batch takes its next token. Returns the time the pass ended."""
+    if instant:
+        await asyncio.sleep(0)
+    else:
+        await sleep_until(deadline)
+    now = time.perf_counter()
+    for generation in generations:
+        if not generation.cancelled and not generation.finished:
+            generation.step(now)
+    return now
+
+
 class Engine:
     """Owns the queue and the batch; `submit` from request handlers, `run` as one background task."""
 
@@ -130,28 +144,14 @@ class Engine:
                     self.metrics.observe("tgi_request_queue_duration", generation.queue_seconds)
                 self._gauges()
                 deadline += duration
-                if instant:
-                    await asyncio.sleep(0)
-                else:
-                    await sleep_until(deadline)
-                now = time.perf_counter()
-                for generation in admitted:
-                    if not generation.cancelled and not generation.finished:
-                        generation.step(now)
+                now = await _forward(admitted, deadline, instant)
                 self.running.extend(admitted)
                 self._observe_step(_PREFILL, now - start)
             elif self.running:
                 kv_tokens = sum(g.kv_tokens for g in self.running) if not instant else 0
                 duration = profile.decode_seconds(len(self.running), kv_tokens)
                 deadline += duration
-                if instant:
-                    await asyncio.sleep(0)
-                else:
-                    await sleep_until(deadline)
-                now = time.perf_counter()
-                for generation in self.running:
-                    if not generation.cancelled and not generation.finished:
-                        generation.step(now)
+                now = await _forward(self.running, deadline, instant)
                 self._observe_step(_DECODE, now - start)
             self._retire()
             self._gauges()

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.emulator.errors import ApiError, validation_error
+from orchestrator.emulator.faults import FaultPlan
 from orchestrator.emulator.generation import Generation
 from orchestrator.emulator.http import Headers, Send, abort_connection, send_json, sse_start
 from orchestrator.emulator.service import Job, Service
@@ -133,33 +134,60 @@ async def run_job(service: Service, job: Job) -> None:
         raise
 
 
-async def start_job(
-    service: Service, inputs: str, params: Mapping[str, Any], send: Send, arrival: float, route: str,
-    *, stream: bool, add_special_tokens: bool = True,
-) -> Job | None:  # fmt: skip
-    """Common prologue: faults drawn, reset/slow first byte applied, then submit. None = connection reset."""
+async def begin_plan(service: Service, send: Send) -> FaultPlan | None:
+    """Count the request and draw its faults; apply a connection reset or a slow first byte. None = reset."""
     plan = service.begin()
     if plan.reset:
         abort_connection(send, reset=True)
         return None
     if plan.first_byte_delay:
         await asyncio.sleep(plan.first_byte_delay)
+    return plan
+
+
+async def begin_stream(service: Service, send: Send, characters: int) -> FaultPlan | None:
+    """`begin_plan`, then the SSE response head (sent before any error: TGI reports stream errors as events)."""
+    plan = await begin_plan(service, send)
+    if plan is not None:
+        await sse_start(send, [service.compute_type_header, (b"x-compute-characters", str(characters).encode()),
+                               (b"x-accel-buffering", b"no")])  # fmt: skip
+    return plan
+
+
+def raise_planned_error(service: Service, plan: FaultPlan) -> None:
+    """Raise (and count) a fault drawn to fail the request before generation starts."""
     if plan.error is not None and not plan.fail_mid_generation:
         service.fail(plan.error)
         raise plan.error
+
+
+async def start_job(
+    service: Service, inputs: str, params: Mapping[str, Any], send: Send, arrival: float, route: str,
+    *, stream: bool, add_special_tokens: bool = True,
+) -> Job | None:  # fmt: skip
+    """Common prologue: faults drawn, reset/slow first byte applied, then submit. None = connection reset."""
+    plan = await begin_plan(service, send)
+    if plan is None:
+        return None
+    raise_planned_error(service, plan)
     return service.submit(inputs, params, arrival=arrival, plan=plan, route=route, stream=stream,
                           add_special_tokens=add_special_tokens)  # fmt: skip
+
+
+def _parse_request(req: Any, body: bytes, *, compat: bool) -> tuple[str, dict[str, Any]]:
+    """`parse_generate_request`; on the compat routes (`/`, `/invocations`) `return_full_text` defaults to true
+    (pipeline tag text-generation returns the full text)."""
+    inputs, params = parse_generate_request(req, body)
+    if compat and "return_full_text" not in params:
+        params["return_full_text"] = True
+    return inputs, params
 
 
 async def generate(
     service: Service, req: Any, body: bytes, send: Send, arrival: float, *, route: str = "/generate",
     compat: bool = False,
 ) -> None:  # fmt: skip
-    inputs, params = parse_generate_request(req, body)
-    if compat and "return_full_text" not in params:
-        params["return_full_text"] = (
-            True  # pipeline tag text-generation: `/` returns the full text by default
-        )
+    inputs, params = _parse_request(req, body, compat=compat)
     job = await start_job(service, inputs, params, send, arrival, route, stream=False)
     if job is None:
         return
@@ -178,21 +206,12 @@ async def generate_stream(
     service: Service, req: Any, body: bytes, send: Send, arrival: float, *, route: str = "/generate_stream",
     compat: bool = False,
 ) -> None:  # fmt: skip
-    inputs, params = parse_generate_request(req, body)
-    if compat and "return_full_text" not in params:
-        params["return_full_text"] = True
-    plan = service.begin()
-    if plan.reset:
-        abort_connection(send, reset=True)
+    inputs, params = _parse_request(req, body, compat=compat)
+    plan = await begin_stream(service, send, len(inputs))
+    if plan is None:
         return
-    if plan.first_byte_delay:
-        await asyncio.sleep(plan.first_byte_delay)
-    await sse_start(send, [service.compute_type_header, (b"x-compute-characters", str(len(inputs)).encode()),
-                           (b"x-accel-buffering", b"no")])  # fmt: skip
     try:
-        if plan.error is not None and not plan.fail_mid_generation:
-            service.fail(plan.error)
-            raise plan.error
+        raise_planned_error(service, plan)
         if params.get("best_of") not in (None, 1):
             invalid = validation_error("`best_of` != 1 is not supported when streaming tokens")
             service.fail(invalid)

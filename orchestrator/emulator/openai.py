@@ -9,7 +9,6 @@ inside chat/completion streams are `{"error": {"message", "http_status_code": 42
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -17,8 +16,15 @@ from typing import Any
 
 from orchestrator.emulator.errors import ApiError, template_error
 from orchestrator.emulator.generation import Generation, prompt_seed
-from orchestrator.emulator.http import Send, abort_connection, send_json, sse_start
-from orchestrator.emulator.native import run_job, start_job, timing_headers, tokenize_text
+from orchestrator.emulator.http import Send, send_json
+from orchestrator.emulator.native import (
+    begin_stream,
+    raise_planned_error,
+    run_job,
+    start_job,
+    timing_headers,
+    tokenize_text,
+)
 from orchestrator.emulator.service import Job, Service
 from orchestrator.emulator.streaming import PumpResult, end_stream, pump
 from orchestrator.emulator.tools import ToolCallPlan, plan_tool_call, select_function
@@ -226,18 +232,11 @@ async def _chat_stream(
     service: Service, prompt: str, params: dict[str, Any], send: Send, arrival: float, model: str,
     want_logprobs: bool, include_usage: bool, route: str, tool: ToolCallPlan | None,
 ) -> None:  # fmt: skip
-    plan = service.begin()
-    if plan.reset:
-        abort_connection(send, reset=True)
+    plan = await begin_stream(service, send, len(prompt))
+    if plan is None:
         return
-    if plan.first_byte_delay:
-        await asyncio.sleep(plan.first_byte_delay)
-    await sse_start(send, [service.compute_type_header, (b"x-compute-characters", str(len(prompt)).encode()),
-                           (b"x-accel-buffering", b"no")])  # fmt: skip
     try:
-        if plan.error is not None and not plan.fail_mid_generation:
-            service.fail(plan.error)
-            raise plan.error
+        raise_planned_error(service, plan)
         job = service.submit(prompt, params, arrival=arrival, plan=plan, route=route, stream=True,
                              add_special_tokens=False)  # fmt: skip
     except ApiError as rejected:
