@@ -7,26 +7,20 @@ says which files to write first. Plan warnings are printed as `# warning:` comme
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 
+from orchestrator import paths
 from orchestrator.plan import GpuRequest, LaunchPlan
 
-__all__ = ["MASK", "default_secrets_dir", "docker_run_argv", "render_docker_run"]
+__all__ = ["MASK", "docker_run_argv", "render_docker_run"]
 
 MASK = "***"
 
 
-def default_secrets_dir(name: str) -> Path:
-    """Where `up` writes a deployment's secret files (the same rule as `orchestrator.runtime.secrets_dir`)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tgi-orchestrator" / "secrets" / name
-
-
 def render_docker_run(plan: LaunchPlan, *, secrets_dir: Path | None = None) -> str:
     """The `docker run` command for `plan`, preceded by comment lines for warnings and secret files."""
-    directory = secrets_dir or default_secrets_dir(plan.container_name)
+    directory = secrets_dir or paths.secrets_dir(plan.container_name)
     comments = [f"# warning: {warning}" for warning in plan.warnings]
     if plan.secret_files:
         comments.append(
@@ -43,7 +37,7 @@ def render_docker_run(plan: LaunchPlan, *, secrets_dir: Path | None = None) -> s
 
 def docker_run_argv(plan: LaunchPlan, *, secrets_dir: Path | None = None) -> list[str]:
     """The same command as an argument list (what `shlex.split` gives back from `render_docker_run`)."""
-    directory = secrets_dir or default_secrets_dir(plan.container_name)
+    directory = secrets_dir or paths.secrets_dir(plan.container_name)
     return [arg for group in _groups(plan, directory) for arg in group]
 
 

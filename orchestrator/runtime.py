@@ -26,6 +26,7 @@ import requests.exceptions
 
 from orchestrator.diagnose import DiagnosisContext, diagnose
 from orchestrator.errors import DeploymentError, RuntimeUnavailableError
+from orchestrator.paths import secrets_dir
 
 if TYPE_CHECKING:
     from orchestrator.deploy import DeploymentInfo
@@ -122,12 +123,6 @@ def parse_docker_time(text: str | None) -> datetime | None:
     fraction = (match[2] or ".0")[:7]
     zone = match[3] or "Z"
     return datetime.fromisoformat(f"{match[1]}{fraction}{'+00:00' if zone == 'Z' else zone}")
-
-
-def secrets_dir(name: str) -> Path:
-    """Host directory holding a deployment's secret files (0700; files 0600), removed by `down`."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tgi-orchestrator" / "secrets" / name
 
 
 def _info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:

@@ -86,14 +86,15 @@ def test_secret_files_default_to_the_runtime_secrets_directory(isolated: Path) -
     assert f"{expected}:/run/secrets/tgi-api-key:ro" in shell_words(text)
 
 
-def test_secrets_directory_matches_the_runtimes(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
-    """The dry run names the files `up` writes: both rules must agree (with and without XDG_CACHE_HOME)."""
-    from orchestrator.docker_command import default_secrets_dir
-    from orchestrator.runtime import secrets_dir
+def test_secrets_directory_rule(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    """`$XDG_CACHE_HOME`, else `~/.cache`; the runtime (which writes the files) uses this very rule."""
+    from orchestrator import paths, runtime
 
-    assert default_secrets_dir("a") == secrets_dir("a") == isolated / "xdg-cache/tgi-orchestrator/secrets/a"
+    assert runtime.secrets_dir is paths.secrets_dir  # the dry run names the files `up` writes
+    assert paths.secrets_dir("a") == isolated / "xdg-cache/tgi-orchestrator/secrets/a"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_secrets_dir("b") == secrets_dir("b")
+    monkeypatch.setenv("HOME", str(isolated / "home"))
+    assert paths.secrets_dir("b") == isolated / "home/.cache/tgi-orchestrator/secrets/b"
 
 
 def test_odd_values_survive_quoting(isolated: Path) -> None:
