@@ -7,26 +7,38 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import httpx2
 
 from orchestrator.client.endpoints import Endpoint, EndpointPool
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import merge_parameters, request_headers
-from orchestrator.client.results import CallStats
+from orchestrator.client.protocol import (
+    StreamReader,
+    build_chat_body,
+    build_generate_body,
+    chat_reader,
+    generated_text,
+    merge_parameters,
+    overlay,
+    parse_generate,
+    request_headers,
+)
+from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryBudget, RetryPolicy
+from orchestrator.client.translate import error_from_exception, error_from_response
 
 if TYPE_CHECKING:
     from orchestrator.tokens import MistralTokenizer
 
-__all__ = ["ClientBase", "SecretLike", "attempt_timeout", "split_chat_arguments"]
+__all__ = ["ChatCall", "ClientBase", "SecretLike", "attempt_timeout", "check_status", "split_chat_arguments"]
 
 _LAST_STATS: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("tgi_last_stats", default=None)
 
 C = TypeVar("C", bound="ClientBase")
+H = TypeVar("H")
 
 # Keyword arguments `InferenceClient.chat_completion` takes itself; any other chat field goes in `extra_body`.
 _CHAT_KWARGS = frozenset(
@@ -48,6 +60,45 @@ def attempt_timeout(ctx: CallContext) -> Any:
     if cut is None:
         return httpx2.USE_CLIENT_DEFAULT
     return httpx2.Timeout(cut[1], connect=cut[0])
+
+
+def check_status(response: httpx2.Response, url: str) -> None:
+    """Raise the translated error for an HTTP error status of a fully read response."""
+    if response.status_code >= 400:
+        raise error_from_response(response.status_code, response.headers, response.content, url)
+
+
+class _Attempt:
+    """One attempt's hold on a replica, entered with `with` by both shells (sync and async alike).
+
+    Entering picks the replica (fewest in flight) and counts the attempt. Leaving gives the replica back: plainly
+    on success; as a failure (cooling it on a connection error or 503) when a `TGIError` or one of `translate`
+    escaped, the latter re-raised translated; plainly again for anything else (cancelled, interrupted). A plain
+    class rather than `contextlib.contextmanager`, which costs several times more on the fast path.
+    """
+
+    __slots__ = ("_client", "_ctx", "_endpoint", "_translate")
+
+    def __init__(self, client: ClientBase, ctx: CallContext, translate: type[BaseException]) -> None:
+        self._client = client
+        self._ctx = ctx
+        self._translate = translate
+
+    def __enter__(self) -> Endpoint:
+        endpoint = self._endpoint = self._client._pool.acquire(self._ctx.avoid)
+        self._ctx.begin_attempt(endpoint.url)
+        return endpoint
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        client, endpoint = self._client, self._endpoint
+        if exc is None:
+            client._pool.release(endpoint)
+        elif isinstance(exc, TGIError):
+            client._failed(self._ctx, endpoint, exc)  # propagates as it is
+        elif isinstance(exc, self._translate):
+            raise client._failed(self._ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
+        else:
+            client._pool.release(endpoint)
 
 
 class SecretLike(Protocol):
@@ -88,6 +139,31 @@ class ClientBase:
         self._api_key = _secret_value(api_key)
         self._headers = request_headers(self._api_key, headers)
         self._max_connections = max_connections
+        self._hf: dict[str, Any] = {}
+
+    def _timeout(self) -> httpx2.Timeout:
+        return httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
+
+    def _http_options(self) -> dict[str, Any]:
+        """Options of the shell's `httpx2` pool: finite timeouts, our headers only, no proxies or redirects."""
+        limits = httpx2.Limits(
+            max_connections=self._max_connections, max_keepalive_connections=self._max_connections
+        )
+        return {
+            "timeout": self._timeout(),
+            "limits": limits,
+            "headers": self._headers,
+            "trust_env": False,
+            "follow_redirects": False,
+        }
+
+    def _cached_inference_client(self, url: str, factory: Callable[..., H]) -> H:
+        """huggingface_hub's (Async)InferenceClient for `url`, made once with our headers and timeouts."""
+        client = self._hf.get(url)
+        if client is None:
+            # huggingface_hub passes `timeout` to httpx2 as is: separate connect and read timeouts.
+            client = self._hf[url] = factory(model=url, headers=self._hf_headers(), timeout=self._timeout())
+        return cast(H, client)
 
     # -- construction ---------------------------------------------------------------------------------------
 
@@ -191,6 +267,9 @@ class ClientBase:
         _LAST_STATS.set(ctx.stats)
         return ctx
 
+    def _attempt(self, ctx: CallContext, translate: type[BaseException]) -> _Attempt:
+        return _Attempt(self, ctx, translate)
+
     def _parameters(
         self, preset: SamplingPreset | None, explicit: Mapping[str, Any], extra: Mapping[str, Any] | None
     ) -> dict[str, Any]:
@@ -200,10 +279,98 @@ class ClientBase:
         self, preset: SamplingPreset | None, explicit: Mapping[str, Any], extra: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         chosen = preset if preset is not None else self.preset
-        params: dict[str, Any] = chosen.chat_parameters() if chosen is not None else {}
-        if extra:
-            params.update(extra)
-        for key, value in explicit.items():
-            if value is not None:
-                params[key] = value
-        return params
+        return overlay(chosen.chat_parameters() if chosen is not None else {}, explicit, extra)
+
+    # -- what each public method does before and after its I/O (the shells only send) ------------------------
+
+    def _prepare_generate(
+        self,
+        operation: str,
+        prompt: str,
+        details: bool,
+        preset: SamplingPreset | None,
+        parameters: Mapping[str, Any] | None,
+        deadline: float | None,
+        *,
+        max_new_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        top_k: int | None,
+        repetition_penalty: float | None,
+        do_sample: bool | None,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> tuple[bytes, CallContext]:
+        """Body and call context of `generate` (or, with `details=True`, of `stream`)."""
+        explicit = {
+            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
+        }  # fmt: skip
+        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=details)
+        return body, self._context(operation, deadline)
+
+    @staticmethod
+    def _generate_result(response: httpx2.Response, ctx: CallContext, details: bool) -> str | GenerateResult:
+        """What `generate` returns: just the text (fast path), or a `GenerateResult` with details."""
+        if not details:
+            return generated_text(response.content)
+        return parse_generate(response.content, response.headers, ctx.stats, ctx.endpoint or "")
+
+    def _prepare_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        stream: bool,
+        preset: SamplingPreset | None,
+        parameters: Mapping[str, Any] | None,
+        deadline: float | None,
+        *,
+        max_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> tuple[ChatCall, CallContext]:
+        """What `chat` (through huggingface_hub) or `chat_stream` (raw SSE) sends, and the call context."""
+        explicit = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "stop": stop,
+            "seed": seed,
+        }
+        params = self._chat_parameters(preset, explicit, parameters)
+        if stream:
+            body = build_chat_body(messages, params, stream=True)
+            return ChatCall(body=body), self._context("chat_stream", deadline)
+        known, extra = split_chat_arguments(params)
+        ctx = self._context("chat", deadline)
+        return ChatCall(messages=[dict(m) for m in messages], known=known, extra=extra), ctx
+
+
+class ChatCall:
+    """A prepared chat call: for `chat`, the arguments of huggingface_hub's `chat_completion` (see `send`); for
+    `chat_stream`, the raw body and `make`, the reader factory parsing chunks into huggingface_hub's dataclasses."""
+
+    __slots__ = ("body", "extra", "known", "make", "messages")
+
+    def __init__(
+        self,
+        *,
+        body: bytes = b"",
+        messages: list[dict[str, Any]] | None = None,
+        known: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        from huggingface_hub import ChatCompletionStreamOutput
+
+        self.body = body
+        self.messages = messages or []
+        self.known = known or {}
+        self.extra = extra or None
+        self.make: Callable[[str, CallStats], StreamReader[ChatCompletionStreamOutput]] = chat_reader(
+            ChatCompletionStreamOutput.parse_obj_as_instance
+        )
+
+    def send(self, client: Any) -> Any:
+        """One `chat_completion` call on an (Async)InferenceClient: its result, or its coroutine."""
+        return client.chat_completion(self.messages, model="tgi", extra_body=self.extra, **self.known)

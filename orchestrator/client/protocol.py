@@ -9,7 +9,7 @@ handed out an error is raised as itself (so the call can be retried); afterwards
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from orchestrator.client.errors import TGIError, TGIStreamInterruptedError, TGIUnavailableError
@@ -26,8 +26,13 @@ __all__ = [
     "TokenStreamView",
     "build_chat_body",
     "build_generate_body",
+    "chat_reader",
+    "generated_text",
+    "merge_parameters",
+    "overlay",
     "parse_generate",
     "request_headers",
+    "token_reader",
 ]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -54,7 +59,13 @@ def merge_parameters(
     preset: SamplingPreset | None, explicit: Mapping[str, Any], extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Preset fields, then `extra` (a raw `parameters` mapping), then explicit keyword arguments that are set."""
-    params: dict[str, Any] = preset.parameters() if preset is not None else {}
+    return overlay(preset.parameters() if preset is not None else {}, explicit, extra)
+
+
+def overlay(
+    params: dict[str, Any], explicit: Mapping[str, Any], extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`params` updated with `extra`, then with the explicit keyword arguments that are set (not None)."""
     if extra:
         params.update(extra)
     for key, value in explicit.items():
@@ -106,17 +117,21 @@ def generated_text(body: bytes) -> str:
     return str(data["generated_text"])
 
 
-class TokenStreamState:
-    """What a `/generate_stream` has delivered so far, and what each new SSE payload means."""
+class _StreamProgress:
+    """What a stream has delivered so far (text parts, token count), shared by the token and chat states.
 
-    __slots__ = ("endpoint", "final", "parts", "stats", "tokens")
+    Until the first token has been handed out an error is raised as itself (so the call can be retried);
+    afterwards `interrupted` turns it into a `TGIStreamInterruptedError` with the partial text.
+    """
+
+    __slots__ = ("endpoint", "parts", "stats", "tokens")
+    _broke = "stream broke after {} token(s)"
 
     def __init__(self, endpoint: str, stats: CallStats) -> None:
         self.endpoint = endpoint
         self.stats = stats
         self.parts: list[str] = []
         self.tokens = 0
-        self.final: TokenEvent | None = None
 
     @property
     def started(self) -> bool:
@@ -125,6 +140,31 @@ class TokenStreamState:
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    def interrupted(self, cause: TGIError) -> TGIError:
+        """`cause` itself before the first token (retryable), a stream-interrupted error after it."""
+        if not self.started:
+            return cause
+        return TGIStreamInterruptedError(
+            f"{self._broke.format(self.tokens)}: {cause.message}",
+            partial_text=self.text,
+            tokens_received=self.tokens,
+            status=cause.status,
+            error_type=cause.error_type,
+            server_message=cause.server_message,
+            endpoint=self.endpoint,
+            attempts=self.stats.attempts,
+        )
+
+
+class TokenStreamState(_StreamProgress):
+    """What a `/generate_stream` has delivered so far, and what each new SSE payload means."""
+
+    __slots__ = ("final",)
+
+    def __init__(self, endpoint: str, stats: CallStats) -> None:
+        super().__init__(endpoint, stats)
+        self.final: TokenEvent | None = None
 
     def event(self, payload: bytes) -> TokenEvent | None:
         """Interpret one SSE payload; raises the translated error for an error event."""
@@ -155,21 +195,6 @@ class TokenStreamState:
     def complete(self) -> bool:
         return self.final is not None
 
-    def interrupted(self, cause: TGIError) -> TGIError:
-        """`cause` itself before the first token (retryable), a stream-interrupted error after it."""
-        if not self.started:
-            return cause
-        return TGIStreamInterruptedError(
-            f"stream broke after {self.tokens} token(s): {cause.message}",
-            partial_text=self.text,
-            tokens_received=self.tokens,
-            status=cause.status,
-            error_type=cause.error_type,
-            server_message=cause.server_message,
-            endpoint=self.endpoint,
-            attempts=self.stats.attempts,
-        )
-
     def ended(self) -> TGIError | None:
         """Called at end of body: an error when the final event never came."""
         if self.complete:
@@ -183,22 +208,16 @@ class TokenStreamState:
         )
 
 
-class ChatStreamState:
+class ChatStreamState(_StreamProgress):
     """The same bookkeeping for `/v1/chat/completions` streams (chunks, then `[DONE]`)."""
 
-    __slots__ = ("done", "endpoint", "finish_reason", "parts", "stats", "tokens")
+    __slots__ = ("done", "finish_reason")
+    _broke = "chat stream broke after {} chunk(s)"
 
     def __init__(self, endpoint: str, stats: CallStats) -> None:
-        self.endpoint = endpoint
-        self.stats = stats
-        self.parts: list[str] = []
-        self.tokens = 0
+        super().__init__(endpoint, stats)
         self.done = False
         self.finish_reason: str | None = None
-
-    @property
-    def started(self) -> bool:
-        return self.tokens > 0
 
     def chunk(self, payload: bytes) -> dict[str, Any] | None:
         """One parsed chunk dict, or None for `[DONE]`; raises the translated error for an error event."""
@@ -217,20 +236,6 @@ class ChatStreamState:
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         return data
-
-    def interrupted(self, cause: TGIError) -> TGIError:
-        if not self.started:
-            return cause
-        return TGIStreamInterruptedError(
-            f"chat stream broke after {self.tokens} chunk(s): {cause.message}",
-            partial_text="".join(self.parts),
-            tokens_received=self.tokens,
-            status=cause.status,
-            error_type=cause.error_type,
-            server_message=cause.server_message,
-            endpoint=self.endpoint,
-            attempts=self.stats.attempts,
-        )
 
     def ended(self) -> TGIError | None:
         if self.done or self.finish_reason is not None:
@@ -298,6 +303,27 @@ class StreamReader(Generic[T]):
         return self.state.interrupted(cause)
 
 
+def token_reader(endpoint: str, stats: CallStats) -> StreamReader[TokenEvent]:
+    """A reader for one `/generate_stream` attempt (`TokenEvent`s)."""
+    state = TokenStreamState(endpoint, stats)
+    return StreamReader(state, state.event)
+
+
+def chat_reader(parse: Callable[[dict[str, Any]], T]) -> Callable[[str, CallStats], StreamReader[T]]:
+    """A factory of readers for `/v1/chat/completions` streams; `parse` turns each chunk dict into an event."""
+
+    def make(endpoint: str, stats: CallStats) -> StreamReader[T]:
+        state = ChatStreamState(endpoint, stats)
+
+        def convert(payload: bytes) -> T | None:
+            chunk = state.chunk(payload)
+            return None if chunk is None else parse(chunk)
+
+        return StreamReader(state, convert)
+
+    return make
+
+
 class TokenStreamView:
     """Read-only views on a token stream's progress, shared by the sync and async stream classes."""
 
@@ -344,7 +370,7 @@ class ChatStreamView:
         """Content delivered so far."""
         state = self._reader.state
         assert isinstance(state, ChatStreamState)
-        return "".join(state.parts)
+        return state.text
 
     @property
     def finish_reason(self) -> str | None:

@@ -8,30 +8,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx2
 
-from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, split_chat_arguments
+from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, check_status
 from orchestrator.client.endpoints import Endpoint
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import (
-    ChatStreamState,
     StreamReader,
-    TokenStreamState,
-    build_chat_body,
-    build_generate_body,
-    generated_text,
-    parse_generate,
+    token_reader,
 )
-from orchestrator.client.results import CallStats, GenerateResult, TokenEvent
+from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
 from orchestrator.client.translate import error_from_exception, error_from_response
 
 if TYPE_CHECKING:
-    from huggingface_hub import ChatCompletionOutput, ChatCompletionStreamOutput, InferenceClient
+    from huggingface_hub import ChatCompletionOutput, InferenceClient
 
 __all__ = ["TGIClient"]
 
@@ -64,15 +59,7 @@ class TGIClient(ClientBase):
             headers=headers,
             max_connections=max_connections,
         )
-        self._http = httpx2.Client(
-            timeout=httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout),
-            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers=self._headers,
-            trust_env=False,
-            follow_redirects=False,
-            transport=transport,
-        )
-        self._hf: dict[str, InferenceClient] = {}
+        self._http = httpx2.Client(transport=transport, **self._http_options())
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -80,7 +67,7 @@ class TGIClient(ClientBase):
         """Close every connection (and huggingface_hub's per-stream exit stack)."""
         self._http.close()
         for hf in self._hf.values():
-            hf.close()  # type: ignore[no-untyped-call]
+            hf.close()
 
     def __enter__(self) -> TGIClient:
         return self
@@ -99,44 +86,18 @@ class TGIClient(ClientBase):
         return self._inference_client(self.endpoints[0])
 
     def _inference_client(self, url: str) -> InferenceClient:
-        client = self._hf.get(url)
-        if client is None:
-            from huggingface_hub import InferenceClient
+        from huggingface_hub import InferenceClient
 
-            client = InferenceClient(
-                model=url,
-                headers=self._hf_headers(),
-                # huggingface_hub passes this to httpx2 as is: separate connect and read timeouts.
-                timeout=cast(
-                    float, httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
-                ),
-            )
-            self._hf[url] = client
-        return client
+        return self._cached_inference_client(url, InferenceClient)
 
     # -- sending --------------------------------------------------------------------------------------------
 
     def _request(self, ctx: CallContext, method: str, path: str, body: bytes | None) -> httpx2.Response:
-        endpoint = self._pool.acquire(ctx.avoid)
-        ctx.begin_attempt(endpoint.url)
-        try:
+        with self._attempt(ctx, httpx2.RequestError) as endpoint:
             response = self._http.request(
-                method,
-                endpoint.url + path,
-                content=body,
-                timeout=attempt_timeout(ctx),
+                method, endpoint.url + path, content=body, timeout=attempt_timeout(ctx)
             )
-        except httpx2.RequestError as exc:
-            raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
-        except BaseException:  # cancelled or interrupted: still give the endpoint back
-            self._pool.release(endpoint)
-            raise
-        if response.status_code >= 400:
-            error = error_from_response(
-                response.status_code, response.headers, response.content, endpoint.url
-            )
-            raise self._failed(ctx, endpoint, error)
-        self._pool.release(endpoint)
+            check_status(response, endpoint.url)
         return response
 
     def _open(
@@ -244,18 +205,15 @@ class TGIClient(ClientBase):
         """Generate text for `prompt` (`/generate`); with `details=True` a `GenerateResult` with TGI's details,
         timing headers and call statistics. Keyword arguments override the preset; `parameters` passes any other
         TGI field; `deadline` (seconds) overrides the policy's for this call."""
-        explicit = {
-            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
-            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
-        }  # fmt: skip
-        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=details)
-        ctx = self._context("generate", deadline)
+        body, ctx = self._prepare_generate(
+            "generate", prompt, details, preset, parameters, deadline,
+            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+            repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
+        )  # fmt: skip
         response = run_sync(
             lambda c: self._request(c, "POST", "/generate", body), ctx, self._budget, self._pool
         )
-        if not details:
-            return generated_text(response.content)
-        return parse_generate(response.content, response.headers, ctx.stats, ctx.endpoint or "")
+        return self._generate_result(response, ctx, details)
 
     def stream(
         self,
@@ -276,19 +234,13 @@ class TGIClient(ClientBase):
         """Stream tokens (`/generate_stream`). Opens at once, retrying until the first token has arrived; the
         returned `TokenStream` yields `TokenEvent`s, the last with `generated_text` and `details`. A failure after
         the first token raises `TGIStreamInterruptedError` with the partial text."""
-        explicit = {
-            "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
-            "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
-        }  # fmt: skip
-        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=True)
-        ctx = self._context("stream", deadline)
-
-        def make(endpoint: str, stats: CallStats) -> StreamReader[TokenEvent]:
-            state = TokenStreamState(endpoint, stats)
-            return StreamReader(state, state.event)
-
+        body, ctx = self._prepare_generate(
+            "stream", prompt, True, preset, parameters, deadline,
+            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+            repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
+        )  # fmt: skip
         opened = run_sync(
-            lambda c: self._open(c, "/generate_stream", body, make), ctx, self._budget, self._pool
+            lambda c: self._open(c, "/generate_stream", body, token_reader), ctx, self._budget, self._pool
         )
         return TokenStream(self._pool, *opened, ctx.stats)
 
@@ -306,30 +258,14 @@ class TGIClient(ClientBase):
         deadline: float | None = None,
     ) -> ChatCompletionOutput:
         """OpenAI-style chat through TGI's `/v1/chat/completions`, via huggingface_hub's `chat_completion`."""
-        explicit = {
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "stop": stop,
-            "seed": seed,
-        }
-        known, extra = split_chat_arguments(self._chat_parameters(preset, explicit, parameters))
-        ctx = self._context("chat", deadline)
-        msgs = [dict(m) for m in messages]
+        call, ctx = self._prepare_chat(
+            messages, False, preset, parameters, deadline,
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+        )  # fmt: skip
 
         def attempt(c: CallContext) -> ChatCompletionOutput:
-            endpoint = self._pool.acquire(c.avoid)
-            c.begin_attempt(endpoint.url)
-            try:
-                out: ChatCompletionOutput = self._inference_client(endpoint.url).chat_completion(
-                    msgs, model="tgi", extra_body=extra or None, **known
-                )
-            except Exception as exc:
-                raise self._failed(c, endpoint, error_from_exception(exc, endpoint.url)) from exc
-            except BaseException:
-                self._pool.release(endpoint)
-                raise
-            self._pool.release(endpoint)
+            with self._attempt(c, Exception) as endpoint:
+                out: ChatCompletionOutput = call.send(self._inference_client(endpoint.url))
             return out
 
         return run_sync(attempt, ctx, self._budget, self._pool)
@@ -348,29 +284,15 @@ class TGIClient(ClientBase):
         deadline: float | None = None,
     ) -> ChatStream:
         """Stream a chat completion; same retry rules as `stream`. Yields `ChatCompletionStreamOutput` chunks."""
-        from huggingface_hub import ChatCompletionStreamOutput
-
-        explicit = {
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "stop": stop,
-            "seed": seed,
-        }
-        body = build_chat_body(messages, self._chat_parameters(preset, explicit, parameters), stream=True)
-        ctx = self._context("chat_stream", deadline)
-
-        def make(endpoint: str, stats: CallStats) -> StreamReader[ChatCompletionStreamOutput]:
-            state = ChatStreamState(endpoint, stats)
-
-            def convert(payload: bytes) -> ChatCompletionStreamOutput | None:
-                chunk = state.chunk(payload)
-                return None if chunk is None else ChatCompletionStreamOutput.parse_obj_as_instance(chunk)
-
-            return StreamReader(state, convert)
-
+        call, ctx = self._prepare_chat(
+            messages, True, preset, parameters, deadline,
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+        )  # fmt: skip
         opened = run_sync(
-            lambda c: self._open(c, "/v1/chat/completions", body, make), ctx, self._budget, self._pool
+            lambda c: self._open(c, "/v1/chat/completions", call.body, call.make),
+            ctx,
+            self._budget,
+            self._pool,
         )
         return ChatStream(self._pool, *opened, ctx.stats)
 
