@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.load.figures import summarize
+from orchestrator.load.figures import UNFINISHED, Sample, summarize
 from orchestrator.load.report import read_samples
 from orchestrator.load.runner import LoadRequest, run_load
 from tests.fixtures.emulator import EmulatorProcess
@@ -38,6 +38,11 @@ def timed_emulator() -> Iterator[EmulatorProcess]:
     """An emulator with the A100 latency profile (prefill 12 ms + 0.133 ms/token, decode 9 ms/step)."""
     with EmulatorProcess(PROFILE) as emu:
         yield emu
+
+
+def finished(report_dir: Path) -> list[Sample]:
+    """The samples of requests that completed (those in flight at the end are recorded as `unfinished`)."""
+    return [s for s in read_samples(report_dir / "samples.jsonl") if s.error_type != UNFINISHED]
 
 
 def load(url: str, tmp: Path, scenario: str = "stream", users: int = 2, duration: float = 3.0,
@@ -72,7 +77,7 @@ def test_open_loop_reaches_its_target_rate(timed_emulator: EmulatorProcess, tmp_
     arrivals = result.summary["arrivals"]
     assert arrivals["dropped"] == 0 and arrivals["slots"] >= 90
     # latency counted from the scheduled time: never below the actual-send latency
-    samples = read_samples(tmp_path / "samples.jsonl")
+    samples = finished(tmp_path)
     assert all(s.sent_at >= s.start_at for s in samples)
     assert summarize(samples).requests == fig["requests"]
 
@@ -94,7 +99,7 @@ def test_two_processes_merge_every_exact_sample(timed_emulator: EmulatorProcess,
     result = load(timed_emulator.url, tmp_path, "stream", 4, 4.0, 2)
     summary = result.summary
     assert summary["settings"]["workers_reporting"] == [0, 1]
-    samples = read_samples(tmp_path / "samples.jsonl")
+    samples = finished(tmp_path)
     assert {s.worker for s in samples} == {0, 1}
     # the master's figures are those of the union of both workers' exact samples
     union = summarize(samples)
@@ -266,7 +271,7 @@ def test_jsonl_conversations_on_chat(timed_emulator: EmulatorProcess, tmp_path: 
     fig = result.summary["figures"]["chat"]
     assert fig["succeeded"] > 2 and fig["failed"] == 0
     assert fig["input_token_mismatches"] == 0  # usage.prompt_tokens == our Mistral-template count
-    assert {s.target_tokens for s in read_samples(tmp_path / "out" / "samples.jsonl")} == {12, 24}
+    assert {s.target_tokens for s in finished(tmp_path / "out")} == {12, 24}
 
 
 def test_request_timeout_fails_stalled_streams(emulator_factory: Any, tmp_path: Path) -> None:
