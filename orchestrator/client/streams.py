@@ -20,17 +20,19 @@ from orchestrator.client.results import CallStats, TokenEvent
 __all__ = ["AsyncChatStream", "AsyncTokenStream", "ChatStream", "TokenStream"]
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
-class _Stream(Generic[T]):
-    """An open SSE stream; iterate it for events. Closing it (or leaving a `with` block) frees the connection."""
+class _OpenStream(Generic[T, C]):
+    """What both stream classes hold: the open response, its chunk iterator (`C`: sync or async), the reader,
+    the events the opening attempt already read, and the replica's in-flight slot until the stream finishes."""
 
     def __init__(
         self,
         pool: EndpointPool,
         endpoint: Endpoint,
         response: httpx2.Response,
-        chunks: Iterator[bytes],
+        chunks: C,
         reader: StreamReader[T],
         pending: list[T],
         stats: CallStats,
@@ -44,6 +46,24 @@ class _Stream(Generic[T]):
         self._closed = False
         self.stats = stats
         self.endpoint = endpoint.url
+
+    def _stamp(self, error: TGIError) -> TGIError:
+        """Give a failure that ends the stream the call's statistics."""
+        error.attempts = self.stats.attempts
+        error.stats = self.stats
+        return error
+
+    def _release(self, error: TGIError | None) -> bool:
+        """Give the replica's slot back, once; False when the stream was already finished."""
+        if self._closed:
+            return False
+        self._closed = True
+        self._pool.release(self._endpoint, error)
+        return True
+
+
+class _Stream(_OpenStream[T, Iterator[bytes]]):
+    """An open SSE stream; iterate it for events. Closing it (or leaving a `with` block) frees the connection."""
 
     def __iter__(self) -> Iterator[T]:
         try:
@@ -65,16 +85,12 @@ class _Stream(Generic[T]):
             self.close()
 
     def _fail(self, error: TGIError) -> TGIError:
-        error.attempts = self.stats.attempts
-        error.stats = self.stats
-        self._finish(error)
+        self._finish(self._stamp(error))
         return error
 
     def _finish(self, error: TGIError | None) -> None:
-        if not self._closed:
-            self._closed = True
+        if self._release(error):
             self._response.close()
-            self._pool.release(self._endpoint, error)
 
     def close(self) -> None:
         """Stop reading and return the connection (safe to call twice)."""
@@ -99,28 +115,8 @@ class ChatStream(_Stream[Any], ChatStreamView):
     """Chunks of a `/v1/chat/completions` stream, as huggingface_hub's `ChatCompletionStreamOutput`."""
 
 
-class _AsyncStream(Generic[T]):
+class _AsyncStream(_OpenStream[T, AsyncIterator[bytes]]):
     """An open SSE stream; `async for` it. `aclose()` (or leaving `async with`) frees the connection."""
-
-    def __init__(
-        self,
-        pool: EndpointPool,
-        endpoint: Endpoint,
-        response: httpx2.Response,
-        chunks: AsyncIterator[bytes],
-        reader: StreamReader[T],
-        pending: list[T],
-        stats: CallStats,
-    ) -> None:
-        self._pool = pool
-        self._endpoint = endpoint
-        self._response = response
-        self._chunks = chunks
-        self._reader = reader
-        self._pending = pending
-        self._closed = False
-        self.stats = stats
-        self.endpoint = endpoint.url
 
     async def __aiter__(self) -> AsyncIterator[T]:
         try:
@@ -146,15 +142,11 @@ class _AsyncStream(Generic[T]):
             await self.aclose()
 
     async def _fail(self, error: TGIError) -> TGIError:
-        error.attempts = self.stats.attempts
-        error.stats = self.stats
-        await self._finish(error)
+        await self._finish(self._stamp(error))
         return error
 
     async def _finish(self, error: TGIError | None) -> None:
-        if not self._closed:
-            self._closed = True
-            self._pool.release(self._endpoint, error)
+        if self._release(error):
             await self._response.aclose()
 
     async def aclose(self) -> None:
