@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 
 def _resolve_url(url: str | None, name: str | None) -> str:
-    """--url as given; --name: the host port Docker bound for that container's port 80; else the settings."""
+    """--url as given; --name: the endpoint of that deployment (`orchestrator up`); else the settings' endpoint."""
     from orchestrator.load.runner import LoadError
 
     if url and name:
@@ -28,24 +28,15 @@ def _resolve_url(url: str | None, name: str | None) -> str:
             raise LoadError(f"--url {url!r} must start with http:// or https://")
         return url.rstrip("/")
     if name:
-        import docker
+        from orchestrator.deploy import find_deployment
 
-        try:
-            container = docker.from_env().containers.get(name)
-            binding = container.attrs["NetworkSettings"]["Ports"]["80/tcp"][0]
-        except docker.errors.NotFound:
-            raise LoadError(f"--name {name!r}: no such container; see `docker ps` or pass --url") from None
-        except (docker.errors.DockerException, KeyError, IndexError, TypeError) as exc:
-            raise LoadError(
-                f"--name {name!r}: cannot find its published port 80 ({exc}); pass --url"
-            ) from None
-        host = binding.get("HostIp") or "127.0.0.1"
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        return f"http://{host}:{binding['HostPort']}"
+        info = find_deployment(name)
+        if info is None:
+            raise LoadError(f"--name {name!r}: no such deployment; see `orchestrator status` or pass --url")
+        return str(info.endpoint).rstrip("/")
     from orchestrator.settings import load_settings
 
-    settings = load_settings()
-    return f"http://{settings.host.bind_address}:{settings.host.port}"
+    return load_settings().endpoint
 
 
 def _print_result(result: "LoadResult") -> None:
