@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -13,8 +14,13 @@ from urllib.parse import urlsplit
 
 import jsonschema  # type: ignore[import-untyped]
 
-SPEC_PATH = Path(os.environ.get("TGI_OPENAPI_SPEC", "/work/shared/reference/tgi-openapi-3.3.7.json"))
-_LOCAL_SPEC = Path(__file__).parent / "tgi-openapi-3.3.7.json"
+_REPO = Path(__file__).resolve().parents[2]
+REFERENCE_SPEC = Path(
+    os.environ.get("TGI_OPENAPI_SPEC", _REPO.parent / "shared" / "reference" / "tgi-openapi-3.3.7.json")
+)
+"""TGI's own spec from shared/reference, beside the checkout (as on developer machines and in CI)."""
+SHIPPED_SPEC = _REPO / "orchestrator" / "emulator" / "openapi.json"
+"""The byte-identical copy the emulator serves at /api-doc/openapi.json (a test keeps the two equal)."""
 
 
 @dataclass
@@ -67,9 +73,22 @@ def get(url: str, path: str, **kwargs: Any) -> Reply:
     return request(url, "GET", path, **kwargs)
 
 
+def wait_healthy(url: str, container: Any, timeout: float = 60) -> None:
+    """Poll `/health` until it answers 200; fail with the container's log if it does not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if get(url, "/health", timeout=2).status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(container.logs().decode(errors="replace"))
+
+
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
-    path = SPEC_PATH if SPEC_PATH.exists() else _LOCAL_SPEC
+    path = REFERENCE_SPEC if REFERENCE_SPEC.exists() else SHIPPED_SPEC
     return dict(json.loads(path.read_text()))
 
 
