@@ -72,17 +72,20 @@ class _Attempt:
     """One attempt's hold on a replica, entered with `with` by both shells (sync and async alike).
 
     Entering picks the replica (fewest in flight) and counts the attempt. Leaving gives the replica back: plainly
-    on success; as a failure (cooling it on a connection error or 503) when a `TGIError` or one of `translate`
+    on success (unless `hold`: an opened stream keeps it until it finishes); as a failure (cooling it on a connection error or 503) when a `TGIError` or one of `translate`
     escaped, the latter re-raised translated; plainly again for anything else (cancelled, interrupted). A plain
     class rather than `contextlib.contextmanager`, which costs several times more on the fast path.
     """
 
-    __slots__ = ("_client", "_ctx", "_endpoint", "_translate")
+    __slots__ = ("_client", "_ctx", "_endpoint", "_hold", "_translate")
 
-    def __init__(self, client: ClientBase, ctx: CallContext, translate: type[BaseException]) -> None:
+    def __init__(
+        self, client: ClientBase, ctx: CallContext, translate: type[BaseException], hold: bool
+    ) -> None:
         self._client = client
         self._ctx = ctx
         self._translate = translate
+        self._hold = hold
 
     def __enter__(self) -> Endpoint:
         endpoint = self._endpoint = self._client._pool.acquire(self._ctx.avoid)
@@ -92,7 +95,8 @@ class _Attempt:
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         client, endpoint = self._client, self._endpoint
         if exc is None:
-            client._pool.release(endpoint)
+            if not self._hold:
+                client._pool.release(endpoint)
         elif isinstance(exc, TGIError):
             client._failed(self._ctx, endpoint, exc)  # propagates as it is
         elif isinstance(exc, self._translate):
@@ -267,8 +271,9 @@ class ClientBase:
         _LAST_STATS.set(ctx.stats)
         return ctx
 
-    def _attempt(self, ctx: CallContext, translate: type[BaseException]) -> _Attempt:
-        return _Attempt(self, ctx, translate)
+    def _attempt(self, ctx: CallContext, translate: type[BaseException], *, hold: bool = False) -> _Attempt:
+        """`with self._attempt(ctx, ...) as endpoint:` around one attempt's I/O (see `_Attempt`)."""
+        return _Attempt(self, ctx, translate, hold)
 
     def _parameters(
         self, preset: SamplingPreset | None, explicit: Mapping[str, Any], extra: Mapping[str, Any] | None

@@ -23,7 +23,7 @@ from orchestrator.client.protocol import (
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
-from orchestrator.client.translate import error_from_exception, error_from_response
+from orchestrator.client.translate import error_from_response
 
 if TYPE_CHECKING:
     from huggingface_hub import ChatCompletionOutput, InferenceClient
@@ -108,18 +108,11 @@ class TGIClient(ClientBase):
         make: Callable[[str, CallStats], StreamReader[T]],
     ) -> tuple[Endpoint, httpx2.Response, Iterator[bytes], StreamReader[T], list[T]]:
         """One attempt at opening a stream: send, check the status, read until the first event."""
-        endpoint = self._pool.acquire(ctx.avoid)
-        ctx.begin_attempt(endpoint.url)
-        request = self._http.build_request(
-            "POST", endpoint.url + path, content=body, timeout=attempt_timeout(ctx)
-        )
-        try:
+        with self._attempt(ctx, httpx2.RequestError, hold=True) as endpoint:
+            request = self._http.build_request(
+                "POST", endpoint.url + path, content=body, timeout=attempt_timeout(ctx)
+            )
             response = self._http.send(request, stream=True)
-        except httpx2.RequestError as exc:
-            raise self._failed(ctx, endpoint, error_from_exception(exc, endpoint.url)) from exc
-        except BaseException:  # cancelled or interrupted: still give the endpoint back
-            self._pool.release(endpoint)
-            raise
         reader = make(endpoint.url, ctx.stats)
         try:
             if response.status_code >= 400:
