@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.settings import setting_paths
+from tests.helpers import run_orchestrator as orchestrator
 from tests.plan.helpers import isolated
 
 __all__ = ["isolated"]
@@ -21,22 +19,6 @@ pytestmark = pytest.mark.usefixtures("isolated")
 
 SECRET = "sk-CLISECRET-value"
 runner = CliRunner()
-
-
-def orchestrator(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The installed console script in a fresh process, with no ORCHESTRATOR_* variables but `env`."""
-    script = Path(sys.executable).with_name("orchestrator")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
-    return subprocess.run(
-        [str(script), *args],
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_show_json_lists_every_value_with_its_source_and_masks_secrets(

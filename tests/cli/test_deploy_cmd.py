@@ -7,9 +7,7 @@ real console script (no engine behind DOCKER_HOST, and the emulator image on the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from orchestrator.cli.app import app
 from orchestrator.deploy import DeploymentInfo, DeploymentStatus
 from orchestrator.errors import DeploymentError
 from tests.fixtures.emulator import free_port
+from tests.helpers import isolate, run_orchestrator
 
 INFO = DeploymentInfo(
     name="tgi-mistral",
@@ -45,10 +44,7 @@ INFO = DeploymentInfo(
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith("ORCHESTRATOR_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path, cache_home=False)
 
 
 def test_up_passes_flags_and_prints_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,17 +158,8 @@ def test_logs_passes_follow_and_tail(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen["name"] == "x" and seen["follow"] is True and seen["tail"] == 5
 
 
-def _orchestrator(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Any:
-    script = Path(sys.executable).with_name("orchestrator")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
-    return subprocess.run(
-        [str(script), *args],
-        env={**clean, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def _orchestrator(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run_orchestrator(*args, cwd=cwd, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("command", [["up", "--gpus", "none"], ["status"], ["down"], ["logs"]])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +16,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from tests.fixtures.emulator import free_port
+from tests.helpers import run_orchestrator as orchestrator
 from tests.plan.helpers import isolated
 from tests.plan.test_docker_command import option, shell_words
 
@@ -26,21 +25,6 @@ __all__ = ["isolated"]
 pytestmark = pytest.mark.usefixtures("isolated")
 
 SECRET = "sk-DRYRUN-CLI-secret"
-
-
-def orchestrator(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("orchestrator")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
-    return subprocess.run(
-        [str(script), *args],
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_dry_run_prints_the_pinned_docker_run() -> None:

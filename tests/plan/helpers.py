@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,17 +9,13 @@ from typing import Any
 import pytest
 
 from orchestrator.settings import Settings, load_settings
+from tests.helpers import isolate
 
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty working directory (no .env, no orchestrator.toml) and no ORCHESTRATOR_* variables."""
-    for key in list(os.environ):
-        if key.startswith("ORCHESTRATOR_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    yield isolate(monkeypatch, tmp_path)
 
 
 def unchecked(**overrides: Any) -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from orchestrator.settings import Settings, load_settings
 from tests.fixtures.emulator import free_port
+from tests.helpers import isolate
 
 MANAGED = "org.tgi-orchestrator.managed=true"
 
@@ -19,12 +19,7 @@ MANAGED = "org.tgi-orchestrator.managed=true"
 @pytest.fixture
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Empty working directory, no ORCHESTRATOR_* variables, secrets written under the test's own cache home."""
-    for key in list(os.environ):
-        if key.startswith("ORCHESTRATOR_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return isolate(monkeypatch, tmp_path)
 
 
 def remove_test_containers(docker_client: Any, prefix: str) -> None:

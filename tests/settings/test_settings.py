@@ -9,18 +9,13 @@ import pytest
 
 from orchestrator.errors import ConfigError
 from orchestrator.settings import Settings, env_var_for, load_settings, setting_paths
+from tests.helpers import isolate
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty working directory with no ORCHESTRATOR_* variables around."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("ORCHESTRATOR_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    yield isolate(monkeypatch, tmp_path, cache_home=False)
 
 
 def load(**kwargs: object) -> Settings:
