@@ -7,8 +7,9 @@ sse.py        incremental SSE decoding (bytes in, payloads out)
 protocol.py   request bodies, response parsing, stream state (no I/O)
 endpoints.py  replica balancing: fewest in flight, cool-down after connection errors and 503
 presets.py    named sampling presets (MISTRAL_MODEL_CARD)
-base.py       construction, secrets, local tokenizer, per-call statistics
+base.py       construction, secrets, local tokenizer, per-call statistics, each method's preparation
 sync_client.py / async_client.py   the two thin shells that move bytes
+streams.py    the open streams handed to callers (sync and async)
 """
 
 from __future__ import annotations

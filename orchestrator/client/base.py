@@ -1,7 +1,10 @@
-"""What the sync and async clients share without I/O: construction, secrets, presets, local tokens, stats.
+"""What the sync and async clients share without I/O: construction, secrets, presets, local tokens, stats,
+and each public method's preparation (`_prepare_generate`, `_prepare_chat`) and result (`_generate_result`).
 
-`TGIClient` and `AsyncTGIClient` subclass `ClientBase` and add only the send path. The API key is kept in a
-`SecretStr`-like holder and copied into the request headers; `repr` shows endpoints, policy and preset only.
+`TGIClient` and `AsyncTGIClient` subclass `ClientBase` and add only the send path: each public method prepares
+here, runs its attempt through `run_sync` / `run_async`, and wraps the result; every attempt holds its replica
+through `_Attempt`, a plain `with` block usable from both. The API key is kept in a `SecretStr`-like holder and
+copied into the request headers; `repr` shows endpoints, policy and preset only.
 """
 
 from __future__ import annotations
