@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.emulator.helpers import get, post, validate_response
+from tests.emulator.helpers import get, post, validate_response, wait_healthy
 from tests.fixtures.emulator import free_port
 
 
@@ -32,15 +31,7 @@ def test_image_starts_answers_and_stops(docker_client: Any, emulator_image: str)
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if get(url, "/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(container.logs().decode(errors="replace"))
+        wait_healthy(url, container)
         info = get(url, "/info").json()
         validate_response(info, "/info", method="get")
         assert (
@@ -75,13 +66,7 @@ def test_image_under_the_orchestrators_secret_wrapper(docker_client: Any, emulat
     url = f"http://127.0.0.1:{port}"
     try:
         container.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if get(url, "/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        wait_healthy(url, container)
         body = {"inputs": "x", "parameters": {"max_new_tokens": 2}}
         assert post(url, "/generate", body).status == 401
         assert post(url, "/generate", body, headers={"authorization": "Bearer k3y"}).status == 200
