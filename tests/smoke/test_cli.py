@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from orchestrator.cli import smoke_cmd
+from tests.helpers import isolate
 from tests.smoke.tgi_stub import StubConfig, tgi_stub
 
 LIMITS = ["--max-input-tokens", "64", "--max-total-tokens", "128"]
@@ -28,12 +29,7 @@ smoke_cmd.register(app)
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # no stray .env / orchestrator.toml
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("ORCHESTRATOR_"):
-            monkeypatch.delenv(name)
+    isolate(monkeypatch, tmp_path, cache_home=False)  # no stray .env / orchestrator.toml
 
 
 def test_all_pass_exits_0_and_prints_a_table() -> None:

@@ -6,9 +6,6 @@ shown with the loopback stub in test_checks_stub.py."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -19,10 +16,9 @@ import pytest
 
 from orchestrator.smoke import CHECKS
 from tests.fixtures.emulator import EmulatorProcess
+from tests.helpers import run_orchestrator
 
 MODEL = "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"
-ORCHESTRATOR = str(Path(sys.executable).with_name("orchestrator"))
-"""The installed console script, next to the interpreter running the tests."""
 KEY_VAR = "SMOKE_TEST_API_KEY"
 KEY = "smoke-test-key-123"
 
@@ -32,27 +28,10 @@ def run_smoke_cli(
 ) -> tuple[int, dict[str, Any], ET.Element]:
     """Run the real CLI; returns (exit code, --json document, JUnit <testsuite>)."""
     junit = tmp_path / "junit.xml"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
-    done = subprocess.run(
-        [
-            ORCHESTRATOR,
-            "smoke",
-            "--url",
-            url,
-            "--json",
-            "--junit-xml",
-            str(junit),
-            "--timeout",
-            "10",
-            *extra,
-        ],
-        env={**clean, **(env or {})},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_orchestrator(
+        "smoke", "--url", url, "--json", "--junit-xml", str(junit), "--timeout", "10", *extra,
+        cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
     assert done.stdout, done.stderr
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None

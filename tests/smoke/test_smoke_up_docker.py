@@ -4,10 +4,8 @@ included), and the deployment is gone afterwards, also when a check fails."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,47 +13,49 @@ import pytest
 
 from orchestrator.smoke import CHECKS
 from tests.fixtures.emulator import free_port
+from tests.helpers import run_orchestrator
 
 pytestmark = pytest.mark.docker
-
-ORCHESTRATOR = str(Path(sys.executable).with_name("orchestrator"))
 
 
 def _smoke_up(
     tmp_path: Path, emulator_image: str, name: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
-    return subprocess.run(
-        [
-            ORCHESTRATOR,
-            "smoke",
-            "--up",
-            "--image",
-            emulator_image,
-            "--gpus",
-            "none",
-            "--port",
-            str(free_port()),
-            "--name",
-            name,
-            "--set",
-            f"host.cache_dir={tmp_path / 'cache'}",
-            "--json",
-            "--junit-xml",
-            str(tmp_path / "junit.xml"),
-            *extra,
-        ],
-        env={**clean, **(env or {})},
+    return run_orchestrator(
+        "smoke",
+        "--up",
+        "--image",
+        emulator_image,
+        "--gpus",
+        "none",
+        "--port",
+        str(free_port()),
+        "--name",
+        name,
+        "--set",
+        f"host.cache_dir={tmp_path / 'cache'}",
+        "--json",
+        "--junit-xml",
+        str(tmp_path / "junit.xml"),
+        *extra,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
+        env=env,
         timeout=300,
-        check=False,
     )
 
 
+def _containers(docker_client: Any, name: str) -> list[Any]:
+    found: list[Any] = docker_client.containers.list(all=True, filters={"name": f"^/{name}$"})
+    return found
+
+
 def _gone(docker_client: Any, name: str) -> bool:
-    return not docker_client.containers.list(all=True, filters={"name": f"^/{name}$"})
+    return not _containers(docker_client, name)
+
+
+def _force_remove(docker_client: Any, name: str) -> None:
+    for container in _containers(docker_client, name):
+        container.remove(force=True)
 
 
 def test_smoke_up_passes_every_check_and_takes_the_deployment_down(
@@ -72,8 +72,7 @@ def test_smoke_up_passes_every_check_and_takes_the_deployment_down(
         assert key not in done.stdout + done.stderr
         assert _gone(docker_client, name)
     finally:
-        for container in docker_client.containers.list(all=True, filters={"name": f"^/{name}$"}):
-            container.remove(force=True)
+        _force_remove(docker_client, name)
 
 
 def test_smoke_up_takes_the_deployment_down_when_a_check_fails(
@@ -88,8 +87,7 @@ def test_smoke_up_takes_the_deployment_down_when_a_check_fails(
         assert 'name="info"' in (tmp_path / "junit.xml").read_text()
         assert _gone(docker_client, name)
     finally:
-        for container in docker_client.containers.list(all=True, filters={"name": f"^/{name}$"}):
-            container.remove(force=True)
+        _force_remove(docker_client, name)
 
 
 def test_smoke_name_finds_a_running_deployment(
@@ -111,17 +109,10 @@ def test_smoke_name_finds_a_running_deployment(
     )
     try:
         deploy.up(settings)
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
-        done = subprocess.run(
-            [ORCHESTRATOR, "smoke", "--name", name, "--json"],
-            env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        done = run_orchestrator("smoke", "--name", name, "--json", cwd=tmp_path, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(done.stdout)["url"] == f"http://127.0.0.1:{settings.host.port}"
-        missing = subprocess.run(
-            [ORCHESTRATOR, "smoke", "--name", name + "-absent"],
-            env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        missing = run_orchestrator("smoke", "--name", name + "-absent", cwd=tmp_path, timeout=120)
         assert missing.returncode == 4 and "no deployment named" in missing.stderr
     finally:
         deploy.down(name)

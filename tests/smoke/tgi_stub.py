@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 WORDS = ["Hello", " there", ",", " nice", " to", " meet", " you", "!"]
+CHAT_HEAD = {"id": "", "created": 0, "model": "tgi", "system_fingerprint": "3.3.6-dev0-native"}
+"""Fields every chat completion and chunk carries after `object`."""
 
 
 @dataclass
@@ -139,10 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
                     200,
                     {
                         "object": "chat.completion",
-                        "id": "",
-                        "created": 0,
-                        "model": "tgi",
-                        "system_fingerprint": "3.3.6-dev0-native",
+                        **CHAT_HEAD,
                         "choices": [
                             {
                                 "index": 0,
@@ -194,10 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, i: int, n: int) -> dict[str, Any]:
         return {
             "object": "chat.completion.chunk",
-            "id": "",
-            "created": 0,
-            "model": "tgi",
-            "system_fingerprint": "3.3.6-dev0-native",
+            **CHAT_HEAD,
             "choices": [
                 {
                     "index": 0,
