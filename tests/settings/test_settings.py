@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from orchestrator.errors import ConfigError
 from orchestrator.settings import Settings, env_var_for, load_settings, setting_paths
@@ -110,8 +111,8 @@ def test_secret_in_a_bad_value_is_masked_in_errors(workdir: Path) -> None:
 
 def test_settings_are_frozen(workdir: Path) -> None:
     settings = load()
-    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen assignment
-        settings.host.port = 1  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.host.port = 1
 
 
 def test_env_var_names_use_prefix_and_double_underscore() -> None:
