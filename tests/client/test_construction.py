@@ -203,3 +203,43 @@ def test_failed_call_carries_its_statistics() -> None:
     stats = info.value.stats
     assert stats is not None and stats.attempts == 3 and stats.outcome == "attempts"
     assert stats.reasons == ["overloaded (429)"] * 2 and stats.waited > 0
+
+
+class _Interrupt(BaseException):
+    """Stands for KeyboardInterrupt / SystemExit: not an error to translate, but must not leak a replica slot."""
+
+
+@pytest.mark.parametrize("method", ["generate", "stream"])
+def test_interrupted_sync_attempt_gives_its_endpoint_back_and_propagates_unchanged(method: str) -> None:
+    import httpx2
+
+    def interrupt(request: httpx2.Request) -> httpx2.Response:
+        raise _Interrupt("stop")
+
+    client = TGIClient(["http://a.test:1", "http://b.test:2"], transport=httpx2.MockTransport(interrupt))
+    with pytest.raises(_Interrupt, match="stop"):
+        getattr(client, method)("x")
+    assert [e.in_flight for e in client._pool.endpoints] == [0, 0]
+    assert client.last_stats is not None and client.last_stats.attempts == 1
+
+
+@pytest.mark.parametrize("method", ["stream", "chat_stream"])
+def test_cancelled_async_stream_opening_gives_its_endpoint_back(method: str) -> None:
+    import httpx2
+
+    async def slow(request: httpx2.Request) -> httpx2.Response:
+        await asyncio.sleep(10)
+        return httpx2.Response(200, content=b"")
+
+    async def go() -> list[int]:
+        async with AsyncTGIClient("http://a.test:1", transport=httpx2.MockTransport(slow)) as client:
+            argument: Any = "x" if method == "stream" else [{"role": "user", "content": "x"}]
+            task = asyncio.create_task(getattr(client, method)(argument))
+            await asyncio.sleep(0.05)
+            assert client._pool.endpoints[0].in_flight == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return [e.in_flight for e in client._pool.endpoints]
+
+    assert asyncio.run(go()) == [0]
