@@ -336,6 +336,14 @@ def _finish_failed(ctx: CallContext, exc: TGIError) -> None:
         ctx.finish(ctx.stop_reason or "fatal")
 
 
+def _replay_or_raise(ctx: CallContext, exc: TGIError) -> list[BaseException]:
+    """The first attempt's failure, to be replayed as tenacity's first outcome; a fatal one ends the call here."""
+    if not classify(exc).retry:
+        _finish_failed(ctx, exc)
+        raise exc
+    return [exc]
+
+
 def run_sync(
     attempt: Callable[[CallContext], T],
     ctx: CallContext,
@@ -351,10 +359,7 @@ def run_sync(
     try:
         result = attempt(ctx)
     except TGIError as exc:
-        if not classify(exc).retry:
-            _finish_failed(ctx, exc)
-            raise
-        replay: list[BaseException] = [exc]
+        replay = _replay_or_raise(ctx, exc)
     else:
         ctx.finish("ok")
         return result
@@ -386,10 +391,7 @@ async def run_async(
     try:
         result = await attempt(ctx)
     except TGIError as exc:
-        if not classify(exc).retry:
-            _finish_failed(ctx, exc)
-            raise
-        replay: list[BaseException] = [exc]
+        replay = _replay_or_raise(ctx, exc)
     else:
         ctx.finish("ok")
         return result
