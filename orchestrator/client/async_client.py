@@ -16,14 +16,10 @@ from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, ch
 from orchestrator.client.endpoints import Endpoint
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import (
-    StreamReader,
-    token_reader,
-)
+from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy, run_async
 from orchestrator.client.streams import AsyncChatStream, AsyncTokenStream
-from orchestrator.client.translate import error_from_response
 
 if TYPE_CHECKING:
     from huggingface_hub import AsyncInferenceClient, ChatCompletionOutput
@@ -116,8 +112,8 @@ class AsyncTGIClient(ClientBase):
         reader = make(endpoint.url, ctx.stats)
         try:
             if response.status_code >= 400:
-                content = await response.aread()
-                raise error_from_response(response.status_code, response.headers, content, endpoint.url)
+                await response.aread()
+                check_status(response, endpoint.url)
             chunks = response.aiter_bytes()
             pending: list[T] = []
             while not pending:

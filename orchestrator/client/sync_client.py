@@ -16,14 +16,10 @@ from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, ch
 from orchestrator.client.endpoints import Endpoint
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import (
-    StreamReader,
-    token_reader,
-)
+from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
-from orchestrator.client.translate import error_from_response
 
 if TYPE_CHECKING:
     from huggingface_hub import ChatCompletionOutput, InferenceClient
@@ -116,8 +112,8 @@ class TGIClient(ClientBase):
         reader = make(endpoint.url, ctx.stats)
         try:
             if response.status_code >= 400:
-                content = response.read()
-                raise error_from_response(response.status_code, response.headers, content, endpoint.url)
+                response.read()
+                check_status(response, endpoint.url)
             chunks = response.iter_bytes()
             pending: list[T] = []
             while not pending:
