@@ -74,10 +74,11 @@ def check_status(response: httpx2.Response, url: str) -> None:
 class _Attempt:
     """One attempt's hold on a replica, entered with `with` by both shells (sync and async alike).
 
-    Entering picks the replica (fewest in flight) and counts the attempt. Leaving gives the replica back: plainly
-    on success (unless `hold`: an opened stream keeps it until it finishes); as a failure (cooling it on a connection error or 503) when a `TGIError` or one of `translate`
-    escaped, the latter re-raised translated; plainly again for anything else (cancelled, interrupted). A plain
-    class rather than `contextlib.contextmanager`, which costs several times more on the fast path.
+    Entering picks the replica (fewest in flight) and counts the attempt. Leaving gives the replica back:
+    plainly on success (unless `hold`: an opened stream keeps it until the stream finishes); as a failure
+    (cooling it on a connection error or 503) when a `TGIError` or one of `translate` escaped, the latter
+    re-raised translated; plainly again for anything else (cancelled, interrupted). A plain class rather than
+    `contextlib.contextmanager`, which costs several times more on the fast path.
     """
 
     __slots__ = ("_client", "_ctx", "_endpoint", "_hold", "_translate")
