@@ -9,9 +9,7 @@ cd "$ROOT"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-install_system_packages
-start_docker_engine
-make_venv "$ROOT"
+prepare_machine "$ROOT"
 
 if docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia; then
   log "NVIDIA runtime found: launching TGI on the GPUs"

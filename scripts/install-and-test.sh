@@ -7,9 +7,7 @@ cd "$ROOT"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-install_system_packages
-start_docker_engine
-make_venv "$ROOT"
+prepare_machine "$ROOT"
 build_images "$ROOT"
 
 log "ruff"

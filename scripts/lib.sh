@@ -50,3 +50,11 @@ build_images() {
   log "building the emulator image"
   bash "$root/compose/build-emulator-image.sh"
 }
+
+prepare_machine() {
+  # Everything both set-up commands need before their own job: packages, a running engine, the venv.
+  local root="$1"
+  install_system_packages
+  start_docker_engine
+  make_venv "$root"
+}
