@@ -33,6 +33,7 @@ from orchestrator.readiness import (
     probe_health,
     wait_until_ready,
 )
+from orchestrator.urls import endpoint_for
 
 if TYPE_CHECKING:
     from orchestrator.plan import LaunchPlan
@@ -126,16 +127,6 @@ class DeploymentStatus:
             server_version=self.server_version,
         )
         return data
-
-
-def endpoint_for(bind_address: str, port: int | None) -> str:
-    """Base URL reaching a port published on `bind_address` from this host."""
-    host = (
-        "127.0.0.1" if bind_address in {"", "0.0.0.0"} else ("::1" if bind_address == "::" else bind_address)
-    )
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
 
 
 def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:

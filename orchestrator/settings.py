@@ -244,12 +244,9 @@ class Settings(BaseSettings):
     @property
     def endpoint(self) -> str:
         """Base URL of the deployment's API as seen from this host."""
-        host = self.host.bind_address
-        if host in {"0.0.0.0", "::"}:
-            host = "127.0.0.1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.host.port}"
+        from orchestrator.urls import endpoint_for
+
+        return endpoint_for(self.host.bind_address, self.host.port)
 
 
 def _file_and_env_sources(settings_cls: type[BaseSettings]) -> list[tuple[str, PydanticBaseSettingsSource]]:

@@ -178,13 +178,8 @@ class ClientBase:
     @classmethod
     def from_settings(cls: type[C], settings: Any, **kwargs: Any) -> C:
         """A client for the deployment described by `orchestrator.settings.Settings` (URL and API key)."""
-        host = str(settings.host.bind_address)
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        if ":" in host:
-            host = f"[{host}]"
         kwargs.setdefault("api_key", settings.secrets.api_key)
-        return cls(f"http://{host}:{int(settings.host.port)}", **kwargs)
+        return cls(str(settings.endpoint), **kwargs)
 
     @classmethod
     def from_deployment(cls: type[C], name: str, **kwargs: Any) -> C:
