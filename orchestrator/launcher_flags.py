@@ -6,7 +6,7 @@ Validation rejects `engine.extra_args` that repeat one of these (TGI would take 
 
 from __future__ import annotations
 
-__all__ = ["OWNED_FLAGS", "owned_flag_in"]
+__all__ = ["OWNED_FLAGS", "SECRET_FLAGS", "graceful_timeout_in", "mask_secret_args", "owned_flag_in"]
 
 OWNED_FLAGS: dict[str, str] = {
     "--model-id": "model.id",
@@ -49,3 +49,41 @@ def owned_flag_in(arg: str) -> str | None:
     if arg.startswith("-p") and not arg.startswith("--"):
         return "-p"
     return None
+
+
+SECRET_FLAGS = frozenset({"--api-key", "--ngrok-authtoken"})
+"""Launcher flags whose value is a secret: never shown, never passed as arguments."""
+
+_GRACEFUL = ("--graceful-termination-timeout", "-g")
+
+
+def mask_secret_args(args: list[str]) -> list[str]:
+    """`args` with the value of every secret flag replaced by `***` (`--api-key=x` and `--api-key x` alike)."""
+    masked: list[str] = []
+    hide_next = False
+    for arg in args:
+        name, sep, _ = arg.partition("=")
+        if hide_next:
+            masked.append("***")
+            hide_next = False
+        elif name in SECRET_FLAGS:
+            masked.append(f"{name}=***" if sep else arg)
+            hide_next = not sep
+        else:
+            masked.append(arg)
+    return masked
+
+
+def graceful_timeout_in(args: list[str]) -> float | None:
+    """TGI's drain time (`--graceful-termination-timeout N`, `=N`, `-g N`) when extra args set it, else None."""
+    found: float | None = None
+    for index, arg in enumerate(args):
+        name, sep, value = arg.partition("=")
+        if name not in _GRACEFUL:
+            continue
+        text = value if sep else (args[index + 1] if index + 1 < len(args) else "")
+        try:
+            found = float(text)
+        except ValueError:
+            continue
+    return found

@@ -18,7 +18,13 @@ from pydantic import SecretStr
 
 from orchestrator.errors import ConfigError, ConfigProblem
 from orchestrator.gpus import parse_gpus
-from orchestrator.launcher_flags import OWNED_FLAGS, owned_flag_in
+from orchestrator.launcher_flags import (
+    OWNED_FLAGS,
+    SECRET_FLAGS,
+    graceful_timeout_in,
+    mask_secret_args,
+    owned_flag_in,
+)
 from orchestrator.settings import Settings, env_var_for
 from orchestrator.versions import (
     DTYPE_COMPATIBLE_QUANTIZE,
@@ -38,7 +44,6 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-
 _SHM = re.compile(r"^(\d+)([bkmg]?)$", re.IGNORECASE)
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
-_SECRET_FLAGS = frozenset({"--ngrok-authtoken"})
 """Launcher flags carrying secrets that no setting covers (`--api-key` is owned by secrets.api_key)."""
 
 Rule = Callable[[Settings], Iterator[ConfigProblem]]
@@ -90,6 +95,8 @@ def warnings(settings: Settings) -> list[str]:
 def _show(value: Any) -> str:
     if isinstance(value, SecretStr):
         return "'***'"
+    if isinstance(value, list):
+        return repr(mask_secret_args([str(v) for v in value]))
     if isinstance(value, Path):
         return repr(str(value))
     return repr(value)
@@ -288,7 +295,7 @@ def _version_features(settings: Settings) -> Iterator[ConfigProblem]:
 
 def _extra_args(settings: Settings) -> Iterator[ConfigProblem]:
     for arg in settings.engine.extra_args:
-        if arg.split("=", 1)[0] in _SECRET_FLAGS:
+        if arg.split("=", 1)[0] in SECRET_FLAGS - {"--api-key"}:
             yield _problem(
                 settings,
                 "engine.extra_args",
@@ -387,13 +394,47 @@ def _timeouts(settings: Settings) -> Iterator[ConfigProblem]:
         if not getattr(settings.timeouts, name) > 0:
             yield _problem(settings, f"timeouts.{name}", "must be a positive number of seconds", "e.g. 600")
     grace = settings.timeouts.stop_grace
-    if 0 < grace <= TGI_DRAIN_SECONDS:
+    drain = graceful_timeout_in(settings.engine.extra_args)
+    if drain is not None and grace <= drain:
+        yield _problem(
+            settings,
+            "timeouts.stop_grace",
+            f"must be longer than the --graceful-termination-timeout ({drain:g} s) in engine.extra_args",
+            f"raise it to at least {drain + 30:g}, or Docker SIGKILLs TGI in the middle of its drain",
+        )
+    elif drain is None and 0 < grace <= TGI_DRAIN_SECONDS:
         yield _problem(
             settings,
             "timeouts.stop_grace",
             f"must be longer than TGI's {TGI_DRAIN_SECONDS} s drain",
             f"use at least {TGI_DRAIN_SECONDS + 30} (default 120): on stop TGI finishes in-flight requests for "
             f"up to {TGI_DRAIN_SECONDS} s; a shorter grace lets Docker SIGKILL it mid-request",
+        )
+
+
+# -- secrets --------------------------------------------------------------------------------------------------
+
+_MIN_API_KEY = 8
+
+
+def _api_key(settings: Settings) -> Iterator[ConfigProblem]:
+    key = settings.secrets.api_key
+    if key is None:
+        return
+    text = key.get_secret_value()
+    if any(c.isspace() or not c.isprintable() for c in text):
+        yield _problem(
+            settings,
+            "secrets.api_key",
+            "must not contain spaces, line breaks or control characters (it travels in an HTTP header)",
+            "generate one, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    elif len(text) < _MIN_API_KEY:
+        yield _problem(
+            settings,
+            "secrets.api_key",
+            f"must be at least {_MIN_API_KEY} characters (short keys are guessable and cannot be masked in logs)",
+            "generate one, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
         )
 
 
@@ -410,4 +451,5 @@ _RULES: tuple[Rule, ...] = (
     _gpus,
     _shm_and_name,
     _timeouts,
+    _api_key,
 )

@@ -199,7 +199,7 @@ def test_secrets_stay_out_of_environment_args_and_reprs() -> None:
 
 def test_api_key_needs_tgi_2_3() -> None:
     with pytest.raises(ConfigError) as info:
-        build_plan(settings(engine__image=f"{IMAGE}:2.2.0", secrets__api_key="k"))
+        build_plan(settings(engine__image=f"{IMAGE}:2.2.0", secrets__api_key="key-0123456789"))
     assert [p.setting for p in info.value.problems] == ["secrets.api_key"]
     assert "k" not in info.value.problems[0].value
 
@@ -296,7 +296,7 @@ def test_host_settings_shape_ports_mounts_and_stop(isolated: Path) -> None:
     assert plan.healthcheck.start_period == 900
     assert any("without an API key" in w for w in plan.warnings)
     assert not any("without an API key" in w for w in build_plan(settings(host__bind_address="0.0.0.0",
-                                                                          secrets__api_key="k")).warnings)  # fmt: skip
+                                                                          secrets__api_key="key-0123456789")).warnings)  # fmt: skip
 
 
 def test_plans_are_values_and_the_hash_follows_what_shapes_the_container() -> None:
@@ -309,8 +309,12 @@ def test_plans_are_values_and_the_hash_follows_what_shapes_the_container() -> No
     ).settings_hash != (base.settings_hash)
     assert build_plan(settings(), gpu_count=2).settings_hash != base.settings_hash
     # Secret values stay out of the (public) hash; their presence counts.
-    one = build_plan(settings(secrets__api_key="a"), gpu_count=1).settings_hash
-    assert build_plan(settings(secrets__api_key="b"), gpu_count=1).settings_hash == one != base.settings_hash
+    one = build_plan(settings(secrets__api_key="key-aaaaaaaa"), gpu_count=1).settings_hash
+    assert (
+        build_plan(settings(secrets__api_key="key-bbbbbbbb"), gpu_count=1).settings_hash
+        == one
+        != base.settings_hash
+    )
     # Timeouts of our own watchers do not shape the container.
     assert build_plan(settings(timeouts__stall_pull=5), gpu_count=1).settings_hash == base.settings_hash
 

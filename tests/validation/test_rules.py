@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import ConfigError
+from orchestrator.launcher_flags import graceful_timeout_in, mask_secret_args
 from orchestrator.validation import check, problems, warnings
 from tests.plan.helpers import unchecked
 
@@ -38,7 +39,7 @@ GOOD: list[dict[str, Any]] = [
     {"engine__image": "tgi-orchestrator/emulator:3.3.7"},
     {"engine__image": "registry.local:5000/tgi:custom", "engine__tgi_version": "3.3.7"},
     {"engine__image": OLD + "1.1.0"},
-    {"engine__image": OLD + "2.3.0", "secrets__api_key": "k"},
+    {"engine__image": OLD + "2.3.0", "secrets__api_key": "key-0123456789"},
     {"engine__extra_args": ["--json-output", "--cuda-graphs=0", "--sharded", "false"]},
     {"host__bind_address": "0.0.0.0"},
     {"host__bind_address": "::1"},
@@ -105,7 +106,16 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
     ({"engine__extra_args": ["--num-shard", "2"]}, "engine.extra_args", "from host.num_shard"),
     ({"engine__extra_args": ["--usage-stats", "on"]}, "engine.extra_args", "from engine.usage_stats"),
     ({"engine__extra_args": ["--ngrok-authtoken=abc"]}, "engine.extra_args", "takes a secret"),
-    ({"engine__image": OLD + "2.2.0", "secrets__api_key": "k"}, "secrets.api_key", "2.3.0"),
+    ({"engine__extra_args": ["-g", "300"]}, "timeouts.stop_grace", "--graceful-termination-timeout (300 s)"),
+    (
+        {"engine__extra_args": ["--graceful-termination-timeout=200"], "timeouts__stop_grace": 200},
+        "timeouts.stop_grace",
+        "(200 s)",
+    ),
+    ({"secrets__api_key": "short"}, "secrets.api_key", "at least 8 characters"),
+    ({"secrets__api_key": "has space-123"}, "secrets.api_key", "line breaks"),
+    ({"secrets__api_key": "line\nbreak-123"}, "secrets.api_key", "line breaks"),
+    ({"engine__image": OLD + "2.2.0", "secrets__api_key": "key-0123456789"}, "secrets.api_key", "2.3.0"),
     ({"host__bind_address": "localhost"}, "host.bind_address", "IP address"),
     ({"host__bind_address": "256.0.0.1"}, "host.bind_address", "IP address"),
     ({"host__port": 0}, "host.port", "1-65535"),
@@ -145,12 +155,30 @@ def test_bad_values_are_named_with_source_value_rule_and_fix(
     assert problem.fix
     if setting.startswith("secrets."):
         assert problem.value == "'***'"
+    elif setting == "engine.extra_args":
+        assert problem.value == repr(mask_secret_args(unchecked(**overrides).engine.extra_args))
     else:
         assert problem.value == repr(unchecked(**overrides).value_at(setting)) or setting == "host.cache_dir"
     with pytest.raises(ConfigError) as info:
         check(unchecked(**overrides))
     assert info.value.exit_code == 2
     assert setting in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_secret_flag_values_never_reach_the_error() -> None:
+    args = ["--api-key", "flag-secret-1", "--ngrok-authtoken=flag-secret-2", "--json-output"]
+    with pytest.raises(ConfigError) as info:
+        check(unchecked(engine__extra_args=args))
+    assert "flag-secret" not in str(info.value)
+    assert mask_secret_args(args) == ["--api-key", "***", "--ngrok-authtoken=***", "--json-output"]
+
+
+def test_graceful_timeout_is_read_in_every_spelling() -> None:
+    assert graceful_timeout_in(["-g", "300"]) == 300
+    assert graceful_timeout_in(["--graceful-termination-timeout=45"]) == 45
+    assert graceful_timeout_in(["--graceful-termination-timeout", "x"]) is None
+    assert graceful_timeout_in(["--json-output"]) is None
+    assert problems(unchecked(engine__extra_args=["-g", "30"], timeouts__stop_grace=60)) == []
 
 
 def test_stop_grace_fix_says_why() -> None:
@@ -194,7 +222,7 @@ def test_warnings_for_risky_but_legal_choices() -> None:
     assert warnings(unchecked()) == []
     (exposed,) = warnings(unchecked(host__bind_address="0.0.0.0"))
     assert "without an API key" in exposed
-    assert warnings(unchecked(host__bind_address="0.0.0.0", secrets__api_key="k")) == []
+    assert warnings(unchecked(host__bind_address="0.0.0.0", secrets__api_key="key-0123456789")) == []
     (no_gpu,) = warnings(unchecked(host__gpus="none"))
     assert "needs an NVIDIA GPU" in no_gpu
     (awq_dtype,) = warnings(unchecked(model__quantize="", model__dtype="bfloat16"))
