@@ -408,7 +408,8 @@ def _problems_from(exc: ValidationError, sources: Mapping[str, str]) -> list[Con
             )
         else:
             rule = str(error["msg"])
-            fix = f"set {path} (flag, {env_var_for(path)}, .env or orchestrator.toml) to a valid value"
+            where = "" if path.startswith("secrets.") else "--set, "
+            fix = f"set {path} ({where}{env_var_for(path)}, .env or orchestrator.toml) to a valid value"
         problems.append(ConfigProblem(path, source, value, rule, fix))
     return problems
 

@@ -105,7 +105,7 @@ def load_cli_settings(
 ) -> Settings:
     """Settings from CLI flags over every other source; raises `ConfigError` (exit 2) with all problems."""
     from orchestrator.errors import ConfigError, ConfigProblem
-    from orchestrator.settings import load_settings
+    from orchestrator.settings import env_var_for, load_settings
 
     overrides: dict[str, Any] = {}
     labels: dict[str, str] = {}
@@ -119,8 +119,20 @@ def load_cli_settings(
                 )
             )
             continue
-        overrides[path.strip()] = value
-        labels[path.strip()] = "flag --set"
+        path = path.strip()
+        if path.startswith("secrets."):
+            problems.append(
+                ConfigProblem(
+                    path,
+                    "flag --set",
+                    "'***'",
+                    "secrets cannot be flags: flags show in process lists and shell history",
+                    f"set {env_var_for(path)} in the environment or .env",
+                )
+            )
+            continue
+        overrides[path] = _list_value(value) if path in _LIST_SETTINGS else value
+        labels[path] = "flag --set"
     for flag in _FLAGS:
         flag_value = flags.get(flag.param)
         if flag_value is not None:
@@ -129,6 +141,23 @@ def load_cli_settings(
     if problems:
         raise ConfigError(problems)
     return load_settings(overrides, config_file=config, flag_labels=labels)
+
+
+_LIST_SETTINGS = frozenset({"engine.extra_args"})
+
+
+def _list_value(text: str) -> Any:
+    """A list setting from `--set`: JSON (`["--cuda-graphs", "0"]`) or shell words (`--cuda-graphs 0`)."""
+    import json
+    import shlex
+
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return text  # validation names the setting, the value and the expected form
+    return shlex.split(text)
 
 
 def settings_command(func: F) -> F:
