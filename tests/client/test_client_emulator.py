@@ -154,7 +154,7 @@ def test_deadline_holds_during_an_outage(emulator_factory: Factory, connect: Any
     started = time.monotonic()
     with pytest.raises(TGIDeadlineExceededError) as info:
         driver.generate(PROMPT, max_new_tokens=1)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 1.5 + 0.25  # the deadline, plus scheduling noise on a shared machine
     assert isinstance(info.value.last_error, TGIUnavailableError) and info.value.last_error.status == 503
     assert info.value.attempts >= 2
 
