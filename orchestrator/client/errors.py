@@ -46,7 +46,7 @@ class TGIError(OrchestratorError):
     `Retry-After` header asked for, and `stats` the whole call's `CallStats`.
     """
 
-    exit_code = 5
+    exit_code = 6  # 5 is `orchestrator load`'s missed SLO
 
     def __init__(
         self,
