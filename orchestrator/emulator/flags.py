@@ -113,7 +113,7 @@ LAUNCHER_FLAGS: tuple[Flag, ...] = (
     Flag("max-batch-size", "MAX_BATCH_SIZE", "int", None, "Largest running batch"),
     Flag("cuda-graphs", "CUDA_GRAPHS", "intlist", None, "Accepted and logged"),
     Flag("hostname", "HOSTNAME", "str", "0.0.0.0", "IP address to bind; anything else falls back to 0.0.0.0"),
-    Flag("port", "PORT", "int", 3000, "HTTP port", short="p"),
+    Flag("port", "PORT", "int", 3000, "HTTP port (long form only: `-p` is ambiguous since TGI 3.3.0)"),
     Flag(
         "prometheus-port", "PROMETHEUS_PORT", "int", 9000, "Accepted and logged (metrics are on the API port)"
     ),

@@ -1,0 +1,18 @@
+"""TGI 3.3 rejects the ambiguous `-p`; the emulator must not accept what TGI refuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_short_p_is_refused_like_tgi_3_3() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator.emulator", "-p", "8099"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "-p" in done.stderr and "unrecognized" in done.stderr
