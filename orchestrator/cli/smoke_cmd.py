@@ -48,7 +48,11 @@ def smoke_command(
         Path | None, typer.Option("--junit-xml", metavar="FILE", help="Also write a JUnit XML report.")
     ] = None,
     up: Annotated[
-        bool, typer.Option("--up", help="Bring a deployment up first and always take it down afterwards.")
+        bool,
+        typer.Option(
+            "--up",
+            help="Bring a deployment up first and take it down afterwards (one already running is left running).",
+        ),
     ] = False,
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, help="Seconds each request or stream may take.")

@@ -1,8 +1,9 @@
 """Where the checks go and for how long a deployment lives: an explicit URL, a named deployment, the settings'
-endpoint, or one brought up for the run and always taken down afterwards (`--up`), even when checks fail.
+endpoint, or one brought up for the run (`--up`) and taken down afterwards, even when checks fail, if this run
+created it.
 
-The deployment side is a small `Deployer` protocol whose default is `orchestrator.deploy`, so the always-down
-promise is tested with a recording deployer and, in the Docker tests, for real.
+The deployment side is a small `Deployer` protocol whose default is `orchestrator.deploy`, so the
+down-what-you-created promise is tested with a recording deployer and, in the Docker tests, for real.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from orchestrator.smoke.runner import DEFAULT_TIMEOUT, run_smoke
 if TYPE_CHECKING:
     from orchestrator.settings import Settings
 
-__all__ = ["Deployer", "api_key_from", "deployed", "expectations_from", "module_deployer", "smoke"]
+__all__ = [
+    "CREATED_ACTIONS",
+    "Deployer",
+    "api_key_from",
+    "deployed",
+    "expectations_from",
+    "module_deployer",
+    "smoke",
+]
 
 
 class Deployer(Protocol):
@@ -92,23 +101,35 @@ def api_key_from(settings: Settings, env_var: str | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
+CREATED_ACTIONS = frozenset({"created", "recreated", "replaced"})
+"""`DeploymentInfo.action` values meaning this `up` call started the container (see `orchestrator.deploy.up`).
+`unchanged` and `attached` mean a deployment of the same name and settings was already there: it is not ours."""
+
+
 @contextmanager
 def deployed(settings: Settings, deployer: Deployer) -> Iterator[str]:
-    """Bring a deployment up, yield its endpoint, and take it down afterwards whatever happened (even if `up`
-    itself failed half-way, so no container is left behind). When both fail, the first error wins and the
-    failed clean-up is added to it as a note."""
+    """Bring a deployment up, yield its endpoint, and afterwards take down what this run created, whatever
+    happened in between (failed checks, Ctrl-C).
+
+    Only a container `up` created is removed: if one with the same name and settings was already running, `up`
+    attaches to it and it is left running afterwards (it is someone's server). When `up` itself fails nothing is
+    taken down: `deploy.up` removes its own half-started container, and anything else under that name (a
+    deployment with different settings, say) was not started by this run."""
     name = settings.host.container_name
+    result = deployer.up(settings)
+    endpoint = getattr(result, "endpoint", None)
+    ours = getattr(result, "action", "") in CREATED_ACTIONS
     try:
-        result = deployer.up(settings)
-        endpoint = getattr(result, "endpoint", None)
         yield str(endpoint) if endpoint else settings.endpoint
     except BaseException as exc:
-        try:
-            deployer.down(name)
-        except Exception as down_exc:
-            exc.add_note(f"taking {name!r} down afterwards failed too: {down_exc}")
+        if ours:
+            try:
+                deployer.down(name)
+            except Exception as down_exc:
+                exc.add_note(f"taking {name!r} down afterwards failed too: {down_exc}")
         raise
-    deployer.down(name)
+    if ours:
+        deployer.down(name)
 
 
 def _url_for_name(name: str, deployer: Deployer) -> str:

@@ -117,3 +117,50 @@ def test_smoke_name_finds_a_running_deployment(
     finally:
         deploy.down(name)
         assert _gone(docker_client, name)
+
+
+def _existing_deployment(tmp_path: Path, emulator_image: str, name: str) -> Any:
+    """A deployment someone started before smoke ran, with its settings in ./orchestrator.toml (so the smoke
+    process sees the very same settings)."""
+    from orchestrator import deploy
+    from orchestrator.settings import load_settings
+
+    (tmp_path / "orchestrator.toml").write_text(
+        f'[engine]\nimage = "{emulator_image}"\nextra_args = ["--emulator-profile", "instant"]\n'
+        f'[host]\ngpus = "none"\nport = {free_port()}\ncontainer_name = "{name}"\n'
+        f'cache_dir = "{tmp_path / "cache"}"\n'
+    )
+    settings = load_settings(config_file=tmp_path / "orchestrator.toml", env_file=None)
+    return deploy.up(settings)
+
+
+def test_smoke_up_leaves_an_existing_deployment_with_the_same_settings_running(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    name = f"smoke-keep-{secrets.token_hex(4)}"
+    try:
+        before = _existing_deployment(tmp_path, emulator_image, name)
+        done = run_orchestrator("smoke", "--up", "--json", cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["url"] == before.endpoint
+        assert "already running with these settings" in done.stderr
+        [after] = _containers(docker_client, name)
+        assert after.id == before.container_id and after.status == "running"
+    finally:
+        _force_remove(docker_client, name)
+
+
+def test_smoke_up_leaves_an_existing_deployment_with_other_settings_running(
+    tmp_path: Path, docker_client: Any, emulator_image: str
+) -> None:
+    name = f"smoke-keep-{secrets.token_hex(4)}"
+    try:
+        before = _existing_deployment(tmp_path, emulator_image, name)
+        done = run_orchestrator("smoke", "--up", "--max-input-tokens", "3000", cwd=tmp_path, timeout=300)
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert "already running with different settings" in done.stderr
+        assert "Traceback" not in done.stderr
+        [after] = _containers(docker_client, name)
+        assert after.id == before.container_id and after.status == "running"
+    finally:
+        _force_remove(docker_client, name)

@@ -22,16 +22,19 @@ def settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 class RecordingDeployer:
-    def __init__(self, endpoint: str, fail_up: bool = False) -> None:
+    """Records calls; `up` answers with `action` like `deploy.up` (created, unchanged, attached...)."""
+
+    def __init__(self, endpoint: str, fail_up: bool = False, action: str = "created") -> None:
         self.endpoint = endpoint
         self.fail_up = fail_up
+        self.action = action
         self.calls: list[tuple[str, str]] = []
 
     def up(self, settings: Settings) -> Any:
         self.calls.append(("up", settings.host.container_name))
         if self.fail_up:
             raise DeploymentError("container exited", cause="test", fix="none")
-        return type("Info", (), {"endpoint": self.endpoint})()
+        return type("Info", (), {"endpoint": self.endpoint, "action": self.action})()
 
     def down(self, name: str) -> None:
         self.calls.append(("down", name))
@@ -57,11 +60,43 @@ def test_up_takes_the_deployment_down_when_checks_fail(settings: Settings) -> No
     assert deployer.calls[-1] == ("down", "tgi-mistral")
 
 
-def test_up_takes_a_half_started_deployment_down_when_up_fails(settings: Settings) -> None:
+def test_a_failed_up_takes_nothing_down(settings: Settings) -> None:
+    # deploy.up removes its own half-started container; whatever else has that name is not this run's.
     deployer = RecordingDeployer("http://127.0.0.1:1", fail_up=True)
     with pytest.raises(DeploymentError):
         smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert deployer.calls == [("up", "tgi-mistral")]
+
+
+@pytest.mark.parametrize("action", ["created", "recreated", "replaced"])
+def test_every_deployment_this_run_created_is_taken_down(settings: Settings, action: str) -> None:
+    with tgi_stub() as (url, _):
+        deployer = RecordingDeployer(url, action=action)
+        assert smoke(settings, up=True, deployer=deployer, timeout=5).ok
     assert deployer.calls == [("up", "tgi-mistral"), ("down", "tgi-mistral")]
+
+
+@pytest.mark.parametrize("action", ["unchanged", "attached"])
+def test_an_existing_deployment_up_attached_to_is_left_running(settings: Settings, action: str) -> None:
+    with tgi_stub(StubConfig(faults={"wrong_model"})) as (url, _):
+        deployer = RecordingDeployer(url, action=action)
+        assert not smoke(settings, up=True, deployer=deployer, timeout=5).ok
+    assert deployer.calls == [("up", "tgi-mistral")]
+
+
+def test_an_existing_deployment_survives_an_interrupt(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.smoke import target
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, "_run", interrupted)
+    deployer = RecordingDeployer("http://127.0.0.1:1", action="unchanged")
+    with pytest.raises(KeyboardInterrupt):
+        smoke(settings, up=True, deployer=deployer, timeout=5)
+    assert deployer.calls == [("up", "tgi-mistral")]
 
 
 def test_name_looks_the_deployment_up_and_explains_a_missing_one(settings: Settings) -> None:
@@ -93,14 +128,22 @@ def test_skipped_api_key_check_still_reports_skip(settings: Settings) -> None:
     assert {r.name: r.status for r in report.results}["api_key"] is CheckStatus.SKIP
 
 
-def test_when_up_and_down_both_fail_the_up_error_wins_with_a_note(settings: Settings) -> None:
+def test_when_checks_and_down_both_fail_the_first_error_wins_with_a_note(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.smoke import target
+
     class Broken(RecordingDeployer):
         def down(self, name: str) -> None:
             super().down(name)
             raise RuntimeError("engine went away")
 
-    deployer = Broken("http://127.0.0.1:1", fail_up=True)
-    with pytest.raises(DeploymentError) as info:
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("checks blew up")
+
+    monkeypatch.setattr(target, "_run", failing)
+    deployer = Broken("http://127.0.0.1:1")
+    with pytest.raises(ConnectionError) as info:
         smoke(settings, up=True, deployer=deployer, timeout=5)
     assert any("engine went away" in note for note in info.value.__notes__)
     assert deployer.calls == [("up", "tgi-mistral"), ("down", "tgi-mistral")]
