@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import signal
 import sys
@@ -31,6 +32,14 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m orchestrator.emulator` and `orchestrator emulate`."""
     values = parse_flags(sys.argv[1:] if argv is None else argv)
+    missing = [name for name in ("uvicorn", "uvloop", "httptools") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"Error: the emulator's server stack is not installed ({', '.join(missing)} missing). "
+            "Fix: pip install 'tgi-orchestrator[emulator]'",
+            file=sys.stderr,
+        )
+        return 1
     log = TgiLogger(bool(values["json_output"]))
     log.launcher(args_debug(values))
     try:
