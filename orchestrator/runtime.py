@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,7 @@ import requests.exceptions
 from orchestrator.diagnose import DiagnosisContext, diagnose
 from orchestrator.errors import DeploymentError, RuntimeUnavailableError
 from orchestrator.paths import secrets_dir
+from orchestrator.secret_files import remove_secret_files, write_secret_files
 
 if TYPE_CHECKING:
     from orchestrator.deploy import DeploymentInfo
@@ -256,21 +256,41 @@ class DockerRuntime:
     # -- containers -----------------------------------------------------------------------------------------
 
     def create(self, plan: LaunchPlan) -> str:
-        """Create (not start) the container of `plan`; secret files are written and mounted read-only."""
+        """Create (not start) the container of `plan`; secret files are written and mounted read-only.
+
+        All or nothing: when writing the secrets or creating the container fails (or is interrupted), the
+        secret files are removed before the error propagates.
+        """
+        try:
+            secret_mounts = [
+                docker.types.Mount(target=target, source=str(path), type="bind", read_only=True)
+                for path, target in write_secret_files(plan)
+            ]
+            return self._create_container(plan, secret_mounts)
+        except BaseException:
+            remove_secret_files(plan.container_name)
+            raise
+
+    def _create_container(self, plan: LaunchPlan, secret_mounts: list[docker.types.Mount]) -> str:
         mounts = [
             docker.types.Mount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only)
             for m in plan.mounts
         ]
-        mounts.extend(self._write_secrets(plan))
+        mounts.extend(secret_mounts)
         device_requests = [_device_request(req) for req in plan.device_requests]
         port_bindings = {key: tuple(value) for key, value in plan.port_bindings.items()}
-        host_config = self.api.create_host_config(
-            port_bindings=port_bindings,
-            mounts=mounts,
-            device_requests=device_requests or None,
-            shm_size=plan.shm_size,
-            restart_policy={"Name": "no"},
-        )
+        try:
+            host_config = self.api.create_host_config(
+                port_bindings=port_bindings,
+                mounts=mounts,
+                device_requests=device_requests or None,
+                shm_size=plan.shm_size,
+                restart_policy={"Name": "no"},
+            )
+        except docker.errors.DockerException as exc:
+            raise RuntimeUnavailableError(
+                f"cannot build the host config of container {plan.container_name}: {exc}"
+            ) from exc
         hc = plan.healthcheck
         healthcheck = (
             None
@@ -300,9 +320,12 @@ class DockerRuntime:
         except docker.errors.ImageNotFound as exc:
             raise _pull_error(plan.image, str(exc.explanation or exc)) from exc
         except docker.errors.APIError as exc:
-            self.remove_secrets(plan.container_name)
             raise RuntimeUnavailableError(
                 f"the engine refused to create container {plan.container_name}: {exc.explanation or exc}"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise RuntimeUnavailableError(
+                f"the Docker Engine dropped the creation of container {plan.container_name}: {exc}"
             ) from exc
         return str(created["Id"])
 
@@ -430,27 +453,9 @@ class DockerRuntime:
 
     # -- secrets ---------------------------------------------------------------------------------------------
 
-    def _write_secrets(self, plan: LaunchPlan) -> list[docker.types.Mount]:
-        if not plan.secret_files:
-            return []
-        directory = secrets_dir(plan.container_name)
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        directory.chmod(0o700)
-        mounts = []
-        for secret in plan.secret_files:
-            path = directory / secret.name
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(secret.value.get_secret_value())
-            path.chmod(0o600)
-            mounts.append(
-                docker.types.Mount(target=secret.target, source=str(path), type="bind", read_only=True)
-            )
-        return mounts
-
     @staticmethod
     def remove_secrets(name: str) -> None:
-        shutil.rmtree(secrets_dir(name), ignore_errors=True)
+        remove_secret_files(name)
 
 
 def connect(base_url: str | None = None, *, timeout: float = 60.0) -> DockerRuntime:
