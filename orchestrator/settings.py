@@ -10,24 +10,29 @@ The cross-field rules (TGI's token-limit checks and our syntax checks) live in `
 from __future__ import annotations
 
 import difflib
-import os
-import re
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
-    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from orchestrator.errors import ConfigError, ConfigProblem
+from orchestrator.settings_sources import (
+    CONFIG_FILE_ENV,
+    DEFAULT_ENV_FILE,
+    ENV_PREFIX,
+    config_file_from,
+    env_var_for,
+    sources,
+    trace_sources,
+    using_files,
+)
+from orchestrator.versions import parse_version
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -41,21 +46,17 @@ __all__ = [
     "Settings",
     "TimeoutSettings",
     "TokenLimits",
+    "env_var_for",
     "load_settings",
     "setting_paths",
 ]
 
-ENV_PREFIX = "ORCHESTRATOR_"
-CONFIG_FILE_ENV = "ORCHESTRATOR_CONFIG"
-DEFAULT_CONFIG_FILE = Path("orchestrator.toml")
-DEFAULT_ENV_FILE = Path(".env")
 DEFAULT_MODEL_ID = "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"
 DEFAULT_TGI_VERSION = "3.3.7"
 DEFAULT_IMAGE = f"ghcr.io/huggingface/text-generation-inference:{DEFAULT_TGI_VERSION}"
 TGI_DRAIN_SECONDS = 90
 
 _GROUP = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-_VERSION_IN_TAG = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 
 
 class ModelSettings(BaseModel):
@@ -122,16 +123,13 @@ class EngineSettings(BaseModel):
         if self.tgi_version:
             return self.tgi_version
         tag = _image_tag(self.image)
-        return tag if tag and _VERSION_IN_TAG.match(tag) else None
+        return tag if tag and parse_version(tag) else None
 
     @property
     def version(self) -> tuple[int, int, int] | None:
         """(major, minor, patch) of the targeted TGI, or None when neither tag nor `tgi_version` tells."""
         text = self.version_text
-        match = _VERSION_IN_TAG.match(text) if text else None
-        if not match:
-            return None
-        return int(match[1]), int(match[2]), int(match[3] or 0)
+        return parse_version(text) if text else None
 
 
 class HostSettings(BaseModel):
@@ -185,10 +183,6 @@ class TimeoutSettings(BaseModel):
     """Time `down` gives TGI to drain in-flight requests before killing it (TGI drains for 90 s)."""
 
 
-_config_file: ContextVar[Path | None] = ContextVar("orchestrator_config_file", default=None)
-_env_file: ContextVar[Path | None] = ContextVar("orchestrator_env_file", default=DEFAULT_ENV_FILE)
-
-
 class Settings(BaseSettings):
     """The effective configuration of one deployment. Build it with `load_settings`."""
 
@@ -218,7 +212,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, *(source for _, source in _file_and_env_sources(settings_cls)))
+        return (init_settings, *(source for _, source in sources(settings_cls)))
 
     def source_of(self, path: str) -> str:
         """Where the value at dotted `path` (e.g. `host.port`) came from: flag, env, .env, toml or default."""
@@ -249,26 +243,6 @@ class Settings(BaseSettings):
         return endpoint_for(self.host.bind_address, self.host.port)
 
 
-def _file_and_env_sources(settings_cls: type[BaseSettings]) -> list[tuple[str, PydanticBaseSettingsSource]]:
-    """(label, source) in precedence order below the flags."""
-    env_file = _env_file.get()
-    config_file = _config_file.get()
-    return [
-        ("env", EnvSettingsSource(settings_cls, env_prefix=ENV_PREFIX, env_nested_delimiter="__")),
-        (
-            str(env_file) if env_file else ".env",
-            DotEnvSettingsSource(
-                settings_cls,
-                env_file=env_file,
-                env_prefix=ENV_PREFIX,
-                env_nested_delimiter="__",
-                dotenv_filtering="match_prefix",  # a shared .env (Compose's) may hold other tools' keys
-            ),
-        ),
-        (str(config_file), TomlConfigSettingsSource(settings_cls, toml_file=config_file)),
-    ]
-
-
 def setting_paths() -> list[str]:
     """Every leaf setting as a dotted path, in declaration order (`model.id`, ..., `timeouts.stop_grace`)."""
     paths: list[str] = []
@@ -277,11 +251,6 @@ def setting_paths() -> list[str]:
         assert isinstance(group_cls, type) and issubclass(group_cls, BaseModel)
         paths.extend(f"{group_name}.{name}" for name in group_cls.model_fields)
     return paths
-
-
-def env_var_for(path: str) -> str:
-    """The environment variable that sets dotted `path`: `host.port` -> `ORCHESTRATOR_HOST__PORT`."""
-    return ENV_PREFIX + path.replace(".", "__").upper()
 
 
 def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,41 +269,6 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
-    for key, value in data.items():
-        path = f"{prefix}{key}".lower()
-        if isinstance(value, Mapping):
-            yield from _flatten(value, f"{path}.")
-        else:
-            yield path
-
-
-def _trace_sources(flag_labels: Mapping[str, str]) -> dict[str, str]:
-    """Which source supplied each path: the first in precedence order that has it."""
-    origins: dict[str, str] = {}
-    for label, source in reversed(_file_and_env_sources(Settings)):
-        try:
-            data = source()
-        except Exception:  # a broken file is reported by the real load, not here
-            continue
-        for path in _flatten(data):
-            if label == "env":
-                origins[path] = f"env {env_var_for(path)}"
-            else:
-                origins[path] = label
-    origins.update(flag_labels)
-    return origins
-
-
-def _config_file_from(config_file: Path | None) -> Path | None:
-    if config_file is not None:
-        return config_file
-    from_env = os.environ.get(CONFIG_FILE_ENV)
-    if from_env:
-        return Path(from_env)
-    return DEFAULT_CONFIG_FILE
-
-
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
@@ -350,7 +284,7 @@ def load_settings(
     """
     flat = {k: v for k, v in (overrides or {}).items() if v is not None}
     labels = {path: (flag_labels or {}).get(path, "flag") for path in flat}
-    chosen = _config_file_from(config_file)
+    chosen = config_file_from(config_file)
     problems: list[ConfigProblem] = []
     if config_file is not None and not config_file.is_file():
         problems.append(
@@ -362,14 +296,12 @@ def load_settings(
                 "pass an existing TOML file",
             )
         )
-    token_config = _config_file.set(chosen)
-    token_env = _env_file.set(env_file)
-    try:
-        sources = _trace_sources(labels)
+    with using_files(chosen, env_file):
+        origins = trace_sources(Settings, labels)
         try:
             settings = Settings(**_nest(flat))
         except ValidationError as exc:
-            problems.extend(_problems_from(exc, sources))
+            problems.extend(_problems_from(exc, origins))
             raise ConfigError(problems) from None
         except (ValueError, OSError) as exc:  # unreadable TOML / .env
             problems.append(
@@ -378,12 +310,9 @@ def load_settings(
                 )
             )
             raise ConfigError(problems) from None
-    finally:
-        _config_file.reset(token_config)
-        _env_file.reset(token_env)
     if problems:
         raise ConfigError(problems)
-    settings._sources.update(sources)
+    settings._sources.update(origins)
     if validate:
         from orchestrator.validation import check
 
