@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import tenacity
 
+from orchestrator.client.budget import RetryBudget
 from orchestrator.client.errors import (
     TGIDeadlineExceededError,
     TGIError,
@@ -157,42 +157,6 @@ def classify(exc: BaseException) -> Verdict:
     if isinstance(exc, TGIGenerationError) and exc.error_type in _RETRYABLE_GENERATION:
         return Verdict(True, reason, exc.retry_after)
     return Verdict(False, reason)
-
-
-class RetryBudget:
-    """Token bucket bounding retries to `ratio` of calls (plus `burst`); thread-safe, shared by a client."""
-
-    def __init__(self, ratio: float, burst: float) -> None:
-        self.ratio = ratio
-        self.burst = burst
-        self._tokens = burst
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.retries = 0
-        self.refused = 0
-
-    def on_call(self) -> None:
-        with self._lock:
-            self.calls += 1
-            self._tokens = (
-                min(self.burst, self._tokens + self.ratio) if self.burst else self._tokens + self.ratio
-            )
-
-    def try_spend(self) -> bool:
-        with self._lock:
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                self.retries += 1
-                return True
-            self.refused += 1
-            return False
-
-    @property
-    def tokens(self) -> float:
-        return self._tokens
-
-    def __repr__(self) -> str:
-        return f"RetryBudget(ratio={self.ratio}, burst={self.burst}, tokens={self._tokens:.2f})"
 
 
 @dataclass(slots=True)
