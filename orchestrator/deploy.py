@@ -15,25 +15,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from orchestrator.deploy_status import status
+from orchestrator.deployment_info import DeploymentInfo, DeploymentStatus, deployment_info
 from orchestrator.diagnose import DiagnosisContext, diagnose, redact
 from orchestrator.errors import DeploymentError
+from orchestrator.probes import probe_generate, probe_health
 from orchestrator.readiness import (
     Phase,
     ProgressEvent,
     StallLimits,
     StartupFailure,
     StartupTracker,
-    http_get,
-    phase_of_line,
-    probe_generate,
-    probe_health,
     wait_until_ready,
 )
-from orchestrator.urls import endpoint_for
 
 if TYPE_CHECKING:
     from orchestrator.plan import LaunchPlan
@@ -55,101 +52,6 @@ ProgressCallback = Callable[[ProgressEvent], None]
 _P = "org.tgi-orchestrator"
 LOG_TAIL_LINES = 25
 RESTART_RETRIES = 5
-
-
-@dataclass(frozen=True)
-class DeploymentInfo:
-    """One deployment of ours, as its container and labels describe it; `endpoint` is the API base URL."""
-
-    name: str
-    container_id: str
-    model: str
-    image: str
-    tgi_version: str
-    endpoint: str
-    status: str
-    """Docker's state: running, exited, created, restarting..."""
-    port: int | None
-    bind_address: str
-    gpus: str
-    settings_hash: str
-    started_at: datetime | None = None
-    exit_code: int | None = None
-    action: str = ""
-    """What `up` did: created, unchanged (already running with these settings), recreated, attached."""
-    ready_seconds: float | None = None
-
-    @property
-    def uptime_seconds(self) -> float | None:
-        if self.started_at is None or self.status != "running":
-            return None
-        return max(0.0, (datetime.now(UTC) - self.started_at).total_seconds())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "container_id": self.container_id,
-            "model": self.model,
-            "image": self.image,
-            "tgi_version": self.tgi_version,
-            "endpoint": self.endpoint,
-            "status": self.status,
-            "port": self.port,
-            "bind_address": self.bind_address,
-            "gpus": self.gpus,
-            "settings_hash": self.settings_hash,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
-            "exit_code": self.exit_code,
-            "action": self.action or None,
-            "ready_seconds": None if self.ready_seconds is None else round(self.ready_seconds, 3),
-        }
-
-
-@dataclass(frozen=True)
-class DeploymentStatus:
-    """`status` row: the deployment, its phase and what the server reports (/info limits, /metrics load)."""
-
-    info: DeploymentInfo
-    phase: str
-    limits: dict[str, int] = field(default_factory=dict)
-    queue_size: int | None = None
-    running_batch: int | None = None
-    server_version: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = self.info.to_json()
-        data.update(
-            phase=self.phase,
-            limits=self.limits,
-            queue_size=self.queue_size,
-            running_batch=self.running_batch,
-            server_version=self.server_version,
-        )
-        return data
-
-
-def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
-    labels = container.labels
-    port_text = labels.get(f"{_P}.port", "")
-    port = int(port_text) if port_text.isdigit() else None
-    bind_address = labels.get(f"{_P}.bind-address", "127.0.0.1")
-    return DeploymentInfo(
-        name=labels.get(f"{_P}.name", container.name),
-        container_id=container.id,
-        model=labels.get(f"{_P}.model", ""),
-        image=container.image,
-        tgi_version=labels.get(f"{_P}.tgi-version", ""),
-        endpoint=endpoint_for(bind_address, port),
-        status=container.status,
-        port=port,
-        bind_address=bind_address,
-        gpus=labels.get(f"{_P}.gpus", ""),
-        settings_hash=labels.get(f"{_P}.settings-hash", ""),
-        started_at=container.started_at,
-        exit_code=container.exit_code,
-        **extra,
-    )
 
 
 def _secret_values(settings: Settings) -> tuple[str, ...]:
@@ -486,71 +388,6 @@ def down(
     with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
         list(pool.map(lambda c: _remove_deployment(engine, c, grace), containers))
     return [c.labels.get(f"{_P}.name", c.name) for c in containers]
-
-
-def _metric(text: str, name: str) -> int | None:
-    for line in text.splitlines():
-        if line.startswith(name) and (len(line) == len(name) or line[len(name)] in " {"):
-            with contextlib.suppress(ValueError):
-                return round(float(line.rsplit(" ", 1)[1]))
-    return None
-
-
-def _probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
-    info = deployment_info(container)
-    if container.status == "restarting":
-        return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
-    if not container.running:
-        phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
-        return DeploymentStatus(info, phase)
-    code = probe_health(info.endpoint, timeout=0.3)
-    if code != 200:
-        phase = _phase_from_logs(engine, container.id) if code is None else f"unhealthy ({code})"
-        return DeploymentStatus(info, phase)
-    limits: dict[str, int] = {}
-    version = None
-    answer = http_get(info.endpoint, "/info", timeout=0.3)
-    if answer is not None and answer[0] == 200:
-        import json
-
-        with contextlib.suppress(ValueError):
-            data = json.loads(answer[1])
-            version = data.get("version")
-            for key in (
-                "max_input_tokens",
-                "max_total_tokens",
-                "max_batch_total_tokens",
-                "max_concurrent_requests",
-            ):
-                if isinstance(data.get(key), int):
-                    limits[key] = data[key]
-    queue_size = running = None
-    metrics = http_get(info.endpoint, "/metrics", timeout=0.3)
-    if metrics is not None and metrics[0] == 200:
-        text = metrics[1].decode("utf-8", "replace")
-        queue_size = _metric(text, "tgi_queue_size")
-        running = _metric(text, "tgi_batch_current_size")
-    return DeploymentStatus(info, "ready", limits, queue_size, running, version)
-
-
-def _phase_from_logs(engine: DockerRuntime, container_id: str) -> str:
-    phase = Phase.STARTING
-    for line in engine.logs(container_id, tail=400):
-        found = phase_of_line(line)
-        if found is not None and found.order > phase.order:
-            phase = found
-    return phase.label
-
-
-def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> list[DeploymentStatus]:
-    """Every deployment of ours (or the one named), probed in parallel: phase, limits, queue, batch."""
-    engine = _connect(runtime)
-    containers = engine.list_managed(name)
-    if not containers:
-        return []
-    with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
-        rows = list(pool.map(lambda c: _probe_status(engine, c), containers))
-    return sorted(rows, key=lambda row: row.info.name)
 
 
 def logs(

@@ -1,9 +1,9 @@
-"""Waiting for TGI to be truly ready: phases from log milestones, stall limits, and the HTTP probes.
+"""Waiting for TGI to be truly ready: stall limits, the start-up tracker and the wait loop.
 
 Three layers, testable apart:
-- `phase_of_line` / `StartupTracker`: pure. TGI's log milestones (tgi-server.md §7) move the phase forward;
-  the tracker knows how long each phase and the whole start-up may take and reports a stall. Time is passed in.
-- `probe_health` / `probe_generate`: one HTTP call each over a real socket (stdlib `http.client`, no pool).
+- `StartupTracker`: pure. TGI's log milestones (`orchestrator.log_lines`) move the phase forward; the tracker
+  knows how long each phase and the whole start-up may take and reports a stall. Time is passed in.
+- `probe_health` / `probe_generate` (`orchestrator.probes`): one HTTP call each over a real socket.
 - `wait_until_ready`: the loop. It follows the container's log stream in a thread, polls the container state,
   and probes `/health` (every 25 ms once TGI logged `Connected`, every 0.5 s before); ready means `/health`
   answered 200 and a one-token `/generate` succeeded. It fails fast when the container exits.
@@ -12,20 +12,17 @@ Three layers, testable apart:
 from __future__ import annotations
 
 import contextlib
-import http.client
-import json
 import queue
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from orchestrator.diagnose import redact
+from orchestrator.log_lines import Phase, is_connected_line, is_useful_line, phase_of_line, tidy_line
+from orchestrator.probes import http_get, probe_generate, probe_health
 
 __all__ = [
     "ContainerTarget",
@@ -42,100 +39,6 @@ __all__ = [
     "tidy_line",
     "wait_until_ready",
 ]
-
-
-class Phase(Enum):
-    """Start-up phases in order; the value is the stable id used in `--json` events."""
-
-    PULLING = "pulling"
-    STARTING = "starting"
-    DOWNLOADING = "downloading"
-    LOADING = "loading"
-    WARMING_UP = "warming_up"
-    READY = "ready"
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-    @property
-    def order(self) -> int:
-        return _ORDER.index(self)
-
-
-_ORDER = list(Phase)
-_LABELS = {
-    Phase.PULLING: "pulling image",
-    Phase.STARTING: "starting",
-    Phase.DOWNLOADING: "downloading weights",
-    Phase.LOADING: "loading shards",
-    Phase.WARMING_UP: "warming up",
-    Phase.READY: "ready",
-}
-
-# Substring -> phase it proves we are in (TGI 1.x-3.x launcher, shard and router lines).
-_MILESTONES: tuple[tuple[str, Phase], ...] = (
-    ("Args {", Phase.STARTING),
-    ("Starting check and download process", Phase.DOWNLOADING),
-    ("Starting download process", Phase.DOWNLOADING),
-    ("Download file:", Phase.DOWNLOADING),
-    ("Download: [", Phase.DOWNLOADING),
-    ("Files are already present on the host", Phase.DOWNLOADING),
-    ("Successfully downloaded weights", Phase.DOWNLOADING),
-    ("Starting shard", Phase.LOADING),
-    ("Waiting for shard to be ready", Phase.LOADING),
-    ("Server started at unix://", Phase.LOADING),
-    ("Shard ready in", Phase.LOADING),
-    ("Starting Webserver", Phase.WARMING_UP),
-    ("Warming up model", Phase.WARMING_UP),
-    ("Setting max batch total tokens", Phase.WARMING_UP),
-    ("Connected", Phase.WARMING_UP),
-)
-_CONNECTED = re.compile(r"\bConnected\b(?!\s+to\b)")
-_NOISE = ("Waiting for shard to be ready", "Invalid hostname, defaulting")
-
-
-def phase_of_line(line: str) -> Phase | None:
-    """The phase a log line proves TGI has reached, or None for ordinary lines."""
-    for needle, phase in _MILESTONES:
-        if needle in line:
-            return phase
-    return None
-
-
-_PREFIX = re.compile(
-    r"^\d{4}-\d\d-\d\dT[\d:.]+Z?\s+(?P<level>[A-Z]+)\s+"  # timestamp and level
-    r"(?:[\w-]+(?:::[\w-]+)*(?:\{[^}]*\})?:\s+)*"  # spans and targets: `download:`, `shard-manager:`, `warmup{...}:`
-    r"(?:[\w/.-]+\.rs:\d+:\s+)?"  # router source location
-)
-
-
-def tidy_line(line: str) -> str:
-    """A log line for display: TGI's message without timestamp, targets and source location (JSON too)."""
-    text = line.strip()
-    if text.startswith("{"):
-        try:
-            record = json.loads(text)
-        except ValueError:
-            return text
-        if isinstance(record, dict):
-            fields = record.get("fields")
-            message = fields.get("message") if isinstance(fields, dict) else record.get("message")
-            level = record.get("level", "")
-            if isinstance(message, str):
-                return f"{message}" if level in ("INFO", "") else f"{level} {message}"
-        return text
-    match = _PREFIX.match(text)
-    if not match:
-        return text
-    rest = text[match.end() :]
-    return rest if match["level"] == "INFO" else f"{match['level']} {rest}"
-
-
-def is_useful_line(line: str) -> bool:
-    """Lines worth showing as "last log line" (not blank, not the every-10-s shard wait)."""
-    text = line.strip()
-    return bool(text) and not any(noise in text for noise in _NOISE)
 
 
 @dataclass(frozen=True)
@@ -235,7 +138,7 @@ class StartupTracker:
         self.last_activity = now
         if is_useful_line(clean):
             self.last_line = tidy_line(clean)
-        if _CONNECTED.search(clean):
+        if is_connected_line(clean):
             self.connected = True
         phase = phase_of_line(clean)
         if phase is not None and self.enter(phase, now):
@@ -271,54 +174,6 @@ class StartupTracker:
         if spent > limit:
             return f"{self.phase.label} took longer than {setting} ({limit:g} s)"
         return None
-
-
-# -- HTTP probes -----------------------------------------------------------------------------------------------
-
-
-def _connection(endpoint: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
-    parts = urlsplit(endpoint)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
-    return conn, parts.path.rstrip("/")
-
-
-def http_get(endpoint: str, path: str, *, timeout: float = 1.0) -> tuple[int, bytes] | None:
-    """GET `endpoint + path`; (status, body), or None when nothing answers (refused, reset, timeout)."""
-    conn, prefix = _connection(endpoint, timeout)
-    try:
-        conn.request("GET", prefix + path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        conn.close()
-
-
-def probe_health(endpoint: str, *, timeout: float = 1.0) -> int | None:
-    """Status of GET /health, None when the port does not answer HTTP yet."""
-    result = http_get(endpoint, "/health", timeout=timeout)
-    return None if result is None else result[0]
-
-
-def probe_generate(endpoint: str, *, api_key: str | None = None, timeout: float = 30.0) -> tuple[bool, str]:
-    """POST a one-token /generate; (True, "") on 200, else (False, why)."""
-    conn, prefix = _connection(endpoint, timeout)
-    body = json.dumps({"inputs": "Hello", "parameters": {"max_new_tokens": 1}})
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    try:
-        conn.request("POST", prefix + "/generate", body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read()[:300].decode("utf-8", "replace")
-        if response.status == 200:
-            return True, ""
-        return False, f"/generate answered {response.status} {text}".strip()
-    except (OSError, http.client.HTTPException) as exc:
-        return False, f"/generate failed: {exc}"
-    finally:
-        conn.close()
 
 
 # -- the wait loop ---------------------------------------------------------------------------------------------

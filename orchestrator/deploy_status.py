@@ -1,0 +1,112 @@
+"""`status`: every deployment of ours, probed in parallel, with the phase it is really in.
+
+The phase comes from Docker's state, then `/health` (0.3 s budget), then the logs. TGI's `/health` waits
+behind a running forward pass, so under load it can time out on a server that is ready: a timeout after the
+router logged `Connected` (or with a `healthy` container) is "ready (busy)", not a start-up phase.
+`phase_without_health` is the pure rule; the rest is I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from orchestrator.deployment_info import DeploymentStatus, deployment_info
+from orchestrator.log_lines import Phase, is_connected_line, phase_of_line
+from orchestrator.probes import check_health, http_get
+
+if TYPE_CHECKING:
+    from orchestrator.runtime import ContainerInfo, DockerRuntime
+
+__all__ = ["BUSY", "phase_without_health", "probe_status", "status"]
+
+BUSY = "ready (busy)"
+PROBE_TIMEOUT = 0.3
+
+
+def _metric(text: str, name: str) -> int | None:
+    for line in text.splitlines():
+        if line.startswith(name) and (len(line) == len(name) or line[len(name)] in " {"):
+            with contextlib.suppress(ValueError):
+                return round(float(line.rsplit(" ", 1)[1]))
+    return None
+
+
+def phase_without_health(lines: Iterable[str], *, timed_out: bool, health: str | None = None) -> str:
+    """The phase of a running container whose `/health` gave no status code.
+
+    `lines` are its logs, oldest first: the furthest milestone since the launcher last started (`Args {`; the
+    logs of earlier runs after a restart are history) is the phase. But when `/health` timed out (the server
+    accepted the connection and is busy) after the router logged `Connected`, or Docker's healthcheck says
+    `healthy`, the server is ready and busy.
+    """
+    phase = Phase.STARTING
+    connected = False
+    for line in lines:
+        found = phase_of_line(line)
+        if found is Phase.STARTING:
+            phase, connected = Phase.STARTING, False
+        elif found is not None and found.order > phase.order:
+            phase = found
+        connected = connected or is_connected_line(line)
+    if timed_out and (connected or health == "healthy"):
+        return BUSY
+    return phase.label
+
+
+def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
+    """One `status` row: Docker's state, then `/health`, then `/info` and `/metrics` when it serves."""
+    info = deployment_info(container)
+    if container.status == "restarting":
+        return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
+    if not container.running:
+        phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
+        return DeploymentStatus(info, phase)
+    health = check_health(info.endpoint, timeout=PROBE_TIMEOUT)
+    if health.code is not None and health.code != 200:
+        return DeploymentStatus(info, f"unhealthy ({health.code})")
+    if health.code is None:
+        lines = engine.logs(container.id, tail=400)
+        return DeploymentStatus(
+            info, phase_without_health(lines, timed_out=health.timed_out, health=container.health)
+        )
+    limits: dict[str, int] = {}
+    version = None
+    answer = http_get(info.endpoint, "/info", timeout=PROBE_TIMEOUT)
+    if answer is not None and answer[0] == 200:
+        with contextlib.suppress(ValueError):
+            data = json.loads(answer[1])
+            version = data.get("version")
+            for key in (
+                "max_input_tokens",
+                "max_total_tokens",
+                "max_batch_total_tokens",
+                "max_concurrent_requests",
+            ):
+                if isinstance(data.get(key), int):
+                    limits[key] = data[key]
+    queue_size = running = None
+    metrics = http_get(info.endpoint, "/metrics", timeout=PROBE_TIMEOUT)
+    if metrics is not None and metrics[0] == 200:
+        text = metrics[1].decode("utf-8", "replace")
+        queue_size = _metric(text, "tgi_queue_size")
+        running = _metric(text, "tgi_batch_current_size")
+    return DeploymentStatus(info, "ready", limits, queue_size, running, version)
+
+
+def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> list[DeploymentStatus]:
+    """Every deployment of ours (or the one named), probed in parallel: phase, limits, queue, batch."""
+    if runtime is None:
+        from orchestrator.runtime import connect
+
+        runtime = connect()
+    engine = runtime
+    containers = engine.list_managed(name)
+    if not containers:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
+        rows = list(pool.map(lambda c: probe_status(engine, c), containers))
+    return sorted(rows, key=lambda row: row.info.name)

@@ -1,0 +1,115 @@
+"""What a deployment is, as its container and our labels describe it: `DeploymentInfo` and `DeploymentStatus`.
+
+Plain values shared by `up`/`down`/`find_deployment` (`orchestrator.deploy`) and `status`
+(`orchestrator.deploy_status`); `deployment_info` reads our `org.tgi-orchestrator.*` labels back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.urls import endpoint_for
+
+if TYPE_CHECKING:
+    from orchestrator.runtime import ContainerInfo
+
+__all__ = ["DeploymentInfo", "DeploymentStatus", "deployment_info"]
+
+_P = "org.tgi-orchestrator"
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """One deployment of ours, as its container and labels describe it; `endpoint` is the API base URL."""
+
+    name: str
+    container_id: str
+    model: str
+    image: str
+    tgi_version: str
+    endpoint: str
+    status: str
+    """Docker's state: running, exited, created, restarting..."""
+    port: int | None
+    bind_address: str
+    gpus: str
+    settings_hash: str
+    started_at: datetime | None = None
+    exit_code: int | None = None
+    action: str = ""
+    """What `up` did: created, unchanged (already running with these settings), recreated, attached."""
+    ready_seconds: float | None = None
+
+    @property
+    def uptime_seconds(self) -> float | None:
+        if self.started_at is None or self.status != "running":
+            return None
+        return max(0.0, (datetime.now(UTC) - self.started_at).total_seconds())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "container_id": self.container_id,
+            "model": self.model,
+            "image": self.image,
+            "tgi_version": self.tgi_version,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "port": self.port,
+            "bind_address": self.bind_address,
+            "gpus": self.gpus,
+            "settings_hash": self.settings_hash,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
+            "exit_code": self.exit_code,
+            "action": self.action or None,
+            "ready_seconds": None if self.ready_seconds is None else round(self.ready_seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    """`status` row: the deployment, its phase and what the server reports (/info limits, /metrics load)."""
+
+    info: DeploymentInfo
+    phase: str
+    limits: dict[str, int] = field(default_factory=dict)
+    queue_size: int | None = None
+    running_batch: int | None = None
+    server_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.info.to_json()
+        data.update(
+            phase=self.phase,
+            limits=self.limits,
+            queue_size=self.queue_size,
+            running_batch=self.running_batch,
+            server_version=self.server_version,
+        )
+        return data
+
+
+def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
+    labels = container.labels
+    port_text = labels.get(f"{_P}.port", "")
+    port = int(port_text) if port_text.isdigit() else None
+    bind_address = labels.get(f"{_P}.bind-address", "127.0.0.1")
+    return DeploymentInfo(
+        name=labels.get(f"{_P}.name", container.name),
+        container_id=container.id,
+        model=labels.get(f"{_P}.model", ""),
+        image=container.image,
+        tgi_version=labels.get(f"{_P}.tgi-version", ""),
+        endpoint=endpoint_for(bind_address, port),
+        status=container.status,
+        port=port,
+        bind_address=bind_address,
+        gpus=labels.get(f"{_P}.gpus", ""),
+        settings_hash=labels.get(f"{_P}.settings-hash", ""),
+        started_at=container.started_at,
+        exit_code=container.exit_code,
+        **extra,
+    )
