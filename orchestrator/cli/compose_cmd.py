@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestrator.cli.options import settings_command
+from orchestrator.cli.options import exit_on_errors, settings_command
 
 if TYPE_CHECKING:
     from orchestrator.settings import Settings
@@ -48,7 +48,8 @@ def render_command(
         typer.echo(text, nl=False)
         return
     if check:
-        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        with exit_on_errors():
+            current = _read_current(output)
         if current != text:
             diff = difflib.unified_diff(
                 current.splitlines(keepends=True), text.splitlines(keepends=True), str(output), "rendered"
@@ -58,4 +59,27 @@ def render_command(
             raise typer.Exit(code=1)
         typer.echo(f"{output} is up to date")
         return
-    typer.echo(f"wrote {write_compose(settings, output)}")
+    with exit_on_errors():
+        try:
+            written = write_compose(settings, output)
+        except OSError as exc:
+            raise _output_problem(output, f"cannot be written ({exc.strerror or exc})") from None
+    typer.echo(f"wrote {written}")
+
+
+def _read_current(output: Path) -> str:
+    """The file `--check` compares with; a missing file reads as empty (it differs from any rendering)."""
+    if not output.exists():
+        return ""
+    try:
+        return output.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _output_problem(output, f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _output_problem(output: Path, rule: str) -> Exception:
+    from orchestrator.errors import ConfigError, ConfigProblem
+
+    return ConfigError(
+        [ConfigProblem("--output", "flag --output", str(output), rule, "pass a writable file path with -o")]
+    )

@@ -77,16 +77,15 @@ def smoke_command(
             timeout=timeout,
             progress=_print_progress,
         )
-    if junit_xml is not None:
-        from orchestrator.smoke.junit import write_junit_xml
-
-        write_junit_xml(report, junit_xml)
     if as_json:
         from orchestrator.smoke.render import to_json_data
 
         typer.echo(json.dumps(to_json_data(report), indent=2))
     else:
         _print_table(report)
+    if junit_xml is not None:  # after the report: an unwritable path must not hide the results
+        with exit_on_errors():
+            _write_junit(report, junit_xml)
     if not report.ok:
         raise typer.Exit(code=SMOKE_FAILED_EXIT)
 
@@ -96,6 +95,27 @@ def _print_progress(event: Any) -> None:
     if event.kind in {"phase", "ready", "failed", "info"}:
         message = f": {event.message}" if event.message else ""
         typer.echo(f"[up {event.elapsed:6.1f} s] {event.phase.value}{message}", err=True)
+
+
+def _write_junit(report: "SmokeReport", path: Path) -> None:
+    """Write the JUnit file; a path that cannot be written is a bad flag (exit 2), named as such."""
+    from orchestrator.errors import ConfigError, ConfigProblem
+    from orchestrator.smoke.junit import write_junit_xml
+
+    try:
+        write_junit_xml(report, path)
+    except OSError as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "--junit-xml",
+                    "flag --junit-xml",
+                    str(path),
+                    f"cannot be written ({exc.strerror or exc})",
+                    "pass a path in a writable directory (missing parent directories are created)",
+                )
+            ]
+        ) from None
 
 
 def _conflict(first: str, second: str) -> None:

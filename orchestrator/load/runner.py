@@ -34,6 +34,7 @@ __all__ = [
     "build_command",
     "parse_duration",
     "parse_rates",
+    "prepare_report_dir",
     "run_load",
     "run_sweep",
 ]
@@ -179,16 +180,39 @@ def _tail(path: Path, lines: int = 25) -> str:
         return ""
 
 
+def _report_dir_error(path: Path, exc: OSError) -> LoadError:
+    return LoadError(
+        f"--report-dir {str(path)!r} cannot be written ({exc.strerror or exc}); "
+        "pass a directory you can write to (missing parents are created)"
+    )
+
+
+def prepare_report_dir(path: Path) -> None:
+    """Create `path` and check a file can be written in it, so a bad `--report-dir` fails before Locust runs
+    (and not with a traceback) rather than after minutes of load."""
+    probe = path / ".orchestrator-write-test"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise _report_dir_error(path, exc) from None
+
+
 def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     """Run Locust to the end and return its summary; raise `LoadError` if it produced none."""
     req.checked_options()
     cmd = build_command(req)
-    req.report_dir.mkdir(parents=True, exist_ok=True)
     summary_path = req.report_dir / SUMMARY_FILE
-    summary_path.unlink(missing_ok=True)
     log_file = req.report_dir / "locust.log"
+    try:
+        req.report_dir.mkdir(parents=True, exist_ok=True)
+        summary_path.unlink(missing_ok=True)
+        log = log_file.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise _report_dir_error(req.report_dir, exc) from None
     limit = timeout_s if timeout_s is not None else req.duration_s + 120
-    with log_file.open("w", encoding="utf-8") as log:
+    with log:
         try:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=limit, check=False)
         except subprocess.TimeoutExpired:
@@ -249,6 +273,7 @@ def _sweep_row(result: LoadResult, rate: float, options: LoadOptions) -> dict[st
 def run_sweep(base: LoadRequest, rates: Sequence[float], *, keep_going: bool = False) -> SweepResult:
     """Open-loop runs at each rate (rising) until one misses the SLO; goodput = last rate that met it."""
     out = SweepResult(report_dir=base.report_dir)
+    prepare_report_dir(base.report_dir)
     for rate in rates:
         opts = [o for o in _without_rate(base.options)] + ["--rate", f"{rate:g}"]
         req = LoadRequest(
@@ -269,7 +294,6 @@ def run_sweep(base: LoadRequest, rates: Sequence[float], *, keep_going: bool = F
             out.goodput_rate = rate
         elif not keep_going:
             break
-    base.report_dir.mkdir(parents=True, exist_ok=True)
     (base.report_dir / "sweep.json").write_text(json.dumps(out.to_dict(), indent=2) + "\n", encoding="utf-8")
     plot_sweep(out, base.report_dir / "sweep.png")
     return out

@@ -15,6 +15,7 @@ from orchestrator.compose_render import env_var, launcher_args, render_compose
 from orchestrator.plan import build_plan
 from orchestrator.settings import load_settings
 from tests.compose.conftest import COMPOSE_FILE
+from tests.helpers import run_orchestrator
 
 app = typer.Typer()
 
@@ -59,6 +60,22 @@ def test_cli_render_rejects_bad_settings_with_exit_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "max_input_tokens" in result.output and not out.exists()
+
+
+@pytest.mark.parametrize("target", ["/proc/x/y.yml", "under-a-file", "a-directory"])
+def test_cli_render_to_an_unwritable_path_is_a_clear_exit_2(tmp_path: Path, target: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    out = {"under-a-file": tmp_path / "a-file" / "y.yml", "a-directory": tmp_path}.get(target, Path(target))
+    done = run_orchestrator("compose", "render", "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--output" in done.stderr and str(out) in done.stderr and "cannot be written" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_check_of_an_unreadable_path_is_a_clear_exit_2(tmp_path: Path) -> None:
+    done = run_orchestrator("compose", "render", "--check", "-o", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--output" in done.stderr and "cannot be read" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_launcher_args_are_the_plan_command_with_settings_variables() -> None:

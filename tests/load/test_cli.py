@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 from orchestrator.load import runner as load_runner
 from orchestrator.load.runner import LoadRequest, LoadResult, parse_duration, parse_rates
+from tests.helpers import run_orchestrator
 
 
 def fake_summary(passed: bool = True) -> dict[str, Any]:
@@ -102,3 +103,17 @@ def test_durations_and_rates() -> None:
     assert parse_duration("45") == 45 and parse_duration("1h30m") == 5400 and parse_duration("2m") == 120
     assert parse_rates("1,2,4") == [1, 2, 4]
     assert parse_rates("2:6:2") == [2, 4, 6]
+
+
+@pytest.mark.parametrize("sweep", [(), ("--sweep", "1,2")])
+def test_an_unwritable_report_dir_is_a_clear_exit_2(tmp_path: Path, sweep: tuple[str, ...]) -> None:
+    # A real process and the real runner: the directory is checked before Locust starts.
+    (tmp_path / "a-file").write_text("")
+    for report_dir in (tmp_path / "a-file" / "reports", Path("/proc/x")):
+        done = run_orchestrator(
+            "load", "--url", "http://127.0.0.1:9", "--duration", "1s", "--report-dir", str(report_dir), *sweep,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"--report-dir {str(report_dir)!r} cannot be written" in done.stderr
+        assert "Traceback" not in done.stderr

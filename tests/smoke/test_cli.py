@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from orchestrator.cli import smoke_cmd
-from tests.helpers import isolate
+from tests.helpers import isolate, run_orchestrator
 from tests.smoke.tgi_stub import StubConfig, tgi_stub
 
 LIMITS = ["--max-input-tokens", "64", "--max-total-tokens", "128"]
@@ -53,6 +53,23 @@ def test_a_failing_check_exits_1_and_writes_junit(tmp_path: Path) -> None:
     assert suite is not None and suite.get("failures") == "1"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["metrics"]
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "proc"])
+def test_an_unwritable_junit_path_prints_the_report_then_exits_2_naming_the_flag(
+    tmp_path: Path, where: str
+) -> None:
+    # A real process: the console script's own error handling, not only typer's runner.
+    (tmp_path / "a-file").write_text("")
+    junit = tmp_path / "a-file" / "smoke.xml" if where == "under-a-file" else Path("/proc/foo/x.xml")
+    with tgi_stub() as (url, _):
+        done = run_orchestrator(
+            "smoke", "--url", url, *LIMITS, "--json", "--junit-xml", str(junit), cwd=tmp_path, timeout=120
+        )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json.loads(done.stdout)["ok"] is True  # the report came first and is complete
+    assert "--junit-xml" in done.stderr and str(junit) in done.stderr and "cannot be written" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_api_key_env_enables_the_401_check_and_the_key_never_prints(monkeypatch: pytest.MonkeyPatch) -> None:
