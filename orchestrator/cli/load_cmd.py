@@ -40,7 +40,9 @@ def _resolve_url(url: str | None, name: str | None) -> str:
 
 
 def _print_result(result: "LoadResult") -> None:
+    """Tables and lines on stdout; text from the run (warnings, paths, errors) is printed as text, not markup."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from orchestrator.load.table import figure_table, server_rows
@@ -54,14 +56,14 @@ def _print_result(result: "LoadResult") -> None:
         else f"closed loop, {s['users']} users"
     )
     table = Table(
-        title=f"{summary['host']} - {mode} - {summary['duration_s']:.1f} s - {s['processes']} process(es)",
+        title=f"{escape(str(summary['host']))} - {mode} - {summary['duration_s']:.1f} s - {s['processes']} process(es)",
         caption="exact percentiles from every request; definitions in summary.json and docs/loadtest.md",
     )
     headers, rows = figure_table(summary)
     for column in headers:
         table.add_column(column, justify="left" if column == "figure" else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     console.print(table)
     server = server_rows(summary)
     if server:
@@ -69,11 +71,13 @@ def _print_result(result: "LoadResult") -> None:
         for column in ("histogram", "count", "mean", "~p99"):
             stable.add_column(column, justify="left" if column == "histogram" else "right")
         for srow in server:
-            stable.add_row(*srow)
+            stable.add_row(*(escape(cell) for cell in srow))
         console.print(stable)
     errors = summary["figures"]["all"]["errors"]
     if errors:
-        console.print("errors by status:error_type: " + ", ".join(f"{k} x{v}" for k, v in errors.items()))
+        console.print(
+            "errors by status:error_type: " + ", ".join(f"{k} x{v}" for k, v in errors.items()), markup=False
+        )
     if summary.get("arrivals"):
         a = summary["arrivals"]
         fig = summary["figures"]["all"]
@@ -82,11 +86,11 @@ def _print_result(result: "LoadResult") -> None:
             f"arrivals: {a['slots']} slots, {a['late']} late, {a['dropped']} dropped; achieved send rate {send} req/s"
         )
     for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    console.print(f"reports: {result.request.report_dir}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    console.print(f"reports: {result.request.report_dir}", highlight=False, markup=False)
     verdict = result.verdict
     style = "green" if result.slo_passed else "red"
-    console.print(f"[{style}]{verdict}[/{style}]", highlight=False)
+    console.print(verdict, style=style, highlight=False, markup=False)
 
 
 def _print_sweep(sweep: "SweepResult") -> None:
@@ -124,7 +128,7 @@ def _print_sweep(sweep: "SweepResult") -> None:
             "pass" if r["passed"] else "FAIL",
         )
     console.print(table)
-    console.print(f"reports: {sweep.report_dir} (sweep.json, sweep.png)", highlight=False)
+    console.print(f"reports: {sweep.report_dir} (sweep.json, sweep.png)", highlight=False, markup=False)
     if sweep.goodput_rate is None:
         console.print("[red]SLO FAIL: no rate of the sweep met the SLO[/red]")
     else:
@@ -169,7 +173,7 @@ def load(
     slo_e2e_p50: Annotated[str, typer.Option(help="Gate: e2e p50 (ms).")] = "",
     slo_e2e_p99: Annotated[str, typer.Option(help="Gate: e2e p99 (ms).")] = "",
     slo_error_rate: Annotated[str, typer.Option(help="Gate: error rate (0.01 or 1%).")] = "",
-    slo_file: Annotated[Path | None, typer.Option(help="TOML/JSON file with an [slo] table.")] = None,
+    slo_file: Annotated[Path | None, typer.Option(help="TOML/JSON file with an \\[slo] table.")] = None,
     processes: Annotated[int, typer.Option(help="Locust processes on this host (master + N workers).")] = 1,
     report_dir: Annotated[Path, typer.Option(help="Where summary.json, CSV, HTML and PNGs go.")] = Path(
         "load-report"

@@ -132,16 +132,20 @@ def _conflict(first: str, second: str) -> None:
 
 def _print_table(report: "SmokeReport") -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from orchestrator.smoke.render import summary_line, table_rows
 
+    # Details quote server answers and user input ("[/INST]", a model id): escaped, so rich prints them as text.
     colour = {"PASS": "green", "FAIL": "bold red", "SKIP": "yellow"}
-    table = Table(title=f"orchestrator smoke: {report.url}", title_justify="left")
+    table = Table(title=f"orchestrator smoke: {escape(report.url)}", title_justify="left")
     for column, kwargs in (("Result", {}), ("Check", {}), ("Time", {"justify": "right"}), ("Detail", {})):
         table.add_column(column, **kwargs)  # type: ignore[arg-type]
     for status, title, took, detail in table_rows(report):
-        table.add_row(f"[{colour[status]}]{status}[/]", title, took, detail)
+        table.add_row(f"[{colour[status]}]{status}[/]", escape(title), took, escape(detail))
     console = Console()
     console.print(table)
-    console.print(summary_line(report), style="green" if report.ok else "bold red", highlight=False)
+    console.print(
+        summary_line(report), style="green" if report.ok else "bold red", highlight=False, markup=False
+    )

@@ -68,6 +68,25 @@ def test_options_become_one_request(captured: list[LoadRequest], tmp_path: Path)
     assert "TTFT p50" in out.output and "SLO PASS" in out.output
 
 
+def test_help_and_output_show_square_brackets_as_text(
+    captured: list[LoadRequest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    help_text = invoke("--help").output
+    assert "[slo] table" in " ".join(help_text.replace("│", " ").split())
+    # Text from the run (warnings, the report path) goes through rich: brackets must print as they are.
+    report_dir = tmp_path / "[run]"
+    warned = fake_summary()
+    warned["warnings"] = ["a [bracketed] warning [/INST]"]
+    monkeypatch.setattr(
+        load_runner,
+        "run_load",
+        lambda req, **_: LoadResult(req, warned, 0, req.report_dir / "locust.log"),
+    )
+    out = invoke("--url", "http://127.0.0.1:9", "--report-dir", str(report_dir))
+    assert out.exit_code == 0, out.output
+    assert "a [bracketed] warning [/INST]" in out.output and f"reports: {report_dir}" in out.output
+
+
 def test_missed_slo_exits_5(captured: list[LoadRequest], tmp_path: Path) -> None:
     out = invoke("--url", "http://127.0.0.1:9", "--slo-ttft-p50", "1", "--report-dir", str(tmp_path))
     assert out.exit_code == 5

@@ -93,6 +93,16 @@ def test_expect_model_overrides_the_settings() -> None:
     assert "expected 'other/x'" in info["detail"]
 
 
+def test_table_prints_square_brackets_in_details_as_text() -> None:
+    # Details quote user input and server answers; rich must not read "[/y]" as markup (it used to crash).
+    with tgi_stub() as (url, _):
+        result = CliRunner().invoke(
+            app, ["smoke", "--url", url, *LIMITS, "--expect-model", "x/[/y]"], env={"COLUMNS": "300"}
+        )
+    assert result.exit_code == 1, result.output
+    assert "expected 'x/[/y]'" in result.output
+
+
 def test_url_with_up_is_a_usage_error_exit_2() -> None:
     result = CliRunner().invoke(app, ["smoke", "--url", "http://127.0.0.1:1", "--up"])
     assert result.exit_code == 2
