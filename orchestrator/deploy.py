@@ -41,6 +41,7 @@ __all__ = [
     "DeploymentInfo",
     "DeploymentStatus",
     "ProgressCallback",
+    "UpInterrupted",
     "down",
     "find_deployment",
     "logs",
@@ -112,6 +113,21 @@ def _connect(runtime: DockerRuntime | None) -> DockerRuntime:
     return connect()
 
 
+class UpInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `up`; `left` says in words what `up` had done and left behind (the CLI prints it)."""
+
+    def __init__(self, left: str) -> None:
+        super().__init__(left)
+        self.left = left
+
+
+class _Trail:
+    """What `up` has done so far, in words, kept current step by step for `UpInterrupted`."""
+
+    def __init__(self) -> None:
+        self.left = "nothing was created (interrupted before any container or pull was started)"
+
+
 def up(
     settings: Settings,
     *,
@@ -120,7 +136,27 @@ def up(
     progress: ProgressCallback | None = None,
     runtime: DockerRuntime | None = None,
 ) -> DeploymentInfo:
-    """Start the deployment `settings` describe and wait until it serves; see the module docstring."""
+    """Start the deployment `settings` describe and wait until it serves; see the module docstring.
+
+    Ctrl-C raises `UpInterrupted` (a `KeyboardInterrupt`) whose `left` tells what was left behind.
+    """
+    trail = _Trail()
+    try:
+        return _up(settings, recreate, keep_failed, progress, runtime, trail)
+    except UpInterrupted:
+        raise
+    except KeyboardInterrupt as exc:
+        raise UpInterrupted(trail.left) from exc
+
+
+def _up(
+    settings: Settings,
+    recreate: bool,
+    keep_failed: bool,
+    progress: ProgressCallback | None,
+    runtime: DockerRuntime | None,
+    trail: _Trail,
+) -> DeploymentInfo:
     from orchestrator.plan import build_plan
     from orchestrator.preflight import gpus_requested, run_preflight
 
@@ -139,7 +175,7 @@ def up(
     if existing is not None:
         same = existing.labels.get(f"{_P}.settings-hash") == plan.settings_hash
         if same and existing.running and not recreate:
-            return _attach(engine, existing, settings, tracker, emit)
+            return _attach(engine, existing, settings, tracker, emit, trail)
         if not same and not recreate and existing.running:
             raise DeploymentError(
                 f"deployment {existing.name!r} is already running with different settings "
@@ -148,18 +184,22 @@ def up(
                 fix="rerun with --recreate to replace it (in-flight requests are drained first), "
                 "or `orchestrator down` it, or pick another --name",
             )
-        _ensure_image(
-            engine, plan.image, tracker, emit
-        )  # pull before removing: a failed pull keeps the old one
+        # Pull before removing: a failed pull keeps the old one.
+        _ensure_image(engine, plan.image, tracker, emit, trail)
         _emit_info(emit, tracker, f"removing previous container {existing.name} ({existing.status})")
+        trail.left = (
+            f"the previous container {existing.name} was being stopped and removed; no new container was "
+            "created (check `orchestrator status`)"
+        )
         _remove_deployment(engine, existing, settings.timeouts.stop_grace)
+        trail.left = f"the previous container {existing.name} was removed; no new container was created"
         action = "recreated" if existing.running else "replaced"
         if existing.running:
             from orchestrator.preflight import check_port
 
             check_port(settings.host.bind_address, settings.host.port)
-    _ensure_image(engine, plan.image, tracker, emit)
-    return _launch(engine, plan, settings, tracker, emit, keep_failed=keep_failed, action=action)
+    _ensure_image(engine, plan.image, tracker, emit, trail)
+    return _launch(engine, plan, settings, tracker, emit, trail, keep_failed=keep_failed, action=action)
 
 
 def _emit_info(emit: ProgressCallback, tracker: StartupTracker, message: str) -> None:
@@ -173,9 +213,13 @@ def _attach(
     settings: Settings,
     tracker: StartupTracker,
     emit: ProgressCallback,
+    trail: _Trail,
 ) -> DeploymentInfo:
     """Same settings, container running: nothing to do if it serves; otherwise wait for it like a fresh start."""
     info = deployment_info(existing)
+    trail.left = (
+        f"the existing container {info.name} (started before this command) was left as it was, still running"
+    )
     if probe_health(info.endpoint) == 200:
         ok, note = probe_generate(info.endpoint, api_key=_api_key(settings))
         if ok:
@@ -204,10 +248,14 @@ def _attach(
     return replace(info, action="attached", ready_seconds=seconds)
 
 
-def _ensure_image(engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback) -> None:
+def _ensure_image(
+    engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback, trail: _Trail
+) -> None:
     """Pull only when the image is missing locally; report per-layer progress, stop on stall or deadline."""
     if engine.image_exists(image):
         return
+    before = trail.left
+    trail.left = f"the pull of {image} was abandoned; no container was created"
     now = time.monotonic()
     tracker.phase = Phase.PULLING
     tracker.phase_started = tracker.last_activity = now
@@ -245,6 +293,7 @@ def _ensure_image(engine: DockerRuntime, image: str, tracker: StartupTracker, em
                 fix="check the network and registry, raise timeouts.stall_pull, or pull the image yourself "
                 f"(`docker pull {image}`) and rerun",
             )
+    trail.left = before
     # The next phase starts when the container does.
     tracker.phase = Phase.STARTING
     tracker.phase_started = tracker.last_activity = time.monotonic()
@@ -283,6 +332,7 @@ def _launch(
     settings: Settings,
     tracker: StartupTracker,
     emit: ProgressCallback,
+    trail: _Trail,
     *,
     keep_failed: bool,
     action: str,
@@ -292,7 +342,18 @@ def _launch(
     emit(
         ProgressEvent("phase", Phase.STARTING, now - tracker.started, 0.0, f"creating {plan.container_name}")
     )
-    container_id = engine.create(plan)
+    try:
+        container_id = engine.create(plan)  # removes its secret files itself when it fails
+    except KeyboardInterrupt:
+        # The engine may have created it just before the interrupt (our name, checked free by preflight).
+        trail.left = (
+            f"container {plan.container_name} may exist (its creation was interrupted); `down` removes it"
+        )
+        with contextlib.suppress(Exception):
+            engine.remove(plan.container_name, force=True)  # not there: not an error
+            trail.left = f"no container was left (the creation of {plan.container_name} was interrupted)"
+        raise
+    trail.left = f"the half-started container {plan.container_name} was left in place"
     try:
         engine.start(
             container_id,
@@ -307,10 +368,10 @@ def _launch(
         engine.set_restart_policy(container_id, "on-failure", RESTART_RETRIES)
     except StartupFailure as failure:
         error = _deployment_error(failure, settings)
-        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker)
+        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
         raise error from failure
     except BaseException:
-        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker)
+        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
         raise
     container = engine.inspect(container_id)
     if container is None:
@@ -325,12 +386,19 @@ def _cleanup(
     keep_failed: bool,
     emit: ProgressCallback,
     tracker: StartupTracker,
+    trail: _Trail,
 ) -> None:
     if keep_failed:
         _emit_info(emit, tracker, f"keeping failed container {name} (--keep-failed); remove it with down")
+        trail.left = (
+            f"the half-started container {name} was kept (--keep-failed); `orchestrator down` removes it"
+        )
         return
-    with contextlib.suppress(Exception):
+    try:
         engine.remove(container_id, force=True)
+        trail.left = f"the half-started container {name} was removed"
+    except Exception:
+        trail.left = f"the half-started container {name} could not be removed; `orchestrator down` removes it"
     engine.remove_secrets(name)
 
 

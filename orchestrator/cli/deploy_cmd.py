@@ -108,10 +108,13 @@ def up_cmd(
         reporter.close()
         _print_failure(exc, as_json)
         raise typer.Exit(code=exc.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         reporter.close()
-        left = "was kept (--keep-failed)" if keep_failed else "was removed"
-        print(f"Interrupted: a half-started container {left}.", file=sys.stderr)
+        # `deploy.up` raises `UpInterrupted`, whose `left` says what it actually left behind.
+        left = getattr(exc, "left", None) or "check `orchestrator status` for what was left"
+        if as_json:
+            print(json.dumps({"event": "interrupted", "exit_code": 130, "left": left}), flush=True)
+        print(f"Interrupted: {left}.", file=sys.stderr)
         raise typer.Exit(code=130) from None
     reporter.close()
     if as_json:
@@ -129,7 +132,7 @@ def down_cmd(
     all_deployments: Annotated[bool, typer.Option("--all", help="Stop every deployment of ours.")] = False,
     grace: Annotated[
         float | None,
-        typer.Option("--grace", help="Seconds to let TGI drain in-flight requests before killing it."),
+        typer.Option("--grace", min=0, help="Seconds to let TGI drain in-flight requests before killing it."),
     ] = None,
     as_json: _JSON = False,
 ) -> None:
@@ -225,7 +228,7 @@ def logs_cmd(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
     ] = False,
-    tail: Annotated[int | None, typer.Option("--tail", "-n", help="Only the last N lines.")] = None,
+    tail: Annotated[int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")] = None,
 ) -> None:
     """Print the deployment's logs (secrets masked)."""
     from orchestrator.deploy import logs

@@ -241,3 +241,39 @@ def test_real_cli_failures_exit_codes_and_leave_nothing(
     finally:
         for container in docker_client.containers.list(all=True, filters={"name": name}):
             container.remove(force=True)
+
+
+@pytest.mark.parametrize(
+    ("raised", "printed"),
+    [
+        (
+            deploy.UpInterrupted("the pull of x was abandoned; no container was created"),
+            "pull of x was abandoned",
+        ),
+        (deploy.UpInterrupted("the half-started container c was removed"), "container c was removed"),
+        (KeyboardInterrupt(), "check `orchestrator status`"),  # no claim it cannot back
+    ],
+)
+def test_up_interrupted_prints_what_up_actually_left(
+    monkeypatch: pytest.MonkeyPatch, raised: BaseException, printed: str
+) -> None:
+    def interrupted_up(settings: Any, **kwargs: Any) -> DeploymentInfo:
+        raise raised
+
+    monkeypatch.setattr(deploy, "up", interrupted_up)
+    result = CliRunner().invoke(app, ["up", "--gpus", "none"])
+    assert result.exit_code == 130
+    assert printed in result.stderr and "half-started container was removed" not in result.stderr
+    result = CliRunner().invoke(app, ["up", "--gpus", "none", "--json"])
+    event = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.exit_code == 130 and event["event"] == "interrupted" and printed in event["left"]
+
+
+@pytest.mark.parametrize("args", [["down", "--grace", "-5"], ["logs", "--tail", "-3"], ["logs", "-n", "-1"]])
+def test_negative_grace_and_tail_are_refused(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    for name in ("down", "logs"):
+        monkeypatch.setattr(deploy, name, lambda *a, **k: pytest.fail("must not be called"))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    flat = "".join(ch for ch in result.stderr if ch.isalnum() or ch in "-")  # rich wraps the error box
+    assert "Invalidvalue" in flat and "greaterthanorequalto0" in flat and args[1] in flat

@@ -166,3 +166,66 @@ def test_stopped_deployment_is_replaced(settings: Settings) -> None:
     with pytest.raises(DeploymentError):
         deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
     assert runtime.calls[:3] == ["remove", "remove-secrets", "create"]
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_the_pull_says_nothing_was_created(settings: Settings) -> None:
+    runtime = FakeRuntime(image_present=False, pull=_interrupt)
+    with pytest.raises(deploy.UpInterrupted) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert "pull" in caught.value.left and "no container was created" in caught.value.left
+    assert runtime.calls == ["pull"]
+
+
+class _InterruptedStart(FakeRuntime):
+    def start(self, container_id: str, **kwargs: Any) -> None:
+        self.calls.append("start")
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("keep_failed", [False, True])
+def test_ctrl_c_after_create_removes_or_keeps_the_container_and_says_which(
+    settings: Settings, keep_failed: bool
+) -> None:
+    runtime = _InterruptedStart()
+    with pytest.raises(KeyboardInterrupt) as caught:  # UpInterrupted is a KeyboardInterrupt
+        deploy.up(settings, runtime=runtime, keep_failed=keep_failed)  # type: ignore[arg-type]
+    assert isinstance(caught.value, deploy.UpInterrupted)
+    if keep_failed:
+        assert "was kept (--keep-failed)" in caught.value.left and "c1" in runtime.containers
+    else:
+        assert "was removed" in caught.value.left and runtime.calls[-2:] == ["remove", "remove-secrets"]
+
+
+class _InterruptedWait(FakeRuntime):
+    """A running container of ours that is still starting; Ctrl-C while `up` waits for it."""
+
+    waiting = False
+
+    def follow_logs(self, container_id: str, *, tail: int | None = None) -> Iterator[str]:
+        self.waiting = True
+        return iter(["Starting shard"])
+
+    def inspect(self, id_or_name: str) -> ContainerInfo | None:
+        if self.waiting:
+            raise KeyboardInterrupt
+        return super().inspect(id_or_name)
+
+
+def test_ctrl_c_while_attached_leaves_the_existing_container_running(settings: Settings) -> None:
+    from orchestrator.plan import build_plan
+
+    runtime = _InterruptedWait()
+    labels = {
+        "org.tgi-orchestrator.managed": "true",
+        "org.tgi-orchestrator.settings-hash": build_plan(settings).settings_hash,
+        "org.tgi-orchestrator.port": "1",  # nothing answers: `up` waits for it
+    }
+    runtime.containers["old"] = _info("old", settings.host.container_name, "running", labels)
+    with pytest.raises(deploy.UpInterrupted) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert "left as it was, still running" in caught.value.left and "removed" not in caught.value.left
+    assert runtime.calls == [] and "old" in runtime.containers
