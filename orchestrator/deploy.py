@@ -5,13 +5,14 @@ failure removes what it created (unless `keep_failed`), then raises `DeploymentE
 idempotent: our running container with the same settings hash is reused; a different hash is refused unless
 `recreate`. The restart policy switches to `on-failure` only once the server is ready, so a crash during
 start-up is diagnosed instead of restarted in a loop. The CLI (`orchestrator.cli.deploy_cmd`) only renders.
+
+Helpers with one job each: `pull_follow` (pull progress and stall), `readiness` (the wait), `startup_diagnosis`
+(failure -> cause and fix), `deploy_status` (`status`, re-exported here), `deployment_info` (the values).
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING
 
 from orchestrator.deploy_status import status
 from orchestrator.deployment_info import DeploymentInfo, DeploymentStatus, deployment_info
-from orchestrator.diagnose import DiagnosisContext, diagnose, redact
+from orchestrator.diagnose import redact
 from orchestrator.errors import DeploymentError
 from orchestrator.probes import probe_generate, probe_health
+from orchestrator.pull_follow import follow_pull
 from orchestrator.readiness import (
     Phase,
     ProgressEvent,
@@ -31,10 +33,11 @@ from orchestrator.readiness import (
     StartupTracker,
     wait_until_ready,
 )
+from orchestrator.startup_diagnosis import deployment_error, secret_values
 
 if TYPE_CHECKING:
     from orchestrator.plan import LaunchPlan
-    from orchestrator.runtime import ContainerInfo, DockerRuntime, LogStream, PullProgress
+    from orchestrator.runtime import ContainerInfo, DockerRuntime, LogStream
     from orchestrator.settings import Settings
 
 __all__ = [
@@ -51,13 +54,7 @@ __all__ = [
 
 ProgressCallback = Callable[[ProgressEvent], None]
 _P = "org.tgi-orchestrator"
-LOG_TAIL_LINES = 25
 RESTART_RETRIES = 5
-
-
-def _secret_values(settings: Settings) -> tuple[str, ...]:
-    values = (settings.secrets.hf_token, settings.secrets.api_key)
-    return tuple(v.get_secret_value() for v in values if v is not None)
 
 
 def _api_key(settings: Settings) -> str | None:
@@ -73,20 +70,6 @@ def _limits(settings: Settings) -> StallLimits:
         load=t.stall_load,
         warmup=t.stall_warmup,
         deadline=t.startup_deadline,
-    )
-
-
-def _context(settings: Settings) -> DiagnosisContext:
-    limits = settings.limits
-    return DiagnosisContext(
-        max_batch_prefill_tokens=limits.max_batch_prefill_tokens,
-        max_input_tokens=limits.max_input_tokens,
-        max_total_tokens=limits.max_total_tokens,
-        port=settings.host.port,
-        bind_address=settings.host.bind_address,
-        image=settings.engine.image,
-        shm_size=settings.host.shm_size,
-        gpus=settings.host.gpus,
     )
 
 
@@ -163,7 +146,7 @@ def _up(
     emit = progress or (lambda event: None)
     engine = _connect(runtime)
     started = time.monotonic()
-    tracker = StartupTracker(_limits(settings), started, secrets=_secret_values(settings))
+    tracker = StartupTracker(_limits(settings), started, secrets=secret_values(settings))
     facts_first = engine.facts()
     gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpus) else None
     plan = build_plan(settings, gpu_count=gpu_count)
@@ -244,86 +227,20 @@ def _attach(
             on_event=emit,
         )
     except StartupFailure as failure:
-        raise _deployment_error(failure, settings) from failure
+        raise deployment_error(failure, settings) from failure
     return replace(info, action="attached", ready_seconds=seconds)
 
 
 def _ensure_image(
     engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback, trail: _Trail
 ) -> None:
-    """Pull only when the image is missing locally; report per-layer progress, stop on stall or deadline."""
+    """Pull only when the image is missing locally (progress and stall limit: `pull_follow`)."""
     if engine.image_exists(image):
         return
     before = trail.left
     trail.left = f"the pull of {image} was abandoned; no container was created"
-    now = time.monotonic()
-    tracker.phase = Phase.PULLING
-    tracker.phase_started = tracker.last_activity = now
-    emit(ProgressEvent("phase", Phase.PULLING, now - tracker.started, 0.0, f"pulling {image}"))
-    events: queue.Queue[object] = queue.Queue()
-    done = object()
-
-    def work() -> None:
-        try:
-            engine.pull(image, on_progress=events.put)
-            events.put(done)
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            events.put(exc)
-
-    threading.Thread(target=work, daemon=True, name="image-pull").start()
-    last_shown: dict[str, tuple[str, float]] = {}
-    while True:
-        try:
-            item = events.get(timeout=0.5)
-        except queue.Empty:
-            item = None
-        now = time.monotonic()
-        if item is done:
-            break
-        if isinstance(item, BaseException):
-            raise item
-        if item is not None:
-            tracker.activity(now)
-            _emit_pull(emit, tracker, item, last_shown, now)  # type: ignore[arg-type]
-        problem = tracker.stall(now)
-        if problem is not None:
-            raise DeploymentError(
-                f"pulling {image} stalled: {problem}",
-                cause="the registry or network stopped delivering the image",
-                fix="check the network and registry, raise timeouts.stall_pull, or pull the image yourself "
-                f"(`docker pull {image}`) and rerun",
-            )
+    follow_pull(engine, image, tracker, emit)
     trail.left = before
-    # The next phase starts when the container does.
-    tracker.phase = Phase.STARTING
-    tracker.phase_started = tracker.last_activity = time.monotonic()
-
-
-def _emit_pull(
-    emit: ProgressCallback,
-    tracker: StartupTracker,
-    item: PullProgress,
-    last_shown: dict[str, tuple[str, float]],
-    now: float,
-) -> None:
-    """Forward a pull event; byte-progress of one layer at most every 0.25 s, status changes always."""
-    key = item.layer or "image"
-    previous = last_shown.get(key)
-    if previous is not None and previous[0] == item.status and now - previous[1] < 0.25:
-        return
-    last_shown[key] = (item.status, now)
-    emit(
-        ProgressEvent(
-            "pull",
-            Phase.PULLING,
-            now - tracker.started,
-            now - tracker.phase_started,
-            message=item.status,
-            layer=item.layer,
-            current=item.current,
-            total=item.total,
-        )
-    )
 
 
 def _launch(
@@ -367,7 +284,7 @@ def _launch(
         )
         engine.set_restart_policy(container_id, "on-failure", RESTART_RETRIES)
     except StartupFailure as failure:
-        error = _deployment_error(failure, settings)
+        error = deployment_error(failure, settings)
         _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
         raise error from failure
     except BaseException:
@@ -400,29 +317,6 @@ def _cleanup(
     except Exception:
         trail.left = f"the half-started container {name} could not be removed; `orchestrator down` removes it"
     engine.remove_secrets(name)
-
-
-def _deployment_error(failure: StartupFailure, settings: Settings) -> DeploymentError:
-    """A `StartupFailure` with the known cause and fix found in its log lines."""
-    tail = failure.log_tail
-    found = diagnose(tail, _context(settings), secrets=_secret_values(settings))
-    if found is not None:
-        cause, fix = found.cause, found.fix
-    elif failure.reason == "stalled":
-        cause = f"start-up made no progress while {failure.phase.label}"
-        fix = "check the log lines below; if the host is just slow, raise the timeouts.stall_* setting named above"
-    elif failure.reason == "deadline":
-        cause = "start-up did not finish within timeouts.startup_deadline"
-        fix = "raise timeouts.startup_deadline if the weights are large or the network slow"
-    else:
-        cause = f"the container exited (code {failure.exit_code}) without a known error in its logs"
-        fix = "read the log lines below; rerun with --keep-failed and inspect with `orchestrator logs`"
-    return DeploymentError(
-        f"{settings.host.container_name}: {failure} after {failure.elapsed:.1f} s",
-        cause=cause,
-        fix=fix,
-        log_tail=[redact(line, _secret_values(settings)) for line in tail[-LOG_TAIL_LINES:]],
-    )
 
 
 def _remove_deployment(engine: DockerRuntime, container: ContainerInfo, grace: float | None) -> None:

@@ -1,7 +1,9 @@
 """The one module that talks to the Docker Engine: connect, pull, run a launch plan, find, logs, stop, remove.
 
-Everything else in the package sees plain values (`ContainerInfo`, `EngineFacts`, `PullProgress`) and our error
-tree; docker SDK exceptions are translated here, at the boundary. Known SDK quirks handled here:
+Everything else in the package sees plain values (`ContainerInfo`, `EngineFacts`, `PullProgress`, defined with
+the pure translations in `orchestrator.container_values`) and our error tree; docker SDK exceptions are
+translated here, at the boundary (pulls in `orchestrator.docker_pull`, secret files in
+`orchestrator.secret_files`). Known SDK quirks handled here:
 `containers.run` has no `stop_timeout` (we use the low-level `create_container`), errors inside a pull stream
 arrive as dicts (we raise them), and a failed start (no NVIDIA runtime, busy port) leaves a `Created` container
 (we remove it).
@@ -11,10 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,22 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
+from orchestrator.container_values import (
+    LABEL_PREFIX,
+    MANAGED_LABEL,
+    NAME_LABEL,
+    ContainerInfo,
+    EngineFacts,
+    PullProgress,
+    exposed_port,
+    info_from_attrs,
+    nanoseconds,
+    parse_docker_time,
+    split_lines,
+)
 from orchestrator.diagnose import DiagnosisContext, diagnose
-from orchestrator.errors import DeploymentError, RuntimeUnavailableError
+from orchestrator.docker_pull import pull_error, pull_image
+from orchestrator.errors import RuntimeUnavailableError
 from orchestrator.paths import secrets_dir
 from orchestrator.secret_files import remove_secret_files, write_secret_files
 
@@ -46,10 +59,6 @@ __all__ = [
     "secrets_dir",
 ]
 
-LABEL_PREFIX = "org.tgi-orchestrator"
-MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
-NAME_LABEL = f"{LABEL_PREFIX}.name"
-
 _ENGINE_HELP = (
     "start the Docker Engine (`sudo systemctl start docker`, or `dockerd &` where there is no systemd) or "
     "install it (`sudo apt-get install docker.io`, or Docker's own packages); if it listens elsewhere, set "
@@ -57,110 +66,9 @@ _ENGINE_HELP = (
 )
 
 
-@dataclass(frozen=True)
-class EngineFacts:
-    """What the engine offers: versions, runtimes (`nvidia` when the NVIDIA Container Toolkit is set up), GPUs."""
-
-    server_version: str
-    api_version: str
-    runtimes: tuple[str, ...]
-    default_runtime: str
-    gpu_count: int | None
-    """GPUs visible on the engine's host (`/dev/nvidiaN` on a local engine), None when unknown."""
-
-    @property
-    def nvidia(self) -> bool:
-        return "nvidia" in self.runtimes or self.default_runtime == "nvidia"
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    """A container as `docker inspect` describes it, reduced to what deployments need."""
-
-    id: str
-    name: str
-    image: str
-    status: str
-    """created | running | restarting | paused | exited | dead | removing."""
-    exit_code: int | None
-    oom_killed: bool
-    error: str
-    started_at: datetime | None
-    finished_at: datetime | None
-    restart_count: int
-    health: str | None
-    labels: dict[str, str] = field(default_factory=dict)
-    stop_timeout: int | None = None
-    """Seconds the engine waits after SIGTERM before SIGKILL (the plan sets it above TGI's drain)."""
-
-    @property
-    def running(self) -> bool:
-        return self.status in {"running", "restarting"}
-
-    @property
-    def managed(self) -> bool:
-        return self.labels.get(MANAGED_LABEL) == "true"
-
-
-@dataclass(frozen=True)
-class PullProgress:
-    """One event of an image pull: a layer's status and bytes, or a whole-image message when `layer` is empty."""
-
-    image: str
-    layer: str
-    status: str
-    current: int | None = None
-    total: int | None = None
-
-
-def parse_docker_time(text: str | None) -> datetime | None:
-    """Docker's RFC 3339 times (nanoseconds, `Z`) as aware datetimes; its zero time `0001-...` as None."""
-    if not text or text.startswith("0001-"):
-        return None
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", text)
-    if not match:
-        return None
-    fraction = (match[2] or ".0")[:7]
-    zone = match[3] or "Z"
-    return datetime.fromisoformat(f"{match[1]}{fraction}{'+00:00' if zone == 'Z' else zone}")
-
-
-def _info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
-    state = attrs.get("State") or {}
-    config = attrs.get("Config") or {}
-    health = state.get("Health") or {}
-    return ContainerInfo(
-        id=str(attrs.get("Id", "")),
-        name=str(attrs.get("Name", "")).lstrip("/"),
-        image=str(config.get("Image", "")),
-        status=str(state.get("Status", "unknown")),
-        exit_code=state.get("ExitCode") if state.get("Status") in {"exited", "dead"} else None,
-        oom_killed=bool(state.get("OOMKilled")),
-        error=str(state.get("Error") or ""),
-        started_at=parse_docker_time(state.get("StartedAt")),
-        finished_at=parse_docker_time(state.get("FinishedAt")),
-        restart_count=int(attrs.get("RestartCount") or 0),
-        health=health.get("Status") if health else None,
-        labels=dict(config.get("Labels") or {}),
-        stop_timeout=config.get("StopTimeout"),
-    )
-
-
 def _count_local_gpus() -> int | None:
     devices = [p for p in Path("/dev").glob("nvidia[0-9]*") if p.name[6:].isdigit()]
     return len(devices) if devices else (0 if Path("/dev").is_dir() else None)
-
-
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """Docker log frames do not respect line ends: rebuild whole lines."""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            yield line.decode("utf-8", "replace").rstrip("\r")
-    if pending:
-        yield pending.decode("utf-8", "replace").rstrip("\r")
 
 
 class LogStream:
@@ -174,7 +82,7 @@ class LogStream:
         if self._chunks is None:
             return
         try:
-            yield from _split_lines(iter(self._chunks))
+            yield from split_lines(iter(self._chunks))
         except (docker.errors.APIError, requests.exceptions.RequestException, OSError, ValueError) as exc:
             if not self._closed:
                 raise RuntimeUnavailableError(f"log stream broke: {exc}") from exc
@@ -228,30 +136,9 @@ class DockerRuntime:
 
     def pull(self, image: str, on_progress: Callable[[PullProgress], None] | None = None) -> None:
         """Pull `image`, reporting per-layer progress; an error inside the stream raises `DeploymentError`."""
-        repository, tag = _split_image(image)
-        try:
-            stream = self.api.pull(repository, tag=tag, stream=True, decode=True)
-            for event in stream:
-                if "error" in event or "errorDetail" in event:
-                    detail = event.get("errorDetail") or {}
-                    raise _pull_error(image, str(event.get("error") or detail.get("message") or event))
-                if on_progress is not None:
-                    progress = event.get("progressDetail") or {}
-                    on_progress(
-                        PullProgress(
-                            image=image,
-                            layer=_layer_id(event.get("id")),
-                            status=str(event.get("status", "")),
-                            current=progress.get("current"),
-                            total=progress.get("total"),
-                        )
-                    )
-        except docker.errors.APIError as exc:
-            raise _pull_error(image, str(exc.explanation or exc)) from exc
-        except requests.exceptions.RequestException as exc:
-            raise RuntimeUnavailableError(f"the Docker Engine dropped the pull of {image}: {exc}") from exc
+        pull_image(self.api, image, on_progress)
         if not self.image_exists(image):
-            raise _pull_error(image, "the pull ended without the image being present")
+            raise pull_error(image, "the pull ended without the image being present")
 
     # -- containers -----------------------------------------------------------------------------------------
 
@@ -297,9 +184,9 @@ class DockerRuntime:
             if hc is None
             else {
                 "test": list(hc.test),
-                "interval": _ns(hc.interval),
-                "timeout": _ns(hc.timeout),
-                "start_period": _ns(hc.start_period),
+                "interval": nanoseconds(hc.interval),
+                "timeout": nanoseconds(hc.timeout),
+                "start_period": nanoseconds(hc.start_period),
                 "retries": int(hc.retries),
             }
         )
@@ -311,14 +198,14 @@ class DockerRuntime:
                 environment=dict(plan.environment),
                 labels=dict(plan.labels),
                 name=plan.container_name,
-                ports=[_exposed(key) for key in sorted(port_bindings)],
+                ports=[exposed_port(key) for key in sorted(port_bindings)],
                 host_config=host_config,
                 healthcheck=healthcheck,
                 stop_timeout=int(plan.stop_timeout),
                 detach=True,
             )
         except docker.errors.ImageNotFound as exc:
-            raise _pull_error(plan.image, str(exc.explanation or exc)) from exc
+            raise pull_error(plan.image, str(exc.explanation or exc)) from exc
         except docker.errors.APIError as exc:
             raise RuntimeUnavailableError(
                 f"the engine refused to create container {plan.container_name}: {exc.explanation or exc}"
@@ -378,7 +265,7 @@ class DockerRuntime:
     def inspect(self, id_or_name: str) -> ContainerInfo | None:
         """The container's current state, or None when it does not exist."""
         try:
-            return _info_from_attrs(self.api.inspect_container(id_or_name))
+            return info_from_attrs(self.api.inspect_container(id_or_name))
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as exc:
@@ -411,7 +298,7 @@ class DockerRuntime:
             return []
         except docker.errors.APIError as exc:
             raise RuntimeUnavailableError(f"cannot read logs: {exc.explanation or exc}") from exc
-        return list(_split_lines(iter([raw])))
+        return list(split_lines(iter([raw])))
 
     def follow_logs(self, container_id: str, *, tail: int | None = None) -> LogStream:
         """Log lines as they come; iteration ends when the container stops or `close()` is called."""
@@ -481,31 +368,6 @@ def find_deployment(name: str) -> DeploymentInfo | None:
     return _find(name)
 
 
-def _split_image(image: str) -> tuple[str, str]:
-    if "@" in image:
-        repository, digest = image.split("@", 1)
-        return repository, digest
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        repository, tag = image.rsplit(":", 1)
-        return repository, tag
-    return image, "latest"
-
-
-def _pull_error(image: str, message: str) -> DeploymentError:
-    found = diagnose([message], DiagnosisContext(image=image))
-    if found is not None and found.key in {"image_not_found", "registry_unreachable"}:
-        return DeploymentError(
-            f"cannot pull image {image}: {message}", cause=found.cause, fix=found.fix, log_tail=[message]
-        )
-    return DeploymentError(
-        f"cannot pull image {image}: {message}",
-        cause=f"the engine failed to pull {image}",
-        fix="check engine.image, the registry and the network; `docker pull` shows the same error",
-        log_tail=[message],
-    )
-
-
 def _device_request(req: Any) -> docker.types.DeviceRequest:
     """`--gpus all` is count -1; `--gpus device=0,1` is device ids with count 0 (as the docker CLI sends)."""
     if req.device_ids:
@@ -515,18 +377,6 @@ def _device_request(req: Any) -> docker.types.DeviceRequest:
     return docker.types.DeviceRequest(count=int(req.count), capabilities=_capabilities(req.capabilities))
 
 
-def _layer_id(value: Any) -> str:
-    """Pull events carry a layer's short digest in `id`, or the tag for whole-image messages."""
-    text = str(value or "")
-    return text if re.fullmatch(r"[0-9a-f]{12}", text) else ""
-
-
-def _exposed(key: str) -> int | tuple[int, str]:
-    """`80/tcp` -> 80, `53/udp` -> (53, "udp"): the SDK appends the protocol itself."""
-    port, _, proto = key.partition("/")
-    return int(port) if proto in {"", "tcp"} else (int(port), proto)
-
-
 def _capabilities(value: Any) -> list[list[str]]:
     if not value:
         return [["gpu"]]
@@ -534,7 +384,3 @@ def _capabilities(value: Any) -> list[list[str]]:
     if all(isinstance(item, str) for item in items):
         return [list(items)]
     return [list(item) for item in items]
-
-
-def _ns(seconds: float) -> int:
-    return round(float(seconds) * 1_000_000_000)

@@ -6,17 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.plan import GpuRequest
-from orchestrator.runtime import (
-    _capabilities,
-    _device_request,
-    _exposed,
-    _info_from_attrs,
-    _layer_id,
-    _split_image,
-    _split_lines,
+from orchestrator.container_values import (
+    exposed_port,
+    info_from_attrs,
+    layer_id,
     parse_docker_time,
+    split_image,
+    split_lines,
 )
+from orchestrator.plan import GpuRequest
+from orchestrator.runtime import _capabilities, _device_request
 
 
 def test_docker_times() -> None:
@@ -29,7 +28,7 @@ def test_docker_times() -> None:
 
 def test_log_frames_are_rebuilt_into_lines() -> None:
     frames = [b"Args {\nStart", b"ing shard\r\n", b"", b"partial"]
-    assert list(_split_lines(iter(frames))) == ["Args {", "Starting shard", "partial"]
+    assert list(split_lines(iter(frames))) == ["Args {", "Starting shard", "partial"]
 
 
 @pytest.mark.parametrize(
@@ -45,13 +44,13 @@ def test_log_frames_are_rebuilt_into_lines() -> None:
     ],
 )
 def test_split_image(image: str, expected: tuple[str, str]) -> None:
-    assert _split_image(image) == expected
+    assert split_image(image) == expected
 
 
 def test_pull_layer_ids_and_ports() -> None:
-    assert _layer_id("a3ed95caeb02") == "a3ed95caeb02"
-    assert _layer_id("3.3.7") == "" and _layer_id(None) == ""
-    assert _exposed("80/tcp") == 80 and _exposed("53/udp") == (53, "udp")
+    assert layer_id("a3ed95caeb02") == "a3ed95caeb02"
+    assert layer_id("3.3.7") == "" and layer_id(None) == ""
+    assert exposed_port("80/tcp") == 80 and exposed_port("53/udp") == (53, "udp")
 
 
 def test_gpu_requests_like_the_docker_cli() -> None:
@@ -76,9 +75,9 @@ def test_container_info_from_inspect() -> None:
             "FinishedAt": "2026-11-27T07:01:00.5Z",
         },
     }
-    info = _info_from_attrs(attrs)
+    info = info_from_attrs(attrs)
     assert info.name == "tgi-mistral" and info.exit_code == 1 and info.managed and not info.running
     assert info.stop_timeout == 120 and info.restart_count == 2 and info.health is None
     assert info.finished_at is not None and info.started_at is not None
-    running = _info_from_attrs({**attrs, "State": {"Status": "running", "ExitCode": 0}})
+    running = info_from_attrs({**attrs, "State": {"Status": "running", "ExitCode": 0}})
     assert running.running and running.exit_code is None
