@@ -11,14 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrator.cli.options import exit_on_errors
+
 if TYPE_CHECKING:
-    from orchestrator.load.runner import LoadResult, SweepResult
+    from orchestrator.load.runner import LoadRequest, LoadResult, SweepResult
+    from orchestrator.settings import Settings
 
 __all__ = ["register"]
 
 
-def _resolve_url(url: str | None, name: str | None) -> str:
-    """--url as given; --name: the endpoint of that deployment (`orchestrator up`); else the settings' endpoint."""
+def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str:
+    """--url as given; --name: the endpoint of that deployment (`orchestrator up`); else the settings' endpoint
+    (`host.bind_address`, `host.port` from flags' defaults, ORCHESTRATOR_* variables, `.env`, TOML)."""
     from orchestrator.load.runner import LoadError
 
     if url and name:
@@ -34,9 +38,15 @@ def _resolve_url(url: str | None, name: str | None) -> str:
         if info is None:
             raise LoadError(f"--name {name!r}: no such deployment; see `orchestrator status` or pass --url")
         return str(info.endpoint).rstrip("/")
+    return settings.endpoint.rstrip("/")
+
+
+def _load_settings() -> "Settings":
+    """The settings as every other command reads them (ORCHESTRATOR_* variables, `./.env`, orchestrator.toml).
+    Not validated against TGI's launch rules: load only needs the endpoint and the API key."""
     from orchestrator.settings import load_settings
 
-    return load_settings().endpoint
+    return load_settings(validate=False)
 
 
 def _print_result(result: "LoadResult") -> None:
@@ -186,66 +196,65 @@ def load(
     ] = False,
 ) -> None:
     """Load-test TGI with Locust: exact TTFT/ITL/TPOT/e2e percentiles, open or closed loop, SLO gate, reports."""
-    import json
+    words = ["--input-tokens", input_tokens, "--output-tokens", output_tokens, "--arrival", arrival,
+             "--max-lateness", f"{max_lateness:g}", "--seed", str(seed)]  # fmt: skip
+    if rate:
+        words += ["--rate", f"{rate:g}"]
+    if shape:
+        words += ["--shape", shape]
+    if prompts_file:
+        words += ["--prompts-file", str(prompts_file)]
+    if shared_prefix:
+        words.append("--shared-prefix")
+    if slo_file:
+        words += ["--slo-file", str(slo_file)]
+    for item in slo or []:
+        words += ["--slo", item]
+    named = {"ttft_p50": slo_ttft_p50, "ttft_p99": slo_ttft_p99, "itl_p50": slo_itl_p50,
+             "itl_p99": slo_itl_p99, "e2e_p50": slo_e2e_p50, "e2e_p99": slo_e2e_p99,
+             "error_rate": slo_error_rate}  # fmt: skip
+    words += [w for key, value in named.items() if value for w in ("--slo", f"{key}={value}")]
+    with exit_on_errors():
+        from orchestrator.load.runner import LoadRequest, parse_duration
 
-    from orchestrator.errors import OrchestratorError
-    from orchestrator.load.runner import (
-        LoadRequest,
-        SloMissed,
-        parse_duration,
-        parse_rates,
-        run_load,
-        run_sweep,
-    )
-
-    try:
-        words = ["--input-tokens", input_tokens, "--output-tokens", output_tokens, "--arrival", arrival,
-                 "--max-lateness", f"{max_lateness:g}", "--seed", str(seed)]  # fmt: skip
-        if rate:
-            words += ["--rate", f"{rate:g}"]
-        if shape:
-            words += ["--shape", shape]
-        if prompts_file:
-            words += ["--prompts-file", str(prompts_file)]
-        if shared_prefix:
-            words.append("--shared-prefix")
-        if slo_file:
-            words += ["--slo-file", str(slo_file)]
-        for item in slo or []:
-            words += ["--slo", item]
-        named = {"ttft_p50": slo_ttft_p50, "ttft_p99": slo_ttft_p99, "itl_p50": slo_itl_p50,
-                 "itl_p99": slo_itl_p99, "e2e_p50": slo_e2e_p50, "e2e_p99": slo_e2e_p99,
-                 "error_rate": slo_error_rate}  # fmt: skip
-        words += [w for key, value in named.items() if value for w in ("--slo", f"{key}={value}")]
+        settings = _load_settings()
+        secret = settings.secrets.api_key
         request = LoadRequest(
-            url=_resolve_url(url, name),
+            url=_resolve_url(url, name, settings),
             scenario=scenario,
             users=users,
             duration_s=parse_duration(duration),
             report_dir=report_dir,
             processes=processes,
             options=tuple(words),
+            api_key=secret.get_secret_value() if secret is not None else None,
         )
-        if sweep:
-            result = run_sweep(request, parse_rates(sweep), keep_going=sweep_all)
-            if as_json:
-                print(json.dumps(result.to_dict(), indent=2))
-            else:
-                _print_sweep(result)
-            if result.goodput_rate is None:
-                raise SloMissed("no rate of the sweep met the SLO")
-            return
-        run = run_load(request)
+        passed = _run(request, sweep, sweep_all, as_json)
+    if not passed:
+        from orchestrator.load.report import SLO_EXIT_CODE
+
+        raise typer.Exit(SLO_EXIT_CODE)
+
+
+def _run(request: "LoadRequest", sweep: str, sweep_all: bool, as_json: bool) -> bool:
+    """One run or a sweep, printed; True when the SLO was met (or none set)."""
+    import json
+
+    from orchestrator.load.runner import parse_rates, run_load, run_sweep
+
+    if sweep:
+        result = run_sweep(request, parse_rates(sweep), keep_going=sweep_all)
         if as_json:
-            print(json.dumps(run.summary, indent=2))
+            print(json.dumps(result.to_dict(), indent=2))
         else:
-            _print_result(run)
-        if not run.slo_passed:
-            raise SloMissed(run.verdict)
-    except OrchestratorError as exc:
-        if not isinstance(exc, SloMissed):
-            typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+            _print_sweep(result)
+        return result.goodput_rate is not None
+    run = run_load(request)
+    if as_json:
+        print(json.dumps(run.summary, indent=2))
+    else:
+        _print_result(run)
+    return run.slo_passed
 
 
 def register(app: typer.Typer) -> None:

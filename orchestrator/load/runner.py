@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.load.options import LoadOptionError, LoadOptions, add_arguments
+from orchestrator.load.options import API_KEY_ENV, LoadOptionError, LoadOptions, add_arguments
 from orchestrator.load.prompts import PromptError
 from orchestrator.load.report import SAMPLES_FILE, SLO_EXIT_CODE, SUMMARY_FILE, read_samples
 
@@ -108,6 +109,9 @@ class LoadRequest:
     processes: int = 1
     spawn_rate: float | None = None
     options: tuple[str, ...] = ()
+    api_key: str | None = field(default=None, repr=False, compare=False)
+    """TGI's API key (the settings' `secrets.api_key`): handed to the Locust processes in their environment
+    (`ORCHESTRATOR_SECRETS__API_KEY`), never on their command line; kept out of the repr."""
 
     def checked_options(self) -> LoadOptions:
         """Check the request, and parse `options` exactly as the Locust side will, before Locust starts."""
@@ -199,6 +203,15 @@ def prepare_report_dir(path: Path) -> None:
         raise _report_dir_error(path, exc) from None
 
 
+def _child_env(req: LoadRequest) -> dict[str, str]:
+    """This process's environment, plus the API key when there is one (the environment, unlike argv, is not
+    visible to other users in the process list)."""
+    env = dict(os.environ)
+    if req.api_key:
+        env[API_KEY_ENV] = req.api_key
+    return env
+
+
 def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     """Run Locust to the end and return its summary; raise `LoadError` if it produced none."""
     req.checked_options()
@@ -214,7 +227,9 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     limit = timeout_s if timeout_s is not None else req.duration_s + 120
     with log:
         try:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=limit, check=False)
+            proc = subprocess.run(
+                cmd, stdout=log, stderr=subprocess.STDOUT, timeout=limit, check=False, env=_child_env(req)
+            )
         except subprocess.TimeoutExpired:
             raise LoadError(
                 f"Locust did not finish within {limit:.0f} s; see {log_file}:\n{_tail(log_file)}"
@@ -285,6 +300,7 @@ def run_sweep(base: LoadRequest, rates: Sequence[float], *, keep_going: bool = F
             processes=base.processes,
             spawn_rate=base.spawn_rate,
             options=tuple(opts),
+            api_key=base.api_key,
         )
         options = req.checked_options()
         result = run_load(req)
