@@ -33,6 +33,24 @@ def smoke_command(
     expect_model: Annotated[
         str | None, typer.Option("--expect-model", help="Model id /info must report (default: model.id).")
     ] = None,
+    expect_max_input_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--expect-max-input-tokens",
+            min=1,
+            metavar="N",
+            help="max_input_tokens /info must report (default: limits.max_input_tokens).",
+        ),
+    ] = None,
+    expect_max_total_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--expect-max-total-tokens",
+            min=1,
+            metavar="N",
+            help="max_total_tokens /info must report (default: limits.max_total_tokens).",
+        ),
+    ] = None,
     api_key_env: Annotated[
         str | None,
         typer.Option(
@@ -72,7 +90,12 @@ def smoke_command(
             url=url,
             name=settings.host.container_name if named else None,
             up=up,
-            expect=expectations_from(settings, model_id=expect_model),
+            expect=expectations_from(
+                settings,
+                model_id=expect_model,
+                max_input_tokens=expect_max_input_tokens,
+                max_total_tokens=expect_max_total_tokens,
+            ),
             api_key=api_key_from(settings, api_key_env),
             timeout=timeout,
             progress=_print_progress,

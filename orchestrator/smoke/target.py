@@ -71,12 +71,21 @@ def module_deployer(progress: Callable[[Any], None] | None = None) -> Deployer:
     return _ModuleDeployer(progress)
 
 
-def expectations_from(settings: Settings, *, model_id: str | None = None) -> Expectations:
-    """What `/info` should say: the settings' model and token limits, `model_id` overriding the model."""
+def expectations_from(
+    settings: Settings,
+    *,
+    model_id: str | None = None,
+    max_input_tokens: int | None = None,
+    max_total_tokens: int | None = None,
+) -> Expectations:
+    """What `/info` should say: the settings' model and token limits, each overridden by the value given.
+
+    The overrides are plain expectations about a server (`--expect-*`), not settings: they are not checked
+    against TGI's launch rules (a server started with other flags may well report them)."""
     return Expectations(
         model_id=model_id or settings.model.id,
-        max_input_tokens=settings.limits.max_input_tokens,
-        max_total_tokens=settings.limits.max_total_tokens,
+        max_input_tokens=settings.limits.max_input_tokens if max_input_tokens is None else max_input_tokens,
+        max_total_tokens=settings.limits.max_total_tokens if max_total_tokens is None else max_total_tokens,
     )
 
 

@@ -103,6 +103,32 @@ def test_table_prints_square_brackets_in_details_as_text() -> None:
     assert "expected 'x/[/y]'" in result.output
 
 
+def test_expect_flags_set_the_info_expectations_without_launch_rules() -> None:
+    # The stub reports 64/128; the settings' defaults (3696/4096) are not what this server has.
+    with tgi_stub() as (url, _):
+        ok = CliRunner().invoke(
+            app,
+            ["smoke", "--url", url, "--expect-max-input-tokens", "64", "--expect-max-total-tokens", "128"],
+        )
+        wrong = CliRunner().invoke(
+            app,
+            [
+                "smoke",
+                "--url",
+                url,
+                "--json",
+                "--expect-max-input-tokens",
+                "65",
+                "--expect-max-total-tokens",
+                "128",
+            ],
+        )
+    assert ok.exit_code == 0, ok.output
+    assert wrong.exit_code == 1, wrong.output
+    info = next(c for c in json.loads(wrong.output)["checks"] if c["name"] == "info")
+    assert info["status"] == "fail" and "max_input_tokens is 64, expected 65" in info["detail"]
+
+
 def test_url_with_up_is_a_usage_error_exit_2() -> None:
     result = CliRunner().invoke(app, ["smoke", "--url", "http://127.0.0.1:1", "--up"])
     assert result.exit_code == 2

@@ -52,6 +52,27 @@ def test_every_check_passes_against_the_emulator_with_an_api_key(tmp_path: Path)
     assert KEY not in json.dumps(data)
 
 
+def test_expect_flags_check_limits_the_launch_rules_would_refuse_as_settings(tmp_path: Path) -> None:
+    # As settings, 8191/8192 would demand max_batch_prefill_tokens >= 8191 (exit 2); as expectations they are
+    # just what /info must say, and the over-long prompt is sized from them.
+    limits = [
+        "--max-input-tokens",
+        "8191",
+        "--max-total-tokens",
+        "8192",
+        "--max-batch-prefill-tokens",
+        "8192",
+    ]
+    with EmulatorProcess(["--model-id", MODEL, *limits]) as emu:
+        code, data, _ = run_smoke_cli(
+            emu.url, tmp_path, "--expect-max-input-tokens", "8191", "--expect-max-total-tokens", "8192"
+        )
+    assert code == 0, data
+    checks = {c["name"]: c for c in data["checks"]}
+    assert checks["info"]["status"] == "pass" and "max_input_tokens=8191" in checks["info"]["detail"]
+    assert checks["overlong_prompt"]["status"] == "pass"
+
+
 def _prime_unhealthy(emu: EmulatorProcess) -> None:
     """One generation request opens the emulator's 503 window (TGI's /health fails after a generation error)."""
     body = json.dumps({"inputs": "hi", "parameters": {"max_new_tokens": 1}}).encode()

@@ -111,6 +111,8 @@ def test_expectations_come_from_settings(settings: Settings) -> None:
     expect = expectations_from(settings)
     assert (expect.model_id, expect.max_input_tokens, expect.max_total_tokens) == (settings.model.id, 64, 128)
     assert expectations_from(settings, model_id="x/y").model_id == "x/y"
+    given = expectations_from(settings, max_input_tokens=8191, max_total_tokens=8192)
+    assert (given.model_id, given.max_input_tokens, given.max_total_tokens) == (settings.model.id, 8191, 8192)
 
 
 def test_api_key_env_must_be_set(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
