@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from orchestrator.plan import API_KEY_TARGET, LaunchPlan, build_plan
-from orchestrator.settings import ENV_PREFIX, Settings
+from orchestrator.settings import Settings, env_var_for
 from orchestrator.versions import facts_for
 
 __all__ = [
@@ -54,8 +54,9 @@ _INTERPOLATED_FLAGS = {
 
 
 def env_var(path: str) -> str:
-    """`limits.max_input_tokens` -> `ORCHESTRATOR_LIMITS__MAX_INPUT_TOKENS` (the settings' own variable)."""
-    return ENV_PREFIX + path.upper().replace(".", "__")
+    """`limits.max_input_tokens` -> `ORCHESTRATOR_LIMITS__MAX_INPUT_TOKENS`: the settings' own variable, named by
+    the settings module (one naming rule, so Compose and `orchestrator up` read the same variable)."""
+    return env_var_for(path)
 
 
 def _lit(text: str) -> str:

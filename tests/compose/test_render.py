@@ -11,9 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 from orchestrator.cli import compose_cmd
-from orchestrator.compose_render import env_var, launcher_args, render_compose
+from orchestrator.compose_render import launcher_args, render_compose
 from orchestrator.plan import build_plan
-from orchestrator.settings import load_settings
+from orchestrator.settings import env_var_for, load_settings
 from tests.compose.conftest import COMPOSE_FILE
 from tests.helpers import run_orchestrator
 
@@ -78,15 +78,57 @@ def test_cli_check_of_an_unreadable_path_is_a_clear_exit_2(tmp_path: Path) -> No
     assert "--output" in done.stderr and "cannot be read" in done.stderr and "Traceback" not in done.stderr
 
 
+# Launcher flag -> the setting behind its value, written out here (not read from compose_render), so a wrong
+# mapping or a wrong variable name fails.
+SETTING_OF_FLAG = {
+    "--model-id": "model.id",
+    "--max-input-tokens": "limits.max_input_tokens",
+    "--max-total-tokens": "limits.max_total_tokens",
+    "--max-batch-prefill-tokens": "limits.max_batch_prefill_tokens",
+    "--max-concurrent-requests": "limits.max_concurrent_requests",
+    "--max-best-of": "limits.max_best_of",
+    "--max-stop-sequences": "limits.max_stop_sequences",
+    "--max-top-n-tokens": "limits.max_top_n_tokens",
+}
+
+
+def _substituted(path: str, default: object) -> str:
+    return "${" + env_var_for(path) + ":-" + str(default) + "}"
+
+
 def test_launcher_args_are_the_plan_command_with_settings_variables() -> None:
     settings = load_settings(env_file=None)
     plan = build_plan(settings)
     args = launcher_args(plan)
     assert len(args) == len(plan.command)
-    for literal, text in zip(plan.command, args, strict=True):
-        assert text == literal or text == "${" + text[2:].split(":-", 1)[0] + ":-" + literal + "}"
-    i = plan.command.index("--max-input-tokens")
-    assert args[i + 1] == "${" + env_var("limits.max_input_tokens") + ":-3696}"
+    substituted = set()
+    for i, (literal, text) in enumerate(zip(plan.command, args, strict=True)):
+        flag = plan.command[i - 1] if i else ""
+        if flag in SETTING_OF_FLAG:
+            path = SETTING_OF_FLAG[flag]
+            assert literal == str(settings.value_at(path)), flag
+            assert text == _substituted(path, literal), flag
+            substituted.add(flag)
+        else:
+            assert text == literal.replace("$", "$$"), literal
+    assert substituted == set(SETTING_OF_FLAG)
+    assert (
+        args[plan.command.index("--max-input-tokens") + 1] == "${ORCHESTRATOR_LIMITS__MAX_INPUT_TOKENS:-3696}"
+    )
+
+
+def test_port_bind_address_and_shm_size_use_the_settings_variables() -> None:
+    settings = load_settings(env_file=None)
+    doc = yaml.safe_load(render_compose(settings))
+    for service in ("tgi", "tgi-emulator"):
+        spec = doc["services"][service]
+        host = settings.host
+        bind, port = (
+            _substituted("host.bind_address", host.bind_address),
+            _substituted("host.port", host.port),
+        )
+        assert spec["ports"] == [f"{bind}:{port}:80"]
+        assert spec["shm_size"] == _substituted("host.shm_size", host.shm_size)
 
 
 def test_secret_values_never_reach_the_file_and_an_api_key_adds_a_secret(
