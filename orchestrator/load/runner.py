@@ -10,6 +10,7 @@ open-loop rates, stopping at the first whose SLO fails; the goodput is the highe
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -36,6 +37,7 @@ __all__ = [
     "parse_duration",
     "parse_rates",
     "prepare_report_dir",
+    "require_load_extra",
     "run_load",
     "run_sweep",
 ]
@@ -184,6 +186,30 @@ def _tail(path: Path, lines: int = 25) -> str:
         return ""
 
 
+LOAD_EXTRA_MODULES = ("locust", "matplotlib")
+"""What the `[load]` extra installs: Locust runs the load, matplotlib draws the reports' plots."""
+
+
+def require_load_extra() -> None:
+    """Fail with the install command, before anything starts, when the `[load]` extra is missing.
+
+    Checked by looking the modules up, not importing them: `import locust` monkey-patches the interpreter with
+    gevent, which must only happen in the Locust process."""
+    missing = [name for name in LOAD_EXTRA_MODULES if not _installed(name)]
+    if missing:
+        raise LoadError(
+            f"load testing needs the [load] extra, which is not installed (missing: {', '.join(missing)}); "
+            "install it with: pip install 'tgi-orchestrator[load]'"
+        )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _report_dir_error(path: Path, exc: OSError) -> LoadError:
     return LoadError(
         f"--report-dir {str(path)!r} cannot be written ({exc.strerror or exc}); "
@@ -214,6 +240,7 @@ def _child_env(req: LoadRequest) -> dict[str, str]:
 
 def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     """Run Locust to the end and return its summary; raise `LoadError` if it produced none."""
+    require_load_extra()
     req.checked_options()
     cmd = build_command(req)
     summary_path = req.report_dir / SUMMARY_FILE
@@ -287,6 +314,7 @@ def _sweep_row(result: LoadResult, rate: float, options: LoadOptions) -> dict[st
 
 def run_sweep(base: LoadRequest, rates: Sequence[float], *, keep_going: bool = False) -> SweepResult:
     """Open-loop runs at each rate (rising) until one misses the SLO; goodput = last rate that met it."""
+    require_load_extra()
     out = SweepResult(report_dir=base.report_dir)
     prepare_report_dir(base.report_dir)
     for rate in rates:

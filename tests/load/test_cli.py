@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 from orchestrator.load import runner as load_runner
 from orchestrator.load.runner import LoadRequest, LoadResult, parse_duration, parse_rates
-from tests.helpers import run_orchestrator
+from tests.helpers import clean_environ, run_orchestrator
 
 
 def fake_summary(passed: bool = True) -> dict[str, Any]:
@@ -136,3 +138,24 @@ def test_an_unwritable_report_dir_is_a_clear_exit_2(tmp_path: Path, sweep: tuple
         assert done.returncode == 2, done.stdout + done.stderr
         assert f"--report-dir {str(report_dir)!r} cannot be written" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("missing", "sweep"), [("locust", ()), ("matplotlib", ("--sweep", "1,2"))])
+def test_without_the_load_extra_the_command_names_the_install(
+    tmp_path: Path, missing: str, sweep: tuple[str, ...]
+) -> None:
+    # A real process in which `missing` cannot be imported (as if the [load] extra were not installed).
+    script = (
+        f"import sys; sys.modules[{missing!r}] = None\n"
+        "from orchestrator.cli import main\n"
+        "sys.argv = ['orchestrator', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "load", "--url", "http://127.0.0.1:9", "--duration", "1s",
+         "--report-dir", str(tmp_path / "r"), *sweep],
+        cwd=tmp_path, env=clean_environ(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"missing: {missing}" in done.stderr and "pip install 'tgi-orchestrator[load]'" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
