@@ -5,6 +5,8 @@ No `from __future__ import annotations` here: typer must see real `Annotated` ty
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from orchestrator.smoke.results import SmokeReport
 
 SMOKE_FAILED_EXIT = 1
+INTERRUPTED_EXIT = 130
 
 
 def register(app: typer.Typer) -> None:
@@ -84,7 +87,7 @@ def smoke_command(
     if url is not None and (named or up):
         with exit_on_errors():
             _conflict("--url", "--name/--up" if named and up else ("--name" if named else "--up"))
-    with exit_on_errors():
+    with exit_on_errors(), _interrupt_exits(up):
         report = smoke(
             settings,
             url=url,
@@ -118,6 +121,22 @@ def _print_progress(event: Any) -> None:
     if event.kind in {"phase", "ready", "failed", "info"}:
         message = f": {event.message}" if event.message else ""
         typer.echo(f"[up {event.elapsed:6.1f} s] {event.phase.value}{message}", err=True)
+
+
+@contextmanager
+def _interrupt_exits(up: bool) -> Iterator[None]:
+    """Ctrl-C: say what was left (`deploy.up` tells via `UpInterrupted.left`; a deployment this run created is
+    taken down by then) and exit 130, not with a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        left = getattr(exc, "left", None) or (
+            "checks stopped; a deployment this run created was taken down, one already running was left running"
+            if up
+            else "checks stopped"
+        )
+        typer.echo(f"Interrupted: {left}.", err=True)
+        raise typer.Exit(code=INTERRUPTED_EXIT) from None
 
 
 def _write_junit(report: "SmokeReport", path: Path) -> None:

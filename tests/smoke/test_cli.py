@@ -129,6 +129,28 @@ def test_expect_flags_set_the_info_expectations_without_launch_rules() -> None:
     assert info["status"] == "fail" and "max_input_tokens is 64, expected 65" in info["detail"]
 
 
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        ("up", "Interrupted: the container was removed."),
+        ("checks", "Interrupted: checks stopped; a deployment this run created was taken down"),
+    ],
+)
+def test_ctrl_c_says_what_was_left_and_exits_130(
+    monkeypatch: pytest.MonkeyPatch, raised: str, said: str
+) -> None:
+    from orchestrator.deploy import UpInterrupted
+    from orchestrator.smoke import target
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise UpInterrupted("the container was removed") if raised == "up" else KeyboardInterrupt
+
+    monkeypatch.setattr(target, "smoke", interrupted)
+    result = CliRunner().invoke(app, ["smoke", "--up"])
+    assert result.exit_code == 130, result.output
+    assert said in result.output
+
+
 def test_url_with_up_is_a_usage_error_exit_2() -> None:
     result = CliRunner().invoke(app, ["smoke", "--url", "http://127.0.0.1:1", "--up"])
     assert result.exit_code == 2
