@@ -33,7 +33,7 @@ from orchestrator.readiness import (
     StartupTracker,
     wait_until_ready,
 )
-from orchestrator.startup_diagnosis import deployment_error, secret_values
+from orchestrator.startup_diagnosis import deployment_error
 
 if TYPE_CHECKING:
     from orchestrator.plan import LaunchPlan
@@ -55,11 +55,6 @@ __all__ = [
 ProgressCallback = Callable[[ProgressEvent], None]
 _P = "org.tgi-orchestrator"
 RESTART_RETRIES = 5
-
-
-def _api_key(settings: Settings) -> str | None:
-    key = settings.secrets.api_key
-    return key.get_secret_value() if key is not None else None
 
 
 def _limits(settings: Settings) -> StallLimits:
@@ -146,7 +141,7 @@ def _up(
     emit = progress or (lambda event: None)
     engine = _connect(runtime)
     started = time.monotonic()
-    tracker = StartupTracker(_limits(settings), started, secrets=secret_values(settings))
+    tracker = StartupTracker(_limits(settings), started, secrets=settings.secrets.values())
     facts_first = engine.facts()
     gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpus) else None
     plan = build_plan(settings, gpu_count=gpu_count)
@@ -204,7 +199,7 @@ def _attach(
         f"the existing container {info.name} (started before this command) was left as it was, still running"
     )
     if probe_health(info.endpoint) == 200:
-        ok, note = probe_generate(info.endpoint, api_key=_api_key(settings))
+        ok, note = probe_generate(info.endpoint, api_key=settings.secrets.api_key_text())
         if ok:
             tracker.enter(Phase.READY, time.monotonic())
             _emit_info(
@@ -223,7 +218,7 @@ def _attach(
             _DockerTarget(engine, existing.id),
             info.endpoint,
             tracker,
-            api_key=_api_key(settings),
+            api_key=settings.secrets.api_key_text(),
             on_event=emit,
         )
     except StartupFailure as failure:
@@ -280,7 +275,11 @@ def _launch(
         )
         endpoint = settings.endpoint
         seconds = wait_until_ready(
-            _DockerTarget(engine, container_id), endpoint, tracker, api_key=_api_key(settings), on_event=emit
+            _DockerTarget(engine, container_id),
+            endpoint,
+            tracker,
+            api_key=settings.secrets.api_key_text(),
+            on_event=emit,
         )
         engine.set_restart_policy(container_id, "on-failure", RESTART_RETRIES)
     except StartupFailure as failure:

@@ -163,6 +163,14 @@ class SecretSettings(BaseModel):
     api_key: SecretStr | None = None
     """Bearer key TGI requires on generation routes (TGI 2.3+)."""
 
+    def api_key_text(self) -> str | None:
+        """The API key in clear, for the Authorization header of a request to the deployment; None when unset."""
+        return self.api_key.get_secret_value() if self.api_key is not None else None
+
+    def values(self) -> tuple[str, ...]:
+        """Every secret that is set, in clear: what log redaction must mask."""
+        return tuple(s.get_secret_value() for s in (self.hf_token, self.api_key) if s is not None)
+
 
 class TimeoutSettings(BaseModel):
     """Deadlines for start-up and shutdown, in seconds."""

@@ -16,15 +16,9 @@ if TYPE_CHECKING:
     from orchestrator.readiness import StartupFailure
     from orchestrator.settings import Settings
 
-__all__ = ["LOG_TAIL_LINES", "deployment_error", "secret_values"]
+__all__ = ["LOG_TAIL_LINES", "deployment_error"]
 
 LOG_TAIL_LINES = 25
-
-
-def secret_values(settings: Settings) -> tuple[str, ...]:
-    """The secret values in `settings`, for redaction."""
-    values = (settings.secrets.hf_token, settings.secrets.api_key)
-    return tuple(v.get_secret_value() for v in values if v is not None)
 
 
 def _context(settings: Settings) -> DiagnosisContext:
@@ -44,7 +38,7 @@ def _context(settings: Settings) -> DiagnosisContext:
 def deployment_error(failure: StartupFailure, settings: Settings) -> DeploymentError:
     """A `StartupFailure` with the known cause and fix found in its log lines."""
     tail = failure.log_tail
-    found = diagnose(tail, _context(settings), secrets=secret_values(settings))
+    found = diagnose(tail, _context(settings), secrets=settings.secrets.values())
     if found is not None:
         cause, fix = found.cause, found.fix
     elif failure.reason == "stalled":
@@ -60,5 +54,5 @@ def deployment_error(failure: StartupFailure, settings: Settings) -> DeploymentE
         f"{settings.host.container_name}: {failure} after {failure.elapsed:.1f} s",
         cause=cause,
         fix=fix,
-        log_tail=[redact(line, secret_values(settings)) for line in tail[-LOG_TAIL_LINES:]],
+        log_tail=[redact(line, settings.secrets.values()) for line in tail[-LOG_TAIL_LINES:]],
     )

@@ -45,7 +45,7 @@ def _secrets_of_env() -> tuple[str, ...]:
         secrets = load_settings(validate=False).secrets
     except ConfigError:
         return ()
-    return tuple(s.get_secret_value() for s in (secrets.hf_token, secrets.api_key) if s is not None)
+    return secrets.values()
 
 
 def _print_failure(exc: Exception, as_json: bool) -> None:

@@ -218,7 +218,6 @@ def load(
         from orchestrator.load.runner import LoadRequest, parse_duration
 
         settings = _load_settings()
-        secret = settings.secrets.api_key
         request = LoadRequest(
             url=_resolve_url(url, name, settings),
             scenario=scenario,
@@ -227,7 +226,7 @@ def load(
             report_dir=report_dir,
             processes=processes,
             options=tuple(words),
-            api_key=secret.get_secret_value() if secret is not None else None,
+            api_key=settings.secrets.api_key_text(),
         )
         passed = _run(request, sweep, sweep_all, as_json)
     if not passed:

@@ -106,8 +106,7 @@ def api_key_from(settings: Settings, env_var: str | None) -> str | None:
                 ]
             )
         return value
-    secret = settings.secrets.api_key
-    return secret.get_secret_value() if secret is not None else None
+    return settings.secrets.api_key_text()
 
 
 CREATED_ACTIONS = frozenset({"created", "recreated", "replaced"})

@@ -136,3 +136,13 @@ def test_version_from_tag_or_explicit(workdir: Path) -> None:
 def test_endpoint_uses_loopback_for_wildcard_binds(workdir: Path) -> None:
     assert load().endpoint == "http://127.0.0.1:8080"
     assert load(overrides={"host.bind_address": "0.0.0.0", "host.port": 81}).endpoint == "http://127.0.0.1:81"
+
+
+def test_secret_values_in_clear_only_where_asked(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load().secrets.values() == ()
+    assert load().secrets.api_key_text() is None
+    monkeypatch.setenv("ORCHESTRATOR_SECRETS__HF_TOKEN", "hf_token_value")
+    monkeypatch.setenv("ORCHESTRATOR_SECRETS__API_KEY", "api-key-value")
+    secrets = load().secrets
+    assert secrets.values() == ("hf_token_value", "api-key-value")
+    assert secrets.api_key_text() == "api-key-value"
