@@ -19,7 +19,6 @@ import argparse
 import gc
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,17 +27,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from _support import free_port
 from huggingface_hub import InferenceClient
 
 from orchestrator.client import TGIClient
 
 PROMPT = "[INST] Write one line about the sea. [/INST]"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -47,7 +41,7 @@ def emulator(url: str | None) -> Iterator[str]:
     if url:
         yield url.rstrip("/")
         return
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", "127.0.0.1",
                "--emulator-profile", "instant"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -19,20 +19,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from _support import free_port
+
 HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def start_emulator(port: int, pin: bool, extra: list[str]) -> subprocess.Popen[bytes]:
@@ -177,7 +172,7 @@ def main() -> int:
     import uvloop
 
     results: dict[str, object] = {"load_generator": "asyncio (uvloop) raw-socket HTTP/1.1 client, 1 process"}
-    port = _free_port()
+    port = free_port()
     emulator = start_emulator(port, pin, [])
     try:
         tokens_per_s = uvloop.run(measure_streams(port, args.stream_clients, args.duration, 256))
@@ -188,7 +183,7 @@ def main() -> int:
     finally:
         emulator.send_signal(signal.SIGTERM)
         emulator.wait(timeout=30)
-    port = _free_port()
+    port = free_port()
     emulator = start_emulator(port, pin, ["--emulator-profile", "a100-awq", "--max-batch-total-tokens", "4000000",
                                           "--max-batch-prefill-tokens", "16384", "--graceful-termination-timeout", "1"])  # fmt: skip
     try:

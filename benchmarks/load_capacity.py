@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any, cast
+
+from _support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -195,12 +196,6 @@ def serve(port: int, ttft: float, itl: float) -> None:
 # --- the benchmark --------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _pin(core: int) -> list[str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) > core:
         return ["taskset", "-c", str(core)]
@@ -209,7 +204,7 @@ def _pin(core: int) -> list[str]:
 
 class Server:
     def __init__(self, ttft: float, itl: float) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         cmd = [
             *_pin(1),
             sys.executable,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
 import statistics
 import tempfile
 import threading
@@ -22,11 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from _support import free_port
 
 
 def _first_200(port: int, stop: threading.Event, out: list[float]) -> None:
@@ -50,7 +45,7 @@ def one_run(image: str, warmup: float, cache: Path) -> float:
     from orchestrator.readiness import ProgressEvent
     from orchestrator.settings import load_settings
 
-    port = _free_port()
+    port = free_port()
     name = f"bench-ready-{uuid.uuid4().hex[:8]}"
     settings = load_settings(
         {

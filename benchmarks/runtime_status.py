@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,11 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from _support import free_port
 
 
 def _stats(times: list[float]) -> dict[str, float]:
@@ -58,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                         "engine.image": args.image,
                         "engine.extra_args": ["--emulator-profile", "instant"],
                         "host.gpus": "none",
-                        "host.port": _free_port(),
+                        "host.port": free_port(),
                         "host.container_name": started,
                         "host.cache_dir": str(Path(tmp) / "cache"),
                     },
