@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from orchestrator.deployment_info import DeploymentStatus, deployment_info
 from orchestrator.log_lines import Phase, is_connected_line, phase_of_line
 from orchestrator.probes import check_health, http_get
+from orchestrator.prometheus import gauge, parse_prometheus
 
 if TYPE_CHECKING:
     from orchestrator.runtime import ContainerInfo, DockerRuntime
@@ -27,12 +28,8 @@ BUSY = "ready (busy)"
 PROBE_TIMEOUT = 0.3
 
 
-def _metric(text: str, name: str) -> int | None:
-    for line in text.splitlines():
-        if line.startswith(name) and (len(line) == len(name) or line[len(name)] in " {"):
-            with contextlib.suppress(ValueError):
-                return round(float(line.rsplit(" ", 1)[1]))
-    return None
+def _count(reading: float | None) -> int | None:
+    return None if reading is None else round(reading)
 
 
 def phase_without_health(lines: Iterable[str], *, timed_out: bool, health: str | None = None) -> str:
@@ -91,9 +88,8 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
     queue_size = running = None
     metrics = http_get(info.endpoint, "/metrics", timeout=PROBE_TIMEOUT)
     if metrics is not None and metrics[0] == 200:
-        text = metrics[1].decode("utf-8", "replace")
-        queue_size = _metric(text, "tgi_queue_size")
-        running = _metric(text, "tgi_batch_current_size")
+        series = parse_prometheus(metrics[1].decode("utf-8", "replace"))
+        queue_size, running = (_count(gauge(series, n)) for n in ("tgi_queue_size", "tgi_batch_current_size"))
     return DeploymentStatus(info, "ready", limits, queue_size, running, version)
 
 

@@ -9,9 +9,10 @@ between them is network, HTTP and load-generator time.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from orchestrator.prometheus import Series, parse_prometheus, value
 
 __all__ = ["SERVER_HISTOGRAMS", "diff_metrics", "parse_prometheus"]
 
@@ -24,33 +25,6 @@ SERVER_HISTOGRAMS: dict[str, str] = {
     "tgi_request_generated_tokens": "generated tokens per request",
     "tgi_request_input_length": "input tokens per request",
 }
-
-_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse_prometheus(text: str) -> Series:
-    """`{(name, sorted labels): value}` from the text exposition format (comments and junk lines skipped)."""
-    out: Series = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _LINE.match(line)
-        if not m:
-            continue
-        labels = tuple(sorted(_LABEL.findall(m.group(3) or "")))
-        try:
-            out[(m.group(1), labels)] = float(m.group(4))
-        except ValueError:
-            continue
-    return out
-
-
-def _value(series: Series, name: str, **labels: str) -> float:
-    want = set(labels.items())
-    return sum(v for (n, lab), v in series.items() if n == name and want <= set(lab))
 
 
 def _buckets(series: Series, name: str) -> list[tuple[float, float]]:
@@ -86,10 +60,10 @@ def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
     """Per histogram: count, mean, ~p50 and ~p99 over the run; failures by `err`; request counters."""
     out: dict[str, Any] = {"histograms": {}, "failures": {}, "counters": {}}
     for name, meaning in SERVER_HISTOGRAMS.items():
-        count = _value(after, f"{name}_count") - _value(before, f"{name}_count")
+        count = value(after, f"{name}_count") - value(before, f"{name}_count")
         if count <= 0:
             continue
-        total = _value(after, f"{name}_sum") - _value(before, f"{name}_sum")
+        total = value(after, f"{name}_sum") - value(before, f"{name}_sum")
         b_after = dict(_buckets(after, name))
         b_before = dict(_buckets(before, name))
         delta = [(le, b_after[le] - b_before.get(le, 0.0)) for le in sorted(b_after)]
@@ -107,7 +81,7 @@ def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
             errs[err] = errs.get(err, 0.0) + v - before.get((n, lab), 0.0)
     out["failures"] = {k: v for k, v in errs.items() if v}
     for name in ("tgi_request_count", "tgi_request_success"):
-        out["counters"][name] = _value(after, name) - _value(before, name)
+        out["counters"][name] = value(after, name) - value(before, name)
     return out
 
 
