@@ -1,6 +1,6 @@
 """How long after the server starts answering `/health` with 200 does `up` report ready (target: < 250 ms)?
 
-Each run starts a real deployment of the emulator image with `orchestrator.deploy.up` (warm-up of
+Each run starts a real deployment of the emulator image with `orchestrator.deploy.lifecycle.up` (warm-up of
 `--warmup-seconds`, so the port opens at a distinct moment) while a separate thread probes `/health` on the
 published port every 2 ms and records the first 200. The figure is `up`'s ready event minus that first 200; it
 includes `up`'s one-token `/generate` check. The deployment is removed after each run. Prints min / median /
@@ -41,9 +41,9 @@ def _first_200(port: int, stop: threading.Event, out: list[float]) -> None:
 
 def one_run(image: str, warmup: float, cache: Path) -> float:
     """Seconds from the first `/health` 200 to `up`'s ready event, for one fresh deployment."""
-    from orchestrator import deploy
-    from orchestrator.readiness import ProgressEvent
-    from orchestrator.settings import load_settings
+    from orchestrator.config.settings import load_settings
+    from orchestrator.deploy import lifecycle as deploy
+    from orchestrator.deploy.readiness import ProgressEvent
 
     port = free_port()
     name = f"bench-ready-{uuid.uuid4().hex[:8]}"

@@ -32,8 +32,8 @@ def _stats(times: list[float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestrator import deploy
-    from orchestrator.settings import load_settings
+    from orchestrator.config.settings import load_settings
+    from orchestrator.deploy import lifecycle as deploy
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)

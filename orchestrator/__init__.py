@@ -39,9 +39,17 @@ if TYPE_CHECKING:
         TGIValidationError,
         TokenEvent,
     )
-    from orchestrator.deploy import DeploymentInfo, DeploymentStatus, down, find_deployment, logs, status, up
-    from orchestrator.plan import LaunchPlan, build_plan
-    from orchestrator.settings import Settings, load_settings
+    from orchestrator.config.settings import Settings, load_settings
+    from orchestrator.deploy.lifecycle import (
+        DeploymentInfo,
+        DeploymentStatus,
+        down,
+        find_deployment,
+        logs,
+        status,
+        up,
+    )
+    from orchestrator.launch.plan import LaunchPlan, build_plan
     from orchestrator.tokens import format_chat, format_prompt, get_tokenizer
 
 _LAZY: dict[str, str] = {
@@ -70,10 +78,10 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(
         ["DeploymentInfo", "DeploymentStatus", "down", "find_deployment", "logs", "status", "up"],
-        "orchestrator.deploy",
+        "orchestrator.deploy.lifecycle",
     ),
-    **dict.fromkeys(["LaunchPlan", "build_plan"], "orchestrator.plan"),
-    **dict.fromkeys(["Settings", "load_settings"], "orchestrator.settings"),
+    **dict.fromkeys(["LaunchPlan", "build_plan"], "orchestrator.launch.plan"),
+    **dict.fromkeys(["Settings", "load_settings"], "orchestrator.config.settings"),
     **dict.fromkeys(["format_chat", "format_prompt", "get_tokenizer"], "orchestrator.tokens"),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.prometheus import gauge, parse_prometheus, value
+from orchestrator.formats.prometheus import gauge, parse_prometheus, value
 
 TEXT = """# TYPE tgi_queue_size gauge
 tgi_queue_size 3

@@ -12,7 +12,7 @@ import typer
 from orchestrator.cli.options import exit_on_errors, settings_command
 
 if TYPE_CHECKING:
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
 
 # No `from __future__ import annotations` here: typer must see real `Annotated` types through `settings_command`.
 
@@ -41,7 +41,7 @@ def render_command(
     stdout: Annotated[bool, typer.Option("--stdout", help="Print the file instead of writing it.")] = False,
 ) -> None:
     """Render the Compose file from the settings; values with an ORCHESTRATOR_* variable stay overridable."""
-    from orchestrator.compose_render import render_compose, write_compose
+    from orchestrator.launch.compose import render_compose, write_compose
 
     text = render_compose(settings)
     if stdout:

@@ -14,7 +14,7 @@ import typer
 from orchestrator.cli.options import settings_command
 
 if TYPE_CHECKING:
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
 
 __all__ = ["json_value", "register"]
 
@@ -51,8 +51,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON).")] = False,
 ) -> None:
     """Print every effective setting with the source it came from (secrets masked)."""
-    from orchestrator.settings import env_var_for
-    from orchestrator.validation import warnings
+    from orchestrator.config.settings import env_var_for
+    from orchestrator.config.validation import warnings
 
     rows = list(settings.effective())
     if as_json:
@@ -82,7 +82,7 @@ def show(
 
 def validate(*, settings: "Settings") -> None:
     """Check the settings against TGI's rules and ours; exit 2 listing every problem, 0 when valid."""
-    from orchestrator.validation import warnings
+    from orchestrator.config.validation import warnings
 
     version = settings.engine.version_text
     print(f"OK: settings are valid for TGI {version} ({settings.engine.image}).")

@@ -1,4 +1,4 @@
-"""`orchestrator up / down / status (ps) / logs`: parse, call `orchestrator.deploy`, render.
+"""`orchestrator up / down / status (ps) / logs`: parse, call `orchestrator.deploy.lifecycle`, render.
 
 No `from __future__ import annotations` here: typer must see the real `Annotated` options.
 
@@ -15,8 +15,8 @@ import typer
 from orchestrator.cli.options import exit_on_errors, settings_command
 
 if TYPE_CHECKING:
-    from orchestrator.deploy import DeploymentStatus
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
+    from orchestrator.deploy.lifecycle import DeploymentStatus
 
 __all__ = ["register"]
 
@@ -28,8 +28,8 @@ _NAME = Annotated[
 
 def _default_name() -> str:
     """The configured container name; settings need not be valid just to find a deployment."""
+    from orchestrator.config.settings import load_settings
     from orchestrator.errors import ConfigError
-    from orchestrator.settings import load_settings
 
     try:
         return load_settings(validate=False).host.container_name
@@ -38,8 +38,8 @@ def _default_name() -> str:
 
 
 def _secrets_of_env() -> tuple[str, ...]:
+    from orchestrator.config.settings import load_settings
     from orchestrator.errors import ConfigError
-    from orchestrator.settings import load_settings
 
     try:
         secrets = load_settings(validate=False).secrets
@@ -91,15 +91,15 @@ def up_cmd(
 ) -> None:
     """Start TGI (or the emulator image) and wait until it is ready: pull, start, download, load, warm up."""
     if dry_run:
-        from orchestrator.docker_command import render_docker_run
-        from orchestrator.plan import build_plan
+        from orchestrator.launch.docker_command import render_docker_run
+        from orchestrator.launch.plan import build_plan
 
         with exit_on_errors():
             print(render_docker_run(build_plan(settings)))
         return
-    from orchestrator.deploy import up
+    from orchestrator.cli.progress import make_reporter
+    from orchestrator.deploy.lifecycle import up
     from orchestrator.errors import OrchestratorError
-    from orchestrator.progress import make_reporter
 
     reporter = make_reporter("json" if as_json else "auto")
     try:
@@ -137,7 +137,7 @@ def down_cmd(
     as_json: _JSON = False,
 ) -> None:
     """Stop a deployment (SIGTERM, wait for TGI's drain, then kill) and remove it; the weights cache stays."""
-    from orchestrator.deploy import down
+    from orchestrator.deploy.lifecycle import down
 
     target = None if all_deployments else (name or _default_name())
     with exit_on_errors():
@@ -207,7 +207,7 @@ STATUS_HEADERS = [
 
 def status_cmd(name: _NAME = None, as_json: _JSON = False) -> None:
     """List our deployments like `ollama ps`: phase, endpoint, uptime, token limits, queue and running batch."""
-    from orchestrator.deploy import status
+    from orchestrator.deploy.lifecycle import status
 
     with exit_on_errors():
         rows = status(name)
@@ -231,7 +231,7 @@ def logs_cmd(
     tail: Annotated[int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")] = None,
 ) -> None:
     """Print the deployment's logs (secrets masked)."""
-    from orchestrator.deploy import logs
+    from orchestrator.deploy.lifecycle import logs
 
     target = name or _default_name()
     with exit_on_errors():

@@ -14,8 +14,8 @@ import typer
 from orchestrator.cli.options import exit_on_errors
 
 if TYPE_CHECKING:
+    from orchestrator.config.settings import Settings
     from orchestrator.load.runner import LoadRequest, LoadResult, SweepResult
-    from orchestrator.settings import Settings
 
 __all__ = ["register"]
 
@@ -32,7 +32,7 @@ def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str
             raise LoadError(f"--url {url!r} must start with http:// or https://")
         return url.rstrip("/")
     if name:
-        from orchestrator.deploy import find_deployment
+        from orchestrator.deploy.lifecycle import find_deployment
 
         info = find_deployment(name)
         if info is None:
@@ -44,7 +44,7 @@ def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str
 def _load_settings() -> "Settings":
     """The settings as every other command reads them (ORCHESTRATOR_* variables, `./.env`, orchestrator.toml).
     Not validated against TGI's launch rules: load only needs the endpoint and the API key."""
-    from orchestrator.settings import load_settings
+    from orchestrator.config.settings import load_settings
 
     return load_settings(validate=False)
 

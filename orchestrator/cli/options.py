@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
 
 __all__ = ["SETTINGS_PANEL", "exit_on_errors", "load_cli_settings", "settings_command"]
 
@@ -104,8 +104,8 @@ def load_cli_settings(
     *, config: Path | None = None, set_values: list[str] | None = None, **flags: Any
 ) -> Settings:
     """Settings from CLI flags over every other source; raises `ConfigError` (exit 2) with all problems."""
+    from orchestrator.config.settings import env_var_for, load_settings
     from orchestrator.errors import ConfigError, ConfigProblem
-    from orchestrator.settings import env_var_for, load_settings
 
     overrides: dict[str, Any] = {}
     labels: dict[str, str] = {}

@@ -15,7 +15,7 @@ import typer
 from orchestrator.cli.options import exit_on_errors, settings_command
 
 if TYPE_CHECKING:
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
     from orchestrator.smoke.results import SmokeReport
 
 SMOKE_FAILED_EXIT = 1

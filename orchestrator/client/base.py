@@ -177,7 +177,7 @@ class ClientBase:
 
     @classmethod
     def from_settings(cls: type[C], settings: Any, **kwargs: Any) -> C:
-        """A client for the deployment described by `orchestrator.settings.Settings` (URL and API key)."""
+        """A client for the deployment described by `orchestrator.config.settings.Settings` (URL and API key)."""
         kwargs.setdefault("api_key", settings.secrets.api_key)
         return cls(str(settings.endpoint), **kwargs)
 
@@ -187,7 +187,7 @@ class ClientBase:
 
         Pass `api_key=` (e.g. `settings.secrets.api_key`) if the deployment requires one.
         """
-        from orchestrator.runtime import find_deployment
+        from orchestrator.runtime.containers import find_deployment
 
         info = find_deployment(name)
         status = getattr(info, "status", "running") if info is not None else None

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.prometheus import Series, parse_prometheus, value
+from orchestrator.formats.prometheus import Series, parse_prometheus, value
 
 __all__ = ["SERVER_HISTOGRAMS", "diff_metrics", "parse_prometheus"]
 

@@ -2,7 +2,7 @@
 endpoint, or one brought up for the run (`--up`) and taken down afterwards, even when checks fail, if this run
 created it.
 
-The deployment side is a small `Deployer` protocol whose default is `orchestrator.deploy`, so the
+The deployment side is a small `Deployer` protocol whose default is `orchestrator.deploy.lifecycle`, so the
 down-what-you-created promise is tested with a recording deployer and, in the Docker tests, for real.
 """
 
@@ -20,7 +20,7 @@ from orchestrator.smoke.results import SmokeReport
 from orchestrator.smoke.runner import DEFAULT_TIMEOUT, run_smoke
 
 if TYPE_CHECKING:
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
 
 __all__ = [
     "CREATED_ACTIONS",
@@ -34,7 +34,7 @@ __all__ = [
 
 
 class Deployer(Protocol):
-    """The part of `orchestrator.deploy` smoke needs."""
+    """The part of `orchestrator.deploy.lifecycle` smoke needs."""
 
     def up(self, settings: Settings) -> Any: ...
 
@@ -44,30 +44,30 @@ class Deployer(Protocol):
 
 
 class _ModuleDeployer:
-    """`Deployer` over `orchestrator.deploy` (imported lazily: it pulls in the docker SDK)."""
+    """`Deployer` over `orchestrator.deploy.lifecycle` (imported lazily: it pulls in the docker SDK)."""
 
     def __init__(self, progress: Callable[[Any], None] | None = None) -> None:
         self._progress = progress
 
     def up(self, settings: Settings) -> Any:
-        from orchestrator import deploy
+        from orchestrator.deploy import lifecycle as deploy
 
         return deploy.up(settings, progress=self._progress)
 
     def down(self, name: str) -> Any:
-        from orchestrator import deploy
+        from orchestrator.deploy import lifecycle as deploy
 
         return deploy.down(name)
 
     def endpoint_of(self, name: str) -> str | None:
-        from orchestrator import deploy
+        from orchestrator.deploy import lifecycle as deploy
 
         info = deploy.find_deployment(name)
         return None if info is None else str(info.endpoint)
 
 
 def module_deployer(progress: Callable[[Any], None] | None = None) -> Deployer:
-    """The real deployer; `progress` receives `orchestrator.readiness.ProgressEvent`s during `up`."""
+    """The real deployer; `progress` receives `orchestrator.deploy.readiness.ProgressEvent`s during `up`."""
     return _ModuleDeployer(progress)
 
 
@@ -110,7 +110,7 @@ def api_key_from(settings: Settings, env_var: str | None) -> str | None:
 
 
 CREATED_ACTIONS = frozenset({"created", "recreated", "replaced"})
-"""`DeploymentInfo.action` values meaning this `up` call started the container (see `orchestrator.deploy.up`).
+"""`DeploymentInfo.action` values meaning this `up` call started the container (see `orchestrator.deploy.lifecycle.up`).
 `unchanged` and `attached` mean a deployment of the same name and settings was already there: it is not ours."""
 
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.settings import setting_paths
+from orchestrator.config.settings import setting_paths
 from tests.helpers import run_orchestrator as orchestrator
 from tests.plan.helpers import isolated
 

@@ -1,4 +1,4 @@
-"""`orchestrator up / down / status / logs`: thin commands over `orchestrator.deploy`.
+"""`orchestrator up / down / status / logs`: thin commands over `orchestrator.deploy.lifecycle`.
 
 CliRunner tests patch the one library call and check what reaches it and what is printed; process tests run the
 real console script (no engine behind DOCKER_HOST, and the emulator image on the real engine).
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import deploy
 from orchestrator.cli.app import app
-from orchestrator.deploy import DeploymentInfo, DeploymentStatus
+from orchestrator.deploy import lifecycle as deploy
+from orchestrator.deploy.lifecycle import DeploymentInfo, DeploymentStatus
 from orchestrator.errors import DeploymentError
 from tests.fixtures.emulator import free_port
 from tests.helpers import isolate, run_orchestrator
@@ -88,7 +88,7 @@ def test_up_failure_prints_cause_fix_and_log_tail_and_exits_4(monkeypatch: pytes
 
 
 def test_up_json_emits_events_then_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestrator.readiness import Phase, ProgressEvent
+    from orchestrator.deploy.readiness import Phase, ProgressEvent
 
     def fake_up(settings: Any, *, progress: Any, **kwargs: Any) -> DeploymentInfo:
         progress(ProgressEvent("phase", Phase.LOADING, 1.5, 0.2, "Starting shard"))

@@ -17,7 +17,7 @@ from orchestrator.client import (
     TGIClient,
     TGIError,
 )
-from orchestrator.settings import load_settings
+from orchestrator.config.settings import load_settings
 from tests.client.fake_tgi import FakeTGI, generated, streamed
 
 CLIENTS = [TGIClient, AsyncTGIClient]
@@ -44,7 +44,7 @@ class _Info:
 
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_from_deployment_finds_the_endpoint_by_name(cls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import orchestrator.runtime as runtime
+    import orchestrator.runtime.containers as runtime
 
     found = {"tgi-mistral": _Info("http://127.0.0.1:8088"), "stopped": _Info("http://127.0.0.1:1", "exited")}
     monkeypatch.setattr(runtime, "find_deployment", found.get)

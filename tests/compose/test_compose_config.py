@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.plan import build_plan
-from orchestrator.settings import Settings, load_settings
+from orchestrator.config.settings import Settings, load_settings
+from orchestrator.launch.plan import build_plan
 from tests.compose.conftest import COMPOSE_FILE
 from tests.fixtures.docker_engine import require_or_skip
 

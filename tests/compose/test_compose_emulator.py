@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.compose_render import write_compose
-from orchestrator.settings import load_settings
+from orchestrator.config.settings import load_settings
+from orchestrator.launch.compose import write_compose
 from orchestrator.smoke import CHECKS, CheckStatus
 from orchestrator.smoke.target import smoke
 from tests.compose.conftest import COMPOSE_FILE

@@ -11,9 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 from orchestrator.cli import compose_cmd
-from orchestrator.compose_render import launcher_args, render_compose
-from orchestrator.plan import build_plan
-from orchestrator.settings import env_var_for, load_settings
+from orchestrator.config.settings import env_var_for, load_settings
+from orchestrator.launch.compose import launcher_args, render_compose
+from orchestrator.launch.plan import build_plan
 from tests.compose.conftest import COMPOSE_FILE
 from tests.helpers import run_orchestrator
 

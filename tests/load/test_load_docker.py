@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator import deploy
-from orchestrator.settings import load_settings
+from orchestrator.config.settings import load_settings
+from orchestrator.deploy import lifecycle as deploy
 from tests.fixtures.emulator import free_port
 from tests.helpers import isolate
 

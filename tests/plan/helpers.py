@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.settings import Settings, load_settings
+from orchestrator.config.settings import Settings, load_settings
 from tests.helpers import isolate
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.docker_command import docker_run_argv, render_docker_run
-from orchestrator.plan import LaunchPlan, build_plan
+from orchestrator.launch.docker_command import docker_run_argv, render_docker_run
+from orchestrator.launch.plan import LaunchPlan, build_plan
 from tests.fixtures.docker_engine import require_or_skip
 from tests.plan.helpers import settings
 
@@ -88,7 +88,8 @@ def test_secret_files_default_to_the_runtime_secrets_directory(isolated: Path) -
 
 def test_secrets_directory_rule(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
     """`$XDG_CACHE_HOME`, else `~/.cache`; the runtime (which writes the files) uses this very rule."""
-    from orchestrator import paths, runtime
+    from orchestrator.launch import paths
+    from orchestrator.runtime import containers as runtime
 
     assert runtime.secrets_dir is paths.secrets_dir  # the dry run names the files `up` writes
     assert paths.secrets_dir("a") == isolated / "xdg-cache/tgi-orchestrator/secrets/a"

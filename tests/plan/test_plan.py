@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from orchestrator.emulator.flags import parse_flags
 from orchestrator.errors import ConfigError
-from orchestrator.plan import (
+from orchestrator.launch.plan import (
     GpuRequest,
     Healthcheck,
     LaunchPlan,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.settings import Settings, load_settings
+from orchestrator.config.settings import Settings, load_settings
 from tests.fixtures.emulator import free_port
 from tests.helpers import isolate
 

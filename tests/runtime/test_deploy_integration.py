@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator import deploy
+from orchestrator.deploy import lifecycle as deploy
+from orchestrator.deploy.readiness import Phase, ProgressEvent
 from orchestrator.errors import DeploymentError
-from orchestrator.readiness import Phase, ProgressEvent
-from orchestrator.runtime import connect
+from orchestrator.runtime.containers import connect
 from tests.runtime.conftest import SettingsFactory
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -115,7 +115,7 @@ def test_lifecycle_up_status_logs_idempotence_recreate_and_draining_down(
     assert len(list(deploy.logs(settings.host.container_name, tail=3))) == 3
 
     # find_deployment gives the endpoint (both module paths work).
-    from orchestrator.runtime import find_deployment
+    from orchestrator.runtime.containers import find_deployment
 
     found = find_deployment(settings.host.container_name)
     assert found is not None and found.endpoint == info.endpoint
@@ -246,7 +246,7 @@ def test_busy_port_refused_before_anything_starts(
 
 def test_gpus_without_nvidia_runtime(emulator_settings: SettingsFactory, docker_client: Any) -> None:
     from orchestrator.errors import RuntimeUnavailableError
-    from orchestrator.plan import build_plan
+    from orchestrator.launch.plan import build_plan
 
     settings = emulator_settings(**{"host.gpus": "all"})
     with pytest.raises(RuntimeUnavailableError) as caught:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.deploy_status import BUSY, phase_without_health, probe_status
-from orchestrator.probes import check_health
-from orchestrator.runtime import ContainerInfo
+from orchestrator.deploy.probes import check_health
+from orchestrator.deploy.status import BUSY, phase_without_health, probe_status
+from orchestrator.runtime.containers import ContainerInfo
 
 STARTED = [
     "Args { model_id: ... }",

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from orchestrator import deploy
+from orchestrator.config.settings import Settings, load_settings
+from orchestrator.deploy import lifecycle as deploy
+from orchestrator.deploy.readiness import ProgressEvent
 from orchestrator.errors import DeploymentError
-from orchestrator.plan import LaunchPlan
-from orchestrator.readiness import ProgressEvent
-from orchestrator.runtime import ContainerInfo, EngineFacts, PullProgress
-from orchestrator.settings import Settings, load_settings
+from orchestrator.launch.plan import LaunchPlan
+from orchestrator.runtime.containers import ContainerInfo, EngineFacts, PullProgress
 
 
 class FakeRuntime:
@@ -100,7 +100,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _no_port_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    import orchestrator.preflight as preflight
+    import orchestrator.deploy.preflight as preflight
 
     monkeypatch.setattr(preflight, "check_port", lambda *a: None)
 
@@ -216,7 +216,7 @@ class _InterruptedWait(FakeRuntime):
 
 
 def test_ctrl_c_while_attached_leaves_the_existing_container_running(settings: Settings) -> None:
-    from orchestrator.plan import build_plan
+    from orchestrator.launch.plan import build_plan
 
     runtime = _InterruptedWait()
     labels = {

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.diagnose import RULE_KEYS, DiagnosisContext, diagnose, lower_prefill_tokens, redact
+from orchestrator.engines.tgi.diagnosis import (
+    RULE_KEYS,
+    DiagnosisContext,
+    diagnose,
+    lower_prefill_tokens,
+    redact,
+)
 
 TS = "2026-01-05T10:00:00.000000Z"
 

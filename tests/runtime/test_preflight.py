@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.deploy.preflight import check_cache_dir, check_gpus, check_port, gpus_requested
 from orchestrator.errors import RuntimeUnavailableError
-from orchestrator.preflight import check_cache_dir, check_gpus, check_port, gpus_requested
-from orchestrator.runtime import EngineFacts, connect
+from orchestrator.runtime.containers import EngineFacts, connect
 
 
 def _facts(*runtimes: str) -> EngineFacts:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator import deploy
+from orchestrator.deploy import lifecycle as deploy
+from orchestrator.deploy.readiness import Phase, ProgressEvent
 from orchestrator.errors import DeploymentError
-from orchestrator.readiness import Phase, ProgressEvent
 from tests.fixtures.docker_engine import require_or_skip
 from tests.fixtures.emulator import free_port
 from tests.runtime.conftest import SettingsFactory

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orchestrator.readiness import (
+from orchestrator.deploy.readiness import (
     Phase,
     ProgressEvent,
     StallLimits,

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.container_values import (
+from orchestrator.launch.plan import GpuRequest
+from orchestrator.runtime.containers import _capabilities, _device_request
+from orchestrator.runtime.values import (
     exposed_port,
     info_from_attrs,
     layer_id,
@@ -14,8 +16,6 @@ from orchestrator.container_values import (
     split_image,
     split_lines,
 )
-from orchestrator.plan import GpuRequest
-from orchestrator.runtime import _capabilities, _device_request
 
 
 def test_docker_times() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import DeploymentError, RuntimeUnavailableError
-from orchestrator.paths import secrets_dir
-from orchestrator.plan import build_plan
-from orchestrator.runtime import connect
+from orchestrator.launch.paths import secrets_dir
+from orchestrator.launch.plan import build_plan
+from orchestrator.runtime.containers import connect
 from tests.runtime.conftest import SettingsFactory
 
 pytestmark = [pytest.mark.docker]

@@ -139,7 +139,7 @@ def test_expect_flags_set_the_info_expectations_without_launch_rules() -> None:
 def test_ctrl_c_says_what_was_left_and_exits_130(
     monkeypatch: pytest.MonkeyPatch, raised: str, said: str
 ) -> None:
-    from orchestrator.deploy import UpInterrupted
+    from orchestrator.deploy.lifecycle import UpInterrupted
     from orchestrator.smoke import target
 
     def interrupted(*args: object, **kwargs: object) -> None:

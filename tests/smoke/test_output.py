@@ -75,7 +75,7 @@ def test_a_report_with_only_skips_is_ok_but_an_empty_one_is_not() -> None:
 
 
 def test_public_names_resolve() -> None:
-    import orchestrator.compose_render as compose_render
+    import orchestrator.launch.compose as compose_render
     import orchestrator.smoke as smoke
 
     for module in (smoke, compose_render):

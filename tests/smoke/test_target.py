@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from orchestrator.config.settings import Settings, load_settings
 from orchestrator.errors import ConfigError, DeploymentError
-from orchestrator.settings import Settings, load_settings
 from orchestrator.smoke import CheckStatus
 from orchestrator.smoke.target import api_key_from, expectations_from, smoke
 from tests.smoke.tgi_stub import StubConfig, tgi_stub

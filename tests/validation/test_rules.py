@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from orchestrator.config.validation import check, problems, warnings
+from orchestrator.engines.tgi.launcher_flags import graceful_timeout_in, mask_secret_args
 from orchestrator.errors import ConfigError
-from orchestrator.launcher_flags import graceful_timeout_in, mask_secret_args
-from orchestrator.validation import check, problems, warnings
 from tests.plan.helpers import unchecked
 
 pytestmark = pytest.mark.usefixtures("isolated")

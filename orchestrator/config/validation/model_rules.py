@@ -6,10 +6,9 @@ import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from orchestrator.errors import ConfigProblem
-from orchestrator.settings import Settings, env_var_for
-from orchestrator.validation.common import problem, where
-from orchestrator.versions import (
+from orchestrator.config.settings import Settings, env_var_for
+from orchestrator.config.validation.common import problem, where
+from orchestrator.engines.tgi.versions import (
     DTYPE_COMPATIBLE_QUANTIZE,
     DTYPES,
     OLDEST_SUPPORTED,
@@ -17,6 +16,7 @@ from orchestrator.versions import (
     format_version,
     parse_version,
 )
+from orchestrator.errors import ConfigProblem
 
 __all__ = ["MODEL_RULES"]
 

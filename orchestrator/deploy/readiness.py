@@ -1,9 +1,9 @@
 """Waiting for TGI to be truly ready: stall limits, the start-up tracker and the wait loop.
 
 Three layers, testable apart:
-- `StartupTracker`: pure. TGI's log milestones (`orchestrator.log_lines`) move the phase forward; the tracker
+- `StartupTracker`: pure. TGI's log milestones (`orchestrator.engines.tgi.log_lines`) move the phase forward; the tracker
   knows how long each phase and the whole start-up may take and reports a stall. Time is passed in.
-- `probe_health` / `probe_generate` (`orchestrator.probes`): one HTTP call each over a real socket.
+- `probe_health` / `probe_generate` (`orchestrator.deploy.probes`): one HTTP call each over a real socket.
 - `wait_until_ready`: the loop. It follows the container's log stream in a thread, polls the container state,
   and probes `/health` (every 25 ms once TGI logged `Connected`, every 0.5 s before); ready means `/health`
   answered 200 and a one-token `/generate` succeeded. It fails fast when the container exits.
@@ -20,9 +20,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from orchestrator.diagnose import redact
-from orchestrator.log_lines import Phase, is_connected_line, is_useful_line, phase_of_line, tidy_line
-from orchestrator.probes import http_get, probe_generate, probe_health
+from orchestrator.deploy.probes import http_get, probe_generate, probe_health
+from orchestrator.engines.tgi.diagnosis import redact
+from orchestrator.engines.tgi.log_lines import (
+    Phase,
+    is_connected_line,
+    is_useful_line,
+    phase_of_line,
+    tidy_line,
+)
 
 __all__ = [
     "ContainerTarget",

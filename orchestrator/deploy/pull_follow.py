@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from orchestrator.deploy.readiness import Phase, ProgressEvent, StartupTracker
 from orchestrator.errors import DeploymentError
-from orchestrator.readiness import Phase, ProgressEvent, StartupTracker
 
 if TYPE_CHECKING:
-    from orchestrator.runtime import DockerRuntime, PullProgress
+    from orchestrator.runtime.containers import DockerRuntime, PullProgress
 
 __all__ = ["follow_pull"]
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from orchestrator.errors import RuntimeUnavailableError
 
 if TYPE_CHECKING:
-    from orchestrator.runtime import ContainerInfo, DockerRuntime, EngineFacts
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
+    from orchestrator.runtime.containers import ContainerInfo, DockerRuntime, EngineFacts
 
 __all__ = [
     "NVIDIA_HELP",
@@ -137,7 +137,7 @@ def run_preflight(
 
 def _held_by(existing: ContainerInfo | None, settings: Settings) -> bool:
     """True when our same-named running deployment publishes the requested port (up decides what to do)."""
-    from orchestrator.runtime import LABEL_PREFIX
+    from orchestrator.runtime.containers import LABEL_PREFIX
 
     if existing is None or not existing.running:
         return False

@@ -1,9 +1,9 @@
 """The one module that talks to the Docker Engine: connect, pull, run a launch plan, find, logs, stop, remove.
 
 Everything else in the package sees plain values (`ContainerInfo`, `EngineFacts`, `PullProgress`, defined with
-the pure translations in `orchestrator.container_values`) and our error tree; docker SDK exceptions are
-translated here, at the boundary (pulls in `orchestrator.docker_pull`, secret files in
-`orchestrator.secret_files`). Known SDK quirks handled here:
+the pure translations in `orchestrator.runtime.values`) and our error tree; docker SDK exceptions are
+translated here, at the boundary (pulls in `orchestrator.runtime.pull`, secret files in
+`orchestrator.runtime.secret_files`). Known SDK quirks handled here:
 `containers.run` has no `stop_timeout` (we use the low-level `create_container`), errors inside a pull stream
 arrive as dicts (we raise them), and a failed start (no NVIDIA runtime, busy port) leaves a `Created` container
 (we remove it).
@@ -22,7 +22,12 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from orchestrator.container_values import (
+from orchestrator.engines.tgi.diagnosis import DiagnosisContext, diagnose
+from orchestrator.errors import RuntimeUnavailableError
+from orchestrator.launch.paths import secrets_dir
+from orchestrator.runtime.pull import pull_error, pull_image
+from orchestrator.runtime.secret_files import remove_secret_files, write_secret_files
+from orchestrator.runtime.values import (
     LABEL_PREFIX,
     MANAGED_LABEL,
     NAME_LABEL,
@@ -35,15 +40,10 @@ from orchestrator.container_values import (
     parse_docker_time,
     split_lines,
 )
-from orchestrator.diagnose import DiagnosisContext, diagnose
-from orchestrator.docker_pull import pull_error, pull_image
-from orchestrator.errors import RuntimeUnavailableError
-from orchestrator.paths import secrets_dir
-from orchestrator.secret_files import remove_secret_files, write_secret_files
 
 if TYPE_CHECKING:
-    from orchestrator.deploy import DeploymentInfo
-    from orchestrator.plan import LaunchPlan
+    from orchestrator.deploy.lifecycle import DeploymentInfo
+    from orchestrator.launch.plan import LaunchPlan
 
 __all__ = [
     "LABEL_PREFIX",
@@ -362,8 +362,8 @@ def connect(base_url: str | None = None, *, timeout: float = 60.0) -> DockerRunt
 
 
 def find_deployment(name: str) -> DeploymentInfo | None:
-    """Shortcut to `orchestrator.deploy.find_deployment` (kept here for callers that look in the runtime)."""
-    from orchestrator.deploy import find_deployment as _find
+    """Shortcut to `orchestrator.deploy.lifecycle.find_deployment` (kept here for callers that look in the runtime)."""
+    from orchestrator.deploy.lifecycle import find_deployment as _find
 
     return _find(name)
 

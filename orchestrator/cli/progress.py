@@ -1,6 +1,6 @@
 """Rendering start-up progress three ways: a live display in a terminal, plain lines otherwise, JSON events.
 
-The renderers only consume `ProgressEvent`s (from `orchestrator.readiness`), so `up` behaves the same whatever
+The renderers only consume `ProgressEvent`s (from `orchestrator.deploy.readiness`), so `up` behaves the same whatever
 the output. Plain mode prints phase changes, pull status changes and a heartbeat every `heartbeat` seconds,
 so CI logs stay short; JSON mode prints every event as one object per line (for machines).
 """
@@ -11,7 +11,7 @@ import json
 import sys
 from typing import IO, Any, Protocol
 
-from orchestrator.readiness import Phase, ProgressEvent
+from orchestrator.deploy.readiness import Phase, ProgressEvent
 
 __all__ = ["JsonReporter", "LiveReporter", "PlainReporter", "Reporter", "format_bytes", "make_reporter"]
 

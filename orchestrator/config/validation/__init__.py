@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from orchestrator.config.settings import TGI_DRAIN_SECONDS, Settings
+from orchestrator.config.validation.host_rules import HOST_RULES
+from orchestrator.config.validation.model_rules import MODEL_RULES
+from orchestrator.engines.tgi.versions import facts_for, format_version
 from orchestrator.errors import ConfigError, ConfigProblem
-from orchestrator.settings import TGI_DRAIN_SECONDS, Settings
-from orchestrator.validation.host_rules import HOST_RULES
-from orchestrator.validation.model_rules import MODEL_RULES
-from orchestrator.versions import facts_for, format_version
 
 __all__ = ["TGI_DRAIN_SECONDS", "check", "problems", "warnings"]
 

@@ -3,7 +3,7 @@
 Sources, highest first: CLI flags (passed to `load_settings` as `overrides`), environment variables
 (`ORCHESTRATOR_` prefix, groups nested with `__`: `ORCHESTRATOR_HOST__PORT=8081`), a `.env` file, an
 `orchestrator.toml` file (path from `config_file` or `ORCHESTRATOR_CONFIG`), defaults.
-The cross-field rules (TGI's token-limit checks and our syntax checks) live in `orchestrator.validation`;
+The cross-field rules (TGI's token-limit checks and our syntax checks) live in `orchestrator.config.validation`;
 `load_settings` runs them so every entry point gets validated settings or one `ConfigError` listing all problems.
 """
 
@@ -21,8 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from orchestrator.errors import ConfigError, ConfigProblem
-from orchestrator.settings_sources import (
+from orchestrator.config.sources import (
     CONFIG_FILE_ENV,
     DEFAULT_ENV_FILE,
     ENV_PREFIX,
@@ -32,7 +31,8 @@ from orchestrator.settings_sources import (
     trace_sources,
     using_files,
 )
-from orchestrator.versions import parse_version
+from orchestrator.engines.tgi.versions import parse_version
+from orchestrator.errors import ConfigError, ConfigProblem
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -246,7 +246,7 @@ class Settings(BaseSettings):
     @property
     def endpoint(self) -> str:
         """Base URL of the deployment's API as seen from this host."""
-        from orchestrator.urls import endpoint_for
+        from orchestrator.config.urls import endpoint_for
 
         return endpoint_for(self.host.bind_address, self.host.port)
 
@@ -322,7 +322,7 @@ def load_settings(
         raise ConfigError(problems)
     settings._sources.update(origins)
     if validate:
-        from orchestrator.validation import check
+        from orchestrator.config.validation import check
 
         check(settings)
     return settings

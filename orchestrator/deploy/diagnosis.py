@@ -1,6 +1,6 @@
 """Why a start-up failed, in words: a `StartupFailure` from the wait becomes a `DeploymentError` with cause and fix.
 
-The known causes come from `orchestrator.diagnose` (pure rules over TGI's log lines), told the settings that
+The known causes come from `orchestrator.engines.tgi.diagnosis` (pure rules over TGI's log lines), told the settings that
 matter (limits, port, image, GPUs) so fixes can name values; otherwise the failure's kind (exited, stalled,
 deadline) gives a generic cause and fix. Log lines are redacted before they reach the error.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrator.diagnose import DiagnosisContext, diagnose, redact
+from orchestrator.engines.tgi.diagnosis import DiagnosisContext, diagnose, redact
 from orchestrator.errors import DeploymentError
 
 if TYPE_CHECKING:
-    from orchestrator.readiness import StartupFailure
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
+    from orchestrator.deploy.readiness import StartupFailure
 
 __all__ = ["LOG_TAIL_LINES", "deployment_error"]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from orchestrator.config.settings import Settings, env_var_for
+from orchestrator.engines.tgi.launcher_flags import mask_secret_args
 from orchestrator.errors import ConfigProblem
-from orchestrator.launcher_flags import mask_secret_args
-from orchestrator.settings import Settings, env_var_for
 
 __all__ = ["problem", "show", "where"]
 

@@ -1,7 +1,7 @@
 """Pure: validated `Settings` -> `LaunchPlan`, everything one TGI container needs, as plain comparable values.
 
 No I/O and no Docker here: the runtime turns a plan into API calls, `docker_command` into a `docker run` line,
-tests compare plans with `==`. Version differences come from `orchestrator.versions`.
+tests compare plans with `==`. Version differences come from `orchestrator.engines.tgi.versions`.
 
 Choices worth knowing:
 - Secrets never go in `environment` (it shows in `docker inspect`) nor in `command` (process lists, and TGI
@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field, replace
 
 from pydantic import SecretStr
 
-from orchestrator.gpus import parse_gpus
-from orchestrator.settings import Settings
-from orchestrator.validation import check
-from orchestrator.validation import warnings as settings_warnings
-from orchestrator.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for, format_version
+from orchestrator.config.gpus import parse_gpus
+from orchestrator.config.settings import Settings
+from orchestrator.config.validation import check
+from orchestrator.config.validation import warnings as settings_warnings
+from orchestrator.engines.tgi.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for, format_version
 
 __all__ = [
     "API_KEY_TARGET",

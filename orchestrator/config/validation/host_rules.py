@@ -6,11 +6,16 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from orchestrator.config.gpus import parse_gpus
+from orchestrator.config.settings import TGI_DRAIN_SECONDS, Settings, env_var_for
+from orchestrator.config.validation.common import problem, where
+from orchestrator.engines.tgi.launcher_flags import (
+    OWNED_FLAGS,
+    SECRET_FLAGS,
+    graceful_timeout_in,
+    owned_flag_in,
+)
 from orchestrator.errors import ConfigProblem
-from orchestrator.gpus import parse_gpus
-from orchestrator.launcher_flags import OWNED_FLAGS, SECRET_FLAGS, graceful_timeout_in, owned_flag_in
-from orchestrator.settings import TGI_DRAIN_SECONDS, Settings, env_var_for
-from orchestrator.validation.common import problem, where
 
 __all__ = ["HOST_RULES"]
 

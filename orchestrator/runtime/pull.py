@@ -1,7 +1,7 @@
 """Pulling an image through the Docker Engine's low-level API, and what a failed pull means.
 
 The SDK reports most pull failures inside the progress stream as dicts, not as exceptions: they are raised here
-as `DeploymentError` with a cause and fix (missing tag, unreachable registry). Used by `orchestrator.runtime`.
+as `DeploymentError` with a cause and fix (missing tag, unreachable registry). Used by `orchestrator.runtime.containers`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
-from orchestrator.container_values import PullProgress, layer_id, split_image
-from orchestrator.diagnose import DiagnosisContext, diagnose
+from orchestrator.engines.tgi.diagnosis import DiagnosisContext, diagnose
 from orchestrator.errors import DeploymentError, RuntimeUnavailableError
+from orchestrator.runtime.values import PullProgress, layer_id, split_image
 
 __all__ = ["pull_error", "pull_image"]
 

@@ -19,13 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from orchestrator.deploy_status import status
-from orchestrator.deployment_info import DeploymentInfo, DeploymentStatus, deployment_info
-from orchestrator.diagnose import redact
-from orchestrator.errors import DeploymentError
-from orchestrator.probes import probe_generate, probe_health
-from orchestrator.pull_follow import follow_pull
-from orchestrator.readiness import (
+from orchestrator.deploy.diagnosis import deployment_error
+from orchestrator.deploy.info import DeploymentInfo, DeploymentStatus, deployment_info
+from orchestrator.deploy.probes import probe_generate, probe_health
+from orchestrator.deploy.pull_follow import follow_pull
+from orchestrator.deploy.readiness import (
     Phase,
     ProgressEvent,
     StallLimits,
@@ -33,12 +31,14 @@ from orchestrator.readiness import (
     StartupTracker,
     wait_until_ready,
 )
-from orchestrator.startup_diagnosis import deployment_error
+from orchestrator.deploy.status import status
+from orchestrator.engines.tgi.diagnosis import redact
+from orchestrator.errors import DeploymentError
 
 if TYPE_CHECKING:
-    from orchestrator.plan import LaunchPlan
-    from orchestrator.runtime import ContainerInfo, DockerRuntime, LogStream
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
+    from orchestrator.launch.plan import LaunchPlan
+    from orchestrator.runtime.containers import ContainerInfo, DockerRuntime, LogStream
 
 __all__ = [
     "DeploymentInfo",
@@ -86,7 +86,7 @@ class _DockerTarget:
 def _connect(runtime: DockerRuntime | None) -> DockerRuntime:
     if runtime is not None:
         return runtime
-    from orchestrator.runtime import connect
+    from orchestrator.runtime.containers import connect
 
     return connect()
 
@@ -135,8 +135,8 @@ def _up(
     runtime: DockerRuntime | None,
     trail: _Trail,
 ) -> DeploymentInfo:
-    from orchestrator.plan import build_plan
-    from orchestrator.preflight import gpus_requested, run_preflight
+    from orchestrator.deploy.preflight import gpus_requested, run_preflight
+    from orchestrator.launch.plan import build_plan
 
     emit = progress or (lambda event: None)
     engine = _connect(runtime)
@@ -173,7 +173,7 @@ def _up(
         trail.left = f"the previous container {existing.name} was removed; no new container was created"
         action = "recreated" if existing.running else "replaced"
         if existing.running:
-            from orchestrator.preflight import check_port
+            from orchestrator.deploy.preflight import check_port
 
             check_port(settings.host.bind_address, settings.host.port)
     _ensure_image(engine, plan.image, tracker, emit, trail)

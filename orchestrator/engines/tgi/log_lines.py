@@ -1,7 +1,7 @@
 """What TGI's log lines mean: the start-up phase a line proves, the router's `Connected`, and display tidying.
 
 Pure functions over strings (tgi-server.md §7 lists the milestones), shared by the start-up wait
-(`orchestrator.readiness`) and `status` (`orchestrator.deploy_status`), which reads the phase from the logs.
+(`orchestrator.deploy.readiness`) and `status` (`orchestrator.deploy.status`), which reads the phase from the logs.
 """
 
 from __future__ import annotations

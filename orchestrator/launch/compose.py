@@ -20,9 +20,9 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-from orchestrator.plan import API_KEY_TARGET, LaunchPlan, build_plan
-from orchestrator.settings import Settings, env_var_for
-from orchestrator.versions import facts_for
+from orchestrator.config.settings import Settings, env_var_for
+from orchestrator.engines.tgi.versions import facts_for
+from orchestrator.launch.plan import API_KEY_TARGET, LaunchPlan, build_plan
 
 __all__ = [
     "DEFAULT_COMPOSE_FILE",

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from orchestrator.deployment_info import DeploymentStatus, deployment_info
-from orchestrator.log_lines import Phase, is_connected_line, phase_of_line
-from orchestrator.probes import check_health, http_get
-from orchestrator.prometheus import gauge, parse_prometheus
+from orchestrator.deploy.info import DeploymentStatus, deployment_info
+from orchestrator.deploy.probes import check_health, http_get
+from orchestrator.engines.tgi.log_lines import Phase, is_connected_line, phase_of_line
+from orchestrator.formats.prometheus import gauge, parse_prometheus
 
 if TYPE_CHECKING:
-    from orchestrator.runtime import ContainerInfo, DockerRuntime
+    from orchestrator.runtime.containers import ContainerInfo, DockerRuntime
 
 __all__ = ["BUSY", "phase_without_health", "probe_status", "status"]
 
@@ -96,7 +96,7 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
 def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> list[DeploymentStatus]:
     """Every deployment of ours (or the one named), probed in parallel: phase, limits, queue, batch."""
     if runtime is None:
-        from orchestrator.runtime import connect
+        from orchestrator.runtime.containers import connect
 
         runtime = connect()
     engine = runtime

@@ -1,7 +1,7 @@
 """What a deployment is, as its container and our labels describe it: `DeploymentInfo` and `DeploymentStatus`.
 
-Plain values shared by `up`/`down`/`find_deployment` (`orchestrator.deploy`) and `status`
-(`orchestrator.deploy_status`); `deployment_info` reads our `org.tgi-orchestrator.*` labels back.
+Plain values shared by `up`/`down`/`find_deployment` (`orchestrator.deploy.lifecycle`) and `status`
+(`orchestrator.deploy.status`); `deployment_info` reads our `org.tgi-orchestrator.*` labels back.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.urls import endpoint_for
+from orchestrator.config.urls import endpoint_for
 
 if TYPE_CHECKING:
-    from orchestrator.runtime import ContainerInfo
+    from orchestrator.runtime.containers import ContainerInfo
 
 __all__ = ["DeploymentInfo", "DeploymentStatus", "deployment_info"]
 

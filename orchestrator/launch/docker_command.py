@@ -10,8 +10,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from orchestrator import paths
-from orchestrator.plan import GpuRequest, LaunchPlan
+from orchestrator.launch import paths
+from orchestrator.launch.plan import GpuRequest, LaunchPlan
 
 __all__ = ["MASK", "docker_run_argv", "render_docker_run"]
 

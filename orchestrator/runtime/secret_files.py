@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import RuntimeUnavailableError
-from orchestrator.paths import secrets_dir
+from orchestrator.launch.paths import secrets_dir
 
 if TYPE_CHECKING:
-    from orchestrator.plan import LaunchPlan
+    from orchestrator.launch.plan import LaunchPlan
 
 __all__ = ["remove_secret_files", "write_secret_files"]
 

@@ -1,6 +1,6 @@
 """The README's configuration table, generated from the settings model so the two cannot drift.
 
-`python -m orchestrator.settings_table README.md` rewrites the table between its markers; a test fails when the
+`python -m orchestrator.config.table README.md` rewrites the table between its markers; a test fails when the
 README is out of step.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from orchestrator.settings import Settings, env_var_for
+from orchestrator.config.settings import Settings, env_var_for
 
 __all__ = ["BEGIN", "END", "render_table", "update_readme"]
 

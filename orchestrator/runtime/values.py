@@ -1,7 +1,7 @@
 """Docker's values as ours: container state, engine facts, pull events, times, log lines, image names, ports.
 
 Pure translations with no Docker SDK import, so they are unit-tested without an engine and usable by modules
-that must stay light; `orchestrator.runtime` (the one module talking to the engine) applies them.
+that must stay light; `orchestrator.runtime.containers` (the one module talking to the engine) applies them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Settings: the model, their sources, loading and validation, and the small value languages they use."""

@@ -1,0 +1,1 @@
+"""Hugging Face TGI: versions, launcher flags, log lines, failure causes."""

@@ -1,0 +1,1 @@
+"""Wire formats the engines speak, parsed once: Prometheus text and server-sent events."""

@@ -1,0 +1,1 @@
+"""The only user of the Docker Engine: containers, pulls, secret files, and Docker's values as ours."""
