@@ -41,7 +41,7 @@ def _first_200(port: int, stop: threading.Event, out: list[float]) -> None:
 
 def one_run(image: str, warmup: float, cache: Path) -> float:
     """Seconds from the first `/health` 200 to `up`'s ready event, for one fresh deployment."""
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
     from orchestrator.deploy import lifecycle as deploy
     from orchestrator.deploy.readiness import ProgressEvent
 

@@ -32,7 +32,7 @@ def _stats(times: list[float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
     from orchestrator.deploy import lifecycle as deploy
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])

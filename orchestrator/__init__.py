@@ -39,7 +39,8 @@ if TYPE_CHECKING:
         TGIValidationError,
         TokenEvent,
     )
-    from orchestrator.config.settings import Settings, load_settings
+    from orchestrator.config.loading import load_settings
+    from orchestrator.config.settings import Settings
     from orchestrator.deploy.lifecycle import (
         DeploymentInfo,
         DeploymentStatus,
@@ -81,7 +82,8 @@ _LAZY: dict[str, str] = {
         "orchestrator.deploy.lifecycle",
     ),
     **dict.fromkeys(["LaunchPlan", "build_plan"], "orchestrator.launch.plan"),
-    **dict.fromkeys(["Settings", "load_settings"], "orchestrator.config.settings"),
+    **dict.fromkeys(["Settings"], "orchestrator.config.settings"),
+    **dict.fromkeys(["load_settings"], "orchestrator.config.loading"),
     **dict.fromkeys(["format_chat", "format_prompt", "get_tokenizer"], "orchestrator.tokens"),
 }
 

@@ -24,7 +24,7 @@ def test_endpoint_for(bind: str, url: str) -> None:
 
 def test_settings_and_client_use_the_same_rule(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from orchestrator.client import TGIClient
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
 
     monkeypatch.chdir(str(tmp_path))
     settings = load_settings({"host.bind_address": "::", "host.port": 8181}, env_file=None)

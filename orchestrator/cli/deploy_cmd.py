@@ -28,7 +28,7 @@ _NAME = Annotated[
 
 def _default_name() -> str:
     """The configured container name; settings need not be valid just to find a deployment."""
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
     from orchestrator.errors import ConfigError
 
     try:
@@ -38,7 +38,7 @@ def _default_name() -> str:
 
 
 def _secrets_of_env() -> tuple[str, ...]:
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
     from orchestrator.errors import ConfigError
 
     try:

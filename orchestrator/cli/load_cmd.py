@@ -44,7 +44,7 @@ def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str
 def _load_settings() -> "Settings":
     """The settings as every other command reads them (ORCHESTRATOR_* variables, `./.env`, orchestrator.toml).
     Not validated against TGI's launch rules: load only needs the endpoint and the API key."""
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
 
     return load_settings(validate=False)
 

@@ -104,7 +104,8 @@ def load_cli_settings(
     *, config: Path | None = None, set_values: list[str] | None = None, **flags: Any
 ) -> Settings:
     """Settings from CLI flags over every other source; raises `ConfigError` (exit 2) with all problems."""
-    from orchestrator.config.settings import env_var_for, load_settings
+    from orchestrator.config.loading import load_settings
+    from orchestrator.config.settings import env_var_for
     from orchestrator.errors import ConfigError, ConfigProblem
 
     overrides: dict[str, Any] = {}

@@ -187,7 +187,7 @@ class ClientBase:
 
         Pass `api_key=` (e.g. `settings.secrets.api_key`) if the deployment requires one.
         """
-        from orchestrator.runtime.containers import find_deployment
+        from orchestrator.deploy.lifecycle import find_deployment
 
         info = find_deployment(name)
         status = getattr(info, "status", "running") if info is not None else None

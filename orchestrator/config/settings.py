@@ -1,20 +1,19 @@
 """Every knob of a deployment in one frozen model, with where each value came from.
 
-Sources, highest first: CLI flags (passed to `load_settings` as `overrides`), environment variables
+Sources, highest first: CLI flags (passed to `orchestrator.config.loading.load_settings` as `overrides`), environment variables
 (`ORCHESTRATOR_` prefix, groups nested with `__`: `ORCHESTRATOR_HOST__PORT=8081`), a `.env` file, an
 `orchestrator.toml` file (path from `config_file` or `ORCHESTRATOR_CONFIG`), defaults.
-The cross-field rules (TGI's token-limit checks and our syntax checks) live in `orchestrator.config.validation`;
-`load_settings` runs them so every entry point gets validated settings or one `ConfigError` listing all problems.
+The cross-field rules live in `orchestrator.config.validation`; `orchestrator.config.loading` merges the sources
+and runs them, so this module never imports validation (validation imports it).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,16 +22,11 @@ from pydantic_settings import (
 
 from orchestrator.config.sources import (
     CONFIG_FILE_ENV,
-    DEFAULT_ENV_FILE,
     ENV_PREFIX,
-    config_file_from,
     env_var_for,
     sources,
-    trace_sources,
-    using_files,
 )
 from orchestrator.engines.tgi.versions import parse_version
-from orchestrator.errors import ConfigError, ConfigProblem
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -47,7 +41,6 @@ __all__ = [
     "TimeoutSettings",
     "TokenLimits",
     "env_var_for",
-    "load_settings",
     "setting_paths",
 ]
 
@@ -259,96 +252,6 @@ def setting_paths() -> list[str]:
         assert isinstance(group_cls, type) and issubclass(group_cls, BaseModel)
         paths.extend(f"{group_name}.{name}" for name in group_cls.model_fields)
     return paths
-
-
-def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    nested: dict[str, Any] = {}
-    for path, value in flat.items():
-        group, _, name = path.partition(".")
-        if not name:
-            raise ConfigError(
-                [
-                    ConfigProblem(
-                        path, "flag", repr(value), "not a setting path", "use group.name, e.g. host.port"
-                    )
-                ]
-            )
-        nested.setdefault(group, {})[name] = value
-    return nested
-
-
-def load_settings(
-    overrides: Mapping[str, Any] | None = None,
-    *,
-    config_file: Path | None = None,
-    env_file: Path | None = DEFAULT_ENV_FILE,
-    flag_labels: Mapping[str, str] | None = None,
-    validate: bool = True,
-) -> Settings:
-    """Merge flags (`overrides`, dotted paths like `host.port`), env, `.env`, TOML and defaults, then validate.
-
-    `flag_labels` names the flag behind each override (`{"host.port": "flag --port"}`) for error messages.
-    Raises `ConfigError` listing every problem, each with its source, value and a fix.
-    """
-    flat = {k: v for k, v in (overrides or {}).items() if v is not None}
-    labels = {path: (flag_labels or {}).get(path, "flag") for path in flat}
-    chosen = config_file_from(config_file)
-    problems: list[ConfigProblem] = []
-    if config_file is not None and not config_file.is_file():
-        problems.append(
-            ConfigProblem(
-                "config file",
-                "flag --config",
-                str(config_file),
-                "file does not exist",
-                "pass an existing TOML file",
-            )
-        )
-    with using_files(chosen, env_file):
-        origins = trace_sources(Settings, labels)
-        try:
-            settings = Settings(**_nest(flat))
-        except ValidationError as exc:
-            problems.extend(_problems_from(exc, origins))
-            raise ConfigError(problems) from None
-        except (ValueError, OSError) as exc:  # unreadable TOML / .env
-            problems.append(
-                ConfigProblem(
-                    "config file", str(chosen), "(file)", f"cannot be read: {exc}", "fix the file's syntax"
-                )
-            )
-            raise ConfigError(problems) from None
-    if problems:
-        raise ConfigError(problems)
-    settings._sources.update(origins)
-    if validate:
-        from orchestrator.config.validation import check
-
-        check(settings)
-    return settings
-
-
-def _problems_from(exc: ValidationError, sources: Mapping[str, str]) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        path = ".".join(loc[:2]) if len(loc) >= 2 else ".".join(loc)
-        source = sources.get(path, "default")
-        value = "***" if path.startswith("secrets.") else repr(error.get("input"))
-        if error["type"] == "extra_forbidden":
-            rule = "is not a known setting"
-            close = difflib.get_close_matches(path, setting_paths(), n=1)
-            fix = (
-                f"did you mean {close[0]}?"
-                if close
-                else "remove it (`orchestrator config show` lists settings)"
-            )
-        else:
-            rule = str(error["msg"])
-            where = "" if path.startswith("secrets.") else "--set, "
-            fix = f"set {path} ({where}{env_var_for(path)}, .env or orchestrator.toml) to a valid value"
-        problems.append(ConfigProblem(path, source, value, rule, fix))
-    return problems
 
 
 def _image_tag(image: str) -> str | None:

@@ -42,7 +42,6 @@ from orchestrator.runtime.values import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.deploy.lifecycle import DeploymentInfo
     from orchestrator.launch.plan import LaunchPlan
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "LogStream",
     "PullProgress",
     "connect",
-    "find_deployment",
     "parse_docker_time",
     "secrets_dir",
 ]
@@ -359,13 +357,6 @@ def connect(base_url: str | None = None, *, timeout: float = 60.0) -> DockerRunt
             f"no Docker Engine answers at {where} ({exc}). Fix: {_ENGINE_HELP}"
         ) from exc
     return DockerRuntime(client)
-
-
-def find_deployment(name: str) -> DeploymentInfo | None:
-    """Shortcut to `orchestrator.deploy.lifecycle.find_deployment` (kept here for callers that look in the runtime)."""
-    from orchestrator.deploy.lifecycle import find_deployment as _find
-
-    return _find(name)
 
 
 def _device_request(req: Any) -> docker.types.DeviceRequest:

@@ -17,7 +17,7 @@ from orchestrator.client import (
     TGIClient,
     TGIError,
 )
-from orchestrator.config.settings import load_settings
+from orchestrator.config.loading import load_settings
 from tests.client.fake_tgi import FakeTGI, generated, streamed
 
 CLIENTS = [TGIClient, AsyncTGIClient]

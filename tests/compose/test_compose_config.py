@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.config.settings import Settings, load_settings
+from orchestrator.config.loading import load_settings
+from orchestrator.config.settings import Settings
 from orchestrator.launch.plan import build_plan
 from tests.compose.conftest import COMPOSE_FILE
 from tests.fixtures.docker_engine import require_or_skip

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config.settings import load_settings
+from orchestrator.config.loading import load_settings
 from orchestrator.launch.compose import write_compose
 from orchestrator.smoke import CHECKS, CheckStatus
 from orchestrator.smoke.target import smoke

@@ -11,7 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from orchestrator.cli import compose_cmd
-from orchestrator.config.settings import env_var_for, load_settings
+from orchestrator.config.loading import load_settings
+from orchestrator.config.settings import env_var_for
 from orchestrator.launch.compose import launcher_args, render_compose
 from orchestrator.launch.plan import build_plan
 from tests.compose.conftest import COMPOSE_FILE

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config.settings import load_settings
+from orchestrator.config.loading import load_settings
 from orchestrator.deploy import lifecycle as deploy
 from tests.fixtures.emulator import free_port
 from tests.helpers import isolate

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config.settings import Settings, load_settings
+from orchestrator.config.loading import load_settings
+from orchestrator.config.settings import Settings
 from tests.helpers import isolate
 
 

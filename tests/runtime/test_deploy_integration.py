@@ -115,7 +115,7 @@ def test_lifecycle_up_status_logs_idempotence_recreate_and_draining_down(
     assert len(list(deploy.logs(settings.host.container_name, tail=3))) == 3
 
     # find_deployment gives the endpoint (both module paths work).
-    from orchestrator.runtime.containers import find_deployment
+    from orchestrator.deploy.lifecycle import find_deployment
 
     found = find_deployment(settings.host.container_name)
     assert found is not None and found.endpoint == info.endpoint

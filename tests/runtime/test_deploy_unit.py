@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config.settings import Settings, load_settings
+from orchestrator.config.loading import load_settings
+from orchestrator.config.settings import Settings
 from orchestrator.deploy import lifecycle as deploy
 from orchestrator.deploy.readiness import ProgressEvent
 from orchestrator.errors import DeploymentError

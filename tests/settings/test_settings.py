@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from orchestrator.config.settings import Settings, env_var_for, load_settings, setting_paths
+from orchestrator.config.loading import load_settings
+from orchestrator.config.settings import Settings, env_var_for, setting_paths
 from orchestrator.errors import ConfigError
 from tests.helpers import isolate
 

@@ -93,7 +93,7 @@ def test_smoke_up_takes_the_deployment_down_when_a_check_fails(
 def test_smoke_name_finds_a_running_deployment(
     tmp_path: Path, docker_client: Any, emulator_image: str
 ) -> None:
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
     from orchestrator.deploy import lifecycle as deploy
 
     name = f"smoke-name-{secrets.token_hex(4)}"
@@ -122,7 +122,7 @@ def test_smoke_name_finds_a_running_deployment(
 def _existing_deployment(tmp_path: Path, emulator_image: str, name: str) -> Any:
     """A deployment someone started before smoke ran, with its settings in ./orchestrator.toml (so the smoke
     process sees the very same settings)."""
-    from orchestrator.config.settings import load_settings
+    from orchestrator.config.loading import load_settings
     from orchestrator.deploy import lifecycle as deploy
 
     (tmp_path / "orchestrator.toml").write_text(

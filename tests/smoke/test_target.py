@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config.settings import Settings, load_settings
+from orchestrator.config.loading import load_settings
+from orchestrator.config.settings import Settings
 from orchestrator.errors import ConfigError, DeploymentError
 from orchestrator.smoke import CheckStatus
 from orchestrator.smoke.target import api_key_from, expectations_from, smoke
