@@ -44,10 +44,10 @@ class _Info:
 
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_from_deployment_finds_the_endpoint_by_name(cls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import orchestrator.runtime.containers as runtime
+    import orchestrator.deploy.lifecycle as lifecycle
 
     found = {"tgi-mistral": _Info("http://127.0.0.1:8088"), "stopped": _Info("http://127.0.0.1:1", "exited")}
-    monkeypatch.setattr(runtime, "find_deployment", found.get)
+    monkeypatch.setattr(lifecycle, "find_deployment", found.get)
     client = cls.from_deployment("tgi-mistral", api_key=SecretStr("k"))
     assert client.endpoints == ["http://127.0.0.1:8088"]
     for missing in ("nope", "stopped"):
