@@ -26,7 +26,7 @@ from orchestrator.config.sources import (
     env_var_for,
     sources,
 )
-from orchestrator.engines.tgi.versions import parse_version
+from orchestrator.engines import DEFAULT_KIND, Engine, engine_for
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -45,9 +45,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL_ID = "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"
-DEFAULT_TGI_VERSION = "3.3.7"
-DEFAULT_IMAGE = f"ghcr.io/huggingface/text-generation-inference:{DEFAULT_TGI_VERSION}"
-TGI_DRAIN_SECONDS = 90
+DEFAULT_IMAGE = engine_for(DEFAULT_KIND).default_image
 
 _GROUP = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
@@ -116,13 +114,18 @@ class EngineSettings(BaseModel):
         if self.tgi_version:
             return self.tgi_version
         tag = _image_tag(self.image)
-        return tag if tag and parse_version(tag) else None
+        return tag if tag and self.serving_engine.parse_version(tag) else None
 
     @property
     def version(self) -> tuple[int, int, int] | None:
         """(major, minor, patch) of the targeted TGI, or None when neither tag nor `tgi_version` tells."""
         text = self.version_text
-        return parse_version(text) if text else None
+        return self.serving_engine.parse_version(text) if text else None
+
+    @property
+    def serving_engine(self) -> Engine:
+        """The engine these settings launch (`orchestrator.engines`): TGI, the only one so far."""
+        return engine_for(DEFAULT_KIND)
 
 
 class HostSettings(BaseModel):
@@ -230,6 +233,11 @@ class Settings(BaseSettings):
         """(path, value, source) for every setting; secrets stay `SecretStr` (masked when printed)."""
         for path in setting_paths():
             yield path, self.value_at(path), self.source_of(path)
+
+    @property
+    def serving_engine(self) -> Engine:
+        """The engine these settings launch (its facts: flags, rules, routes, log lines)."""
+        return self.engine.serving_engine
 
     @property
     def cache_dir(self) -> Path:

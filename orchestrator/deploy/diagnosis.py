@@ -1,7 +1,7 @@
 """Why a start-up failed, in words: a `StartupFailure` from the wait becomes a `DeploymentError` with cause and fix.
 
-The known causes come from `orchestrator.engines.tgi.diagnosis` (pure rules over TGI's log lines), told the settings that
-matter (limits, port, image, GPUs) so fixes can name values; otherwise the failure's kind (exited, stalled,
+The known causes come from the engine (`Engine.diagnose`: pure rules over its log lines), told the settings
+that matter (limits, port, image, GPUs) so fixes can name values; otherwise the failure's kind (exited, stalled,
 deadline) gives a generic cause and fix. Log lines are redacted before they reach the error.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrator.engines.tgi.diagnosis import DiagnosisContext, diagnose, redact
+from orchestrator.engines.diagnosis import DiagnosisContext, redact
 from orchestrator.errors import DeploymentError
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def _context(settings: Settings) -> DiagnosisContext:
 def deployment_error(failure: StartupFailure, settings: Settings) -> DeploymentError:
     """A `StartupFailure` with the known cause and fix found in its log lines."""
     tail = failure.log_tail
-    found = diagnose(tail, _context(settings), secrets=settings.secrets.values())
+    found = settings.serving_engine.diagnose(tail, _context(settings), settings.secrets.values())
     if found is not None:
         cause, fix = found.cause, found.fix
     elif failure.reason == "stalled":

@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.urls import endpoint_for
+from orchestrator.launch.labels import label
 
 if TYPE_CHECKING:
     from orchestrator.runtime.containers import ContainerInfo
 
 __all__ = ["DeploymentInfo", "DeploymentStatus", "deployment_info"]
-
-_P = "org.tgi-orchestrator"
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class DeploymentInfo:
     action: str = ""
     """What `up` did: created, unchanged (already running with these settings), recreated, attached."""
     ready_seconds: float | None = None
+    engine: str = "tgi"
+    """The engine kind it runs (`orchestrator.engines.KINDS`); containers from before the label are TGI."""
 
     @property
     def uptime_seconds(self) -> float | None:
@@ -94,22 +95,23 @@ class DeploymentStatus:
 
 def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
     labels = container.labels
-    port_text = labels.get(f"{_P}.port", "")
+    port_text = labels.get(label("port"), "")
     port = int(port_text) if port_text.isdigit() else None
-    bind_address = labels.get(f"{_P}.bind-address", "127.0.0.1")
+    bind_address = labels.get(label("bind-address"), "127.0.0.1")
     return DeploymentInfo(
-        name=labels.get(f"{_P}.name", container.name),
+        name=labels.get(label("name"), container.name),
         container_id=container.id,
-        model=labels.get(f"{_P}.model", ""),
+        model=labels.get(label("model"), ""),
         image=container.image,
-        tgi_version=labels.get(f"{_P}.tgi-version", ""),
+        tgi_version=labels.get(label("tgi-version"), ""),
         endpoint=endpoint_for(bind_address, port),
         status=container.status,
         port=port,
         bind_address=bind_address,
-        gpus=labels.get(f"{_P}.gpus", ""),
-        settings_hash=labels.get(f"{_P}.settings-hash", ""),
+        gpus=labels.get(label("gpus"), ""),
+        settings_hash=labels.get(label("settings-hash"), ""),
         started_at=container.started_at,
         exit_code=container.exit_code,
+        engine=labels.get(label("engine"), "tgi"),
         **extra,
     )

@@ -32,8 +32,9 @@ from orchestrator.deploy.readiness import (
     wait_until_ready,
 )
 from orchestrator.deploy.status import status
-from orchestrator.engines.tgi.diagnosis import redact
+from orchestrator.engines.diagnosis import redact
 from orchestrator.errors import DeploymentError
+from orchestrator.launch.labels import label
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[ProgressEvent], None]
-_P = "org.tgi-orchestrator"
 RESTART_RETRIES = 5
 
 
@@ -141,7 +141,9 @@ def _up(
     emit = progress or (lambda event: None)
     engine = _connect(runtime)
     started = time.monotonic()
-    tracker = StartupTracker(_limits(settings), started, secrets=settings.secrets.values())
+    tracker = StartupTracker(
+        _limits(settings), started, secrets=settings.secrets.values(), engine=settings.serving_engine
+    )
     facts_first = engine.facts()
     gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpus) else None
     plan = build_plan(settings, gpu_count=gpu_count)
@@ -151,13 +153,13 @@ def _up(
     action = "created"
     existing = check.existing
     if existing is not None:
-        same = existing.labels.get(f"{_P}.settings-hash") == plan.settings_hash
+        same = existing.labels.get(label("settings-hash")) == plan.settings_hash
         if same and existing.running and not recreate:
             return _attach(engine, existing, settings, tracker, emit, trail)
         if not same and not recreate and existing.running:
             raise DeploymentError(
                 f"deployment {existing.name!r} is already running with different settings "
-                f"(settings hash {existing.labels.get(f'{_P}.settings-hash', '?')} != {plan.settings_hash})",
+                f"(settings hash {existing.labels.get(label('settings-hash'), '?')} != {plan.settings_hash})",
                 cause="the requested settings differ from those of the running container",
                 fix="rerun with --recreate to replace it (in-flight requests are drained first), "
                 "or `orchestrator down` it, or pick another --name",
@@ -198,8 +200,11 @@ def _attach(
     trail.left = (
         f"the existing container {info.name} (started before this command) was left as it was, still running"
     )
-    if probe_health(info.endpoint) == 200:
-        ok, note = probe_generate(info.endpoint, api_key=settings.secrets.api_key_text())
+    served = settings.serving_engine
+    if probe_health(info.endpoint, served.routes.health) == 200:
+        ok, note = probe_generate(
+            info.endpoint, served.readiness_probe, api_key=settings.secrets.api_key_text()
+        )
         if ok:
             tracker.enter(Phase.READY, time.monotonic())
             _emit_info(
@@ -207,7 +212,7 @@ def _attach(
             )
             return replace(info, action="unchanged")
         raise DeploymentError(
-            f"{info.name} is running with these settings but a one-token /generate fails: {note}",
+            f"{info.name} is running with these settings but a one-token request fails: {note}",
             cause="the running server answers /health but not generation"
             + (" with the configured API key" if " 401" in note else ""),
             fix="secret values are not part of the settings hash: after changing secrets.api_key or "
@@ -323,7 +328,7 @@ def _remove_deployment(engine: DockerRuntime, container: ContainerInfo, grace: f
     if container.running:
         engine.stop(container.id, timeout=timeout)
     engine.remove(container.id, force=True)
-    engine.remove_secrets(container.labels.get(f"{_P}.name", container.name))
+    engine.remove_secrets(container.labels.get(label("name"), container.name))
 
 
 def down(
@@ -348,7 +353,7 @@ def down(
         containers = [found] if found is not None and found.managed else []
     with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
         list(pool.map(lambda c: _remove_deployment(engine, c, grace), containers))
-    return [c.labels.get(f"{_P}.name", c.name) for c in containers]
+    return [c.labels.get(label("name"), c.name) for c in containers]
 
 
 def logs(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import RuntimeUnavailableError
+from orchestrator.launch.labels import label
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -137,8 +138,7 @@ def run_preflight(
 
 def _held_by(existing: ContainerInfo | None, settings: Settings) -> bool:
     """True when our same-named running deployment publishes the requested port (up decides what to do)."""
-    from orchestrator.runtime.containers import LABEL_PREFIX
 
     if existing is None or not existing.running:
         return False
-    return existing.labels.get(f"{LABEL_PREFIX}.port") == str(settings.host.port)
+    return existing.labels.get(label("port")) == str(settings.host.port)

@@ -1,8 +1,9 @@
-"""One-shot HTTP probes of a TGI endpoint over a real socket (stdlib `http.client`, no pool, no retries).
+"""One-shot HTTP probes of an engine's endpoint over a real socket (stdlib `http.client`, no pool, no retries).
 
-Used by the start-up wait (`/health`, then a one-token `/generate`), by `up` when attaching, and by `status`
-(`/health`, `/info`, `/metrics`). `check_health` tells a timeout apart from no answer: TGI's `/health` waits
-behind a running forward pass, so a timeout on a connected server means busy, not down.
+Used by the start-up wait (health, then the engine's one-token readiness request), by `up` when attaching, and by
+`status` (health, info, metrics); the paths come from the engine (`Engine.routes`). `check_health` tells a
+timeout apart from no answer: TGI's `/health` waits behind a running forward pass, so a timeout on a connected
+server means busy, not down.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import http.client
 import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from orchestrator.engines.base import ProbeRequest
 
 __all__ = ["HealthAnswer", "check_health", "http_get", "probe_generate", "probe_health"]
 
@@ -34,28 +37,30 @@ def http_get(endpoint: str, path: str, *, timeout: float = 1.0) -> tuple[int, by
         conn.close()
 
 
-def probe_health(endpoint: str, *, timeout: float = 1.0) -> int | None:
-    """Status of GET /health, None when the port does not answer HTTP yet."""
-    result = http_get(endpoint, "/health", timeout=timeout)
+def probe_health(endpoint: str, path: str, *, timeout: float = 1.0) -> int | None:
+    """Status of GET `path` (the engine's health route), None when the port does not answer HTTP yet."""
+    result = http_get(endpoint, path, timeout=timeout)
     return None if result is None else result[0]
 
 
-def probe_generate(endpoint: str, *, api_key: str | None = None, timeout: float = 30.0) -> tuple[bool, str]:
-    """POST a one-token /generate; (True, "") on 200, else (False, why)."""
+def probe_generate(
+    endpoint: str, request: ProbeRequest, *, api_key: str | None = None, timeout: float = 30.0
+) -> tuple[bool, str]:
+    """Send the engine's one-token readiness `request`; (True, "") on 200, else (False, why)."""
     conn, prefix = _connection(endpoint, timeout)
-    body = json.dumps({"inputs": "Hello", "parameters": {"max_new_tokens": 1}})
+    body = json.dumps(dict(request.body))
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     try:
-        conn.request("POST", prefix + "/generate", body=body, headers=headers)
+        conn.request(request.method, prefix + request.path, body=body, headers=headers)
         response = conn.getresponse()
         text = response.read()[:300].decode("utf-8", "replace")
         if response.status == 200:
             return True, ""
-        return False, f"/generate answered {response.status} {text}".strip()
+        return False, f"{request.path} answered {response.status} {text}".strip()
     except (OSError, http.client.HTTPException) as exc:
-        return False, f"/generate failed: {exc}"
+        return False, f"{request.path} failed: {exc}"
     finally:
         conn.close()
 
@@ -68,11 +73,11 @@ class HealthAnswer:
     timed_out: bool = False
 
 
-def check_health(endpoint: str, *, timeout: float = 1.0) -> HealthAnswer:
-    """GET /health once; a timeout is reported as such (the server accepted but did not answer in time)."""
+def check_health(endpoint: str, path: str, *, timeout: float = 1.0) -> HealthAnswer:
+    """GET the health `path` once; a timeout is reported as such (accepted, but no answer in time)."""
     conn, prefix = _connection(endpoint, timeout)
     try:
-        conn.request("GET", prefix + "/health")
+        conn.request("GET", prefix + path)
         response = conn.getresponse()
         response.read()
         return HealthAnswer(response.status)

@@ -1,7 +1,7 @@
 """Waiting for TGI to be truly ready: stall limits, the start-up tracker and the wait loop.
 
 Three layers, testable apart:
-- `StartupTracker`: pure. TGI's log milestones (`orchestrator.engines.tgi.log_lines`) move the phase forward; the tracker
+- `StartupTracker`: pure. The engine's log milestones (`Engine.phase_of_line`) move the phase forward; the tracker
   knows how long each phase and the whole start-up may take and reports a stall. Time is passed in.
 - `probe_health` / `probe_generate` (`orchestrator.deploy.probes`): one HTTP call each over a real socket.
 - `wait_until_ready`: the loop. It follows the container's log stream in a thread, polls the container state,
@@ -21,14 +21,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orchestrator.deploy.probes import http_get, probe_generate, probe_health
-from orchestrator.engines.tgi.diagnosis import redact
-from orchestrator.engines.tgi.log_lines import (
-    Phase,
-    is_connected_line,
-    is_useful_line,
-    phase_of_line,
-    tidy_line,
-)
+from orchestrator.engines import Engine, Phase, engine_for
+from orchestrator.engines.diagnosis import redact
 
 __all__ = [
     "ContainerTarget",
@@ -38,11 +32,8 @@ __all__ = [
     "StartupFailure",
     "StartupTracker",
     "http_get",
-    "is_useful_line",
-    "phase_of_line",
     "probe_generate",
     "probe_health",
-    "tidy_line",
     "wait_until_ready",
 ]
 
@@ -123,6 +114,8 @@ class StartupTracker:
     last_line: str = ""
     connected: bool = False
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    engine: Engine = field(default_factory=engine_for)
+    """Whose log lines these are (what a line means is an engine fact)."""
 
     def __post_init__(self) -> None:
         self.phase_started = self.phase_started or self.started
@@ -142,11 +135,11 @@ class StartupTracker:
         clean = redact(line, self.secrets).rstrip()
         self.tail.append(clean)
         self.last_activity = now
-        if is_useful_line(clean):
-            self.last_line = tidy_line(clean)
-        if is_connected_line(clean):
+        if self.engine.is_useful_line(clean):
+            self.last_line = self.engine.tidy_line(clean)
+        if self.engine.is_serving_line(clean):
             self.connected = True
-        phase = phase_of_line(clean)
+        phase = self.engine.phase_of_line(clean)
         if phase is not None and self.enter(phase, now):
             return phase
         return None
@@ -316,9 +309,9 @@ def _wait(
                 raise fail("exited", message, exit_code)
             next_state = now + state_every
         if now >= next_probe:
-            code = probe_health(endpoint, timeout=min(1.0, max(0.2, slow_poll)))
+            code = probe_health(endpoint, tracker.engine.routes.health, timeout=min(1.0, max(0.2, slow_poll)))
             if code == 200:
-                ok, note = probe_generate(endpoint, api_key=api_key)
+                ok, note = probe_generate(endpoint, tracker.engine.readiness_probe, api_key=api_key)
                 if ok:
                     tracker.enter(Phase.READY, clock())
                     event("ready", f"ready at {endpoint}")

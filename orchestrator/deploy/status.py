@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.deploy.info import DeploymentStatus, deployment_info
 from orchestrator.deploy.probes import check_health, http_get
-from orchestrator.engines.tgi.log_lines import Phase, is_connected_line, phase_of_line
+from orchestrator.engines import Engine, Phase, engine_for
 from orchestrator.formats.prometheus import gauge, parse_prometheus
 
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ def _count(reading: float | None) -> int | None:
     return None if reading is None else round(reading)
 
 
-def phase_without_health(lines: Iterable[str], *, timed_out: bool, health: str | None = None) -> str:
+def phase_without_health(
+    lines: Iterable[str], *, timed_out: bool, health: str | None = None, engine: Engine | None = None
+) -> str:
     """The phase of a running container whose `/health` gave no status code.
 
     `lines` are its logs, oldest first: the furthest milestone since the launcher last started (`Args {`; the
@@ -40,15 +42,16 @@ def phase_without_health(lines: Iterable[str], *, timed_out: bool, health: str |
     accepted the connection and is busy) after the router logged `Connected`, or Docker's healthcheck says
     `healthy`, the server is ready and busy.
     """
+    engine = engine or engine_for()
     phase = Phase.STARTING
     connected = False
     for line in lines:
-        found = phase_of_line(line)
+        found = engine.phase_of_line(line)
         if found is Phase.STARTING:
             phase, connected = Phase.STARTING, False
         elif found is not None and found.order > phase.order:
             phase = found
-        connected = connected or is_connected_line(line)
+        connected = connected or engine.is_serving_line(line)
     if timed_out and (connected or health == "healthy"):
         return BUSY
     return phase.label
@@ -57,22 +60,26 @@ def phase_without_health(lines: Iterable[str], *, timed_out: bool, health: str |
 def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
     """One `status` row: Docker's state, then `/health`, then `/info` and `/metrics` when it serves."""
     info = deployment_info(container)
+    served = engine_for(info.engine)
     if container.status == "restarting":
         return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
     if not container.running:
         phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
         return DeploymentStatus(info, phase)
-    health = check_health(info.endpoint, timeout=PROBE_TIMEOUT)
+    health = check_health(info.endpoint, served.routes.health, timeout=PROBE_TIMEOUT)
     if health.code is not None and health.code != 200:
         return DeploymentStatus(info, f"unhealthy ({health.code})")
     if health.code is None:
         lines = engine.logs(container.id, tail=400)
         return DeploymentStatus(
-            info, phase_without_health(lines, timed_out=health.timed_out, health=container.health)
+            info,
+            phase_without_health(lines, timed_out=health.timed_out, health=container.health, engine=served),
         )
     limits: dict[str, int] = {}
     version = None
-    answer = http_get(info.endpoint, "/info", timeout=PROBE_TIMEOUT)
+    answer = (
+        http_get(info.endpoint, served.routes.info, timeout=PROBE_TIMEOUT) if served.routes.info else None
+    )
     if answer is not None and answer[0] == 200:
         with contextlib.suppress(ValueError):
             data = json.loads(answer[1])
@@ -86,10 +93,11 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
                 if isinstance(data.get(key), int):
                     limits[key] = data[key]
     queue_size = running = None
-    metrics = http_get(info.endpoint, "/metrics", timeout=PROBE_TIMEOUT)
+    metrics = http_get(info.endpoint, served.routes.metrics, timeout=PROBE_TIMEOUT)
     if metrics is not None and metrics[0] == 200:
         series = parse_prometheus(metrics[1].decode("utf-8", "replace"))
-        queue_size, running = (_count(gauge(series, n)) for n in ("tgi_queue_size", "tgi_batch_current_size"))
+        names = served.status_metrics
+        queue_size, running = (_count(gauge(series, n)) for n in (names.queue, names.running))
     return DeploymentStatus(info, "ready", limits, queue_size, running, version)
 
 

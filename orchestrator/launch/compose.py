@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from orchestrator.config.settings import Settings, env_var_for
-from orchestrator.engines.tgi.versions import facts_for
 from orchestrator.launch.plan import API_KEY_TARGET, LaunchPlan, build_plan
 
 __all__ = [
@@ -110,7 +109,7 @@ def wrapper_script(plan: LaunchPlan, settings: Settings) -> str:
     """Entrypoint wrapper: export the token (if the secret file is non-empty) and the API key (if rendered) into
     the launcher's environment, where TGI's router and shards read them, then exec the image's entrypoint ($0).
     Nothing secret is in the Compose file, the container config or the process list."""
-    token_env = facts_for(plan.tgi_version).token_env
+    token_env = plan.token_env
     lines = [
         "set -e",
         f'if [ -s {HF_TOKEN_TARGET} ]; then {token_env}="$(cat {HF_TOKEN_TARGET})"; export {token_env}; fi',
@@ -125,7 +124,7 @@ def _service(
     plan: LaunchPlan, settings: Settings, name: str, *, image: str, profile: str, gpu: bool
 ) -> Iterator[str]:
     bind, port = plan.port_bindings[f"{plan.container_port}/tcp"]
-    entry = facts_for(plan.tgi_version).entrypoint
+    entry = plan.image_entrypoint
     yield f"  {name}:"
     yield f"    profiles: [{profile}]"
     yield f"    image: {_q(image)}"

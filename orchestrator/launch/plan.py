@@ -1,16 +1,16 @@
-"""Pure: validated `Settings` -> `LaunchPlan`, everything one TGI container needs, as plain comparable values.
+"""Pure: validated `Settings` -> `LaunchPlan`, everything one engine container needs, as plain comparable values.
 
 No I/O and no Docker here: the runtime turns a plan into API calls, `docker_command` into a `docker run` line,
-tests compare plans with `==`. Version differences come from `orchestrator.engines.tgi.versions`.
+tests compare plans with `==`. The engine (`orchestrator.engines`) gives the command line and image layout for
+its version; this module adds what any container needs (mounts, ports, GPUs, secrets, labels, healthcheck).
 
 Choices worth knowing:
 - Secrets never go in `environment` (it shows in `docker inspect`) nor in `command` (process lists, and TGI
   logs its arguments). Each secret becomes a `SecretFile` the runtime writes 0600 and mounts read-only; an
   entrypoint wrapper exports it into the launcher's own environment, so children (router, shards) inherit it.
   The HF token file also sits where huggingface_hub looks for a token (`$HF_HOME/token`).
-- `--num-shard` is always explicit (TGI counts `all` as one GPU before v3.3.7). For `gpus=all` the count comes
-  from `host.num_shard`, else from `gpu_count` (the runtime asks the engine), else 1 with a warning.
-- `--hostname 0.0.0.0` is explicit: Docker sets HOSTNAME to the container id, which TGI would pick up.
+- The shard count is always explicit. For `gpus=all` it comes from `host.num_shard`, else from `gpu_count`
+  (the runtime asks the Docker Engine), else 1 with a warning.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from orchestrator.config.gpus import parse_gpus
 from orchestrator.config.settings import Settings
 from orchestrator.config.validation import check
 from orchestrator.config.validation import warnings as settings_warnings
-from orchestrator.engines.tgi.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for, format_version
+from orchestrator.engines.base import EngineLaunch, LaunchValues
+from orchestrator.launch.labels import label
 
 __all__ = [
     "API_KEY_TARGET",
-    "CONTAINER_PORT",
-    "LABEL_PREFIX",
     "GpuRequest",
     "Healthcheck",
     "LaunchPlan",
@@ -42,11 +41,7 @@ __all__ = [
     "wrapper_script",
 ]
 
-CONTAINER_PORT = 80
-"""TGI images set PORT=80 [reference §7]; we pass `--port 80` so custom images agree."""
-DATA_DIR = "/data"
 API_KEY_TARGET = "/run/secrets/tgi-api-key"
-LABEL_PREFIX = "org.tgi-orchestrator"
 
 
 @dataclass(frozen=True)
@@ -113,6 +108,12 @@ class LaunchPlan:
     healthcheck: Healthcheck
     settings_hash: str
     warnings: list[str] = field(default_factory=list)
+    engine: str = "tgi"
+    """The engine kind (`orchestrator.engines.KINDS`)."""
+    image_entrypoint: tuple[str, ...] = ()
+    """What the image itself runs (the secret wrapper execs it)."""
+    token_env: str = "HF_TOKEN"
+    """The variable the engine reads the Hub token from."""
 
 
 def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPlan:
@@ -123,41 +124,45 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
     check(settings)
     version = settings.engine.version
     assert version is not None  # guaranteed by check()
-    facts = facts_for(version)
+    engine = settings.serving_engine
     warnings = settings_warnings(settings)
     num_shard = _num_shard(settings, gpu_count, warnings)
-    secret_files = _secret_files(settings, facts)
-    entrypoint = _entrypoint(secret_files, facts)
+    launch = engine.launch(version, _launch_values(settings, num_shard))
+    secret_files = _secret_files(settings, launch)
     plan = LaunchPlan(
         container_name=settings.host.container_name,
         image=settings.engine.image,
         tgi_version=version,
-        entrypoint=entrypoint,
-        command=_command(settings, facts, num_shard),
-        environment={facts.cache_env: DATA_DIR},
-        mounts=[Mount(os.path.abspath(settings.cache_dir), DATA_DIR, read_only=False)],
+        entrypoint=_entrypoint(secret_files, launch),
+        command=launch.command,
+        environment=dict(launch.environment),
+        mounts=[Mount(os.path.abspath(settings.cache_dir), launch.data_dir, read_only=False)],
         secret_files=secret_files,
-        container_port=CONTAINER_PORT,
-        port_bindings={f"{CONTAINER_PORT}/tcp": (settings.host.bind_address, settings.host.port)},
+        container_port=engine.container_port,
+        port_bindings={f"{engine.container_port}/tcp": (settings.host.bind_address, settings.host.port)},
         device_requests=_device_requests(settings.host.gpus),
         num_shard=num_shard,
         shm_size=settings.host.shm_size.lower(),
         labels={},
         stop_timeout=math.ceil(settings.timeouts.stop_grace),
-        healthcheck=_healthcheck(settings),
+        healthcheck=_healthcheck(settings, engine.container_port, engine.routes.health),
         settings_hash="",
         warnings=warnings,
+        engine=engine.kind,
+        image_entrypoint=launch.image_entrypoint,
+        token_env=launch.token_env,
     )
     digest = _hash(plan)
     labels = {
-        f"{LABEL_PREFIX}.managed": "true",
-        f"{LABEL_PREFIX}.name": plan.container_name,
-        f"{LABEL_PREFIX}.model": settings.model.id,
-        f"{LABEL_PREFIX}.tgi-version": format_version(version),
-        f"{LABEL_PREFIX}.settings-hash": digest,
-        f"{LABEL_PREFIX}.port": str(settings.host.port),
-        f"{LABEL_PREFIX}.bind-address": settings.host.bind_address,
-        f"{LABEL_PREFIX}.gpus": settings.host.gpus,
+        label("managed"): "true",
+        label("engine"): engine.kind,
+        label("name"): plan.container_name,
+        label("model"): settings.model.id,
+        label("tgi-version"): engine.format_version(version),
+        label("settings-hash"): digest,
+        label("port"): str(settings.host.port),
+        label("bind-address"): settings.host.bind_address,
+        label("gpus"): settings.host.gpus,
     }
     return replace(plan, labels=labels, settings_hash=digest)
 
@@ -185,40 +190,26 @@ def _num_shard(settings: Settings, gpu_count: int | None, warnings: list[str]) -
     return 1
 
 
-def _command(settings: Settings, facts: TgiFacts, num_shard: int) -> list[str]:
-    model, limits = settings.model, settings.limits
-    args = ["--model-id", model.id]
-    if model.revision:
-        args += ["--revision", model.revision]
-    if model.quantize:
-        args += ["--quantize", model.quantize]
-    if model.dtype and (model.quantize or None) in DTYPE_COMPATIBLE_QUANTIZE:  # never with AWQ (nor gptq...)
-        args += ["--dtype", model.dtype]
-    args += [facts.input_limit_flag, str(limits.max_input_tokens)]
-    optional: list[tuple[str, int | float | None]] = [
-        ("--max-total-tokens", limits.max_total_tokens),
-        ("--max-batch-prefill-tokens", limits.max_batch_prefill_tokens),
-        ("--max-batch-total-tokens", limits.max_batch_total_tokens),
-        ("--max-concurrent-requests", limits.max_concurrent_requests),
-        ("--max-best-of", limits.max_best_of),
-        ("--max-stop-sequences", limits.max_stop_sequences),
-        ("--max-top-n-tokens", limits.max_top_n_tokens),
-        ("--waiting-served-ratio", limits.waiting_served_ratio),
-        ("--max-waiting-tokens", limits.max_waiting_tokens),
-        ("--max-batch-size", limits.max_batch_size),
-    ]
-    args += [item for flag, value in optional if value is not None for item in (flag, str(value))]
-    args += ["--num-shard", str(num_shard), "--hostname", "0.0.0.0", "--port", str(CONTAINER_PORT)]
-    args += facts.usage_stats_args(settings.engine.usage_stats)
-    return args + list(settings.engine.extra_args)
+def _launch_values(settings: Settings, num_shard: int) -> LaunchValues:
+    model = settings.model
+    return LaunchValues(
+        model_id=model.id,
+        revision=model.revision,
+        quantize=model.quantize,
+        dtype=model.dtype,
+        limits=settings.limits.model_dump(),
+        num_shard=num_shard,
+        usage_stats=settings.engine.usage_stats,
+        extra_args=tuple(settings.engine.extra_args),
+    )
 
 
-def _secret_files(settings: Settings, facts: TgiFacts) -> list[SecretFile]:
+def _secret_files(settings: Settings, launch: EngineLaunch) -> list[SecretFile]:
     files: list[SecretFile] = []
     if settings.secrets.hf_token is not None:
-        files.append(SecretFile("hf-token", facts.token_file, facts.token_env, settings.secrets.hf_token))
+        files.append(SecretFile("hf-token", launch.token_file, launch.token_env, settings.secrets.hf_token))
     if settings.secrets.api_key is not None:
-        files.append(SecretFile("tgi-api-key", API_KEY_TARGET, "API_KEY", settings.secrets.api_key))
+        files.append(SecretFile("tgi-api-key", API_KEY_TARGET, launch.api_key_env, settings.secrets.api_key))
     return files
 
 
@@ -235,10 +226,10 @@ def wrapper_script(secret_files: list[SecretFile]) -> str:
     return "; ".join(lines)
 
 
-def _entrypoint(secret_files: list[SecretFile], facts: TgiFacts) -> list[str] | None:
+def _entrypoint(secret_files: list[SecretFile], launch: EngineLaunch) -> list[str] | None:
     if not any(secret.env_var for secret in secret_files):
         return None
-    return ["/bin/sh", "-c", wrapper_script(secret_files), *facts.entrypoint]
+    return ["/bin/sh", "-c", wrapper_script(secret_files), *launch.image_entrypoint]
 
 
 def _device_requests(gpus: str) -> list[GpuRequest]:
@@ -250,11 +241,11 @@ def _device_requests(gpus: str) -> list[GpuRequest]:
     return [GpuRequest(count=None, device_ids=list(selection.ids), capabilities=[["gpu"]])]
 
 
-def _healthcheck(settings: Settings) -> Healthcheck:
+def _healthcheck(settings: Settings, container_port: int, health_path: str) -> Healthcheck:
     """`/health` from inside the container, with the image's Python or else curl (TGI images have both; the
     emulator image only Python). TGI opens its port only after warm-up, so the start period is the whole
     start-up deadline."""
-    url = f"http://127.0.0.1:{CONTAINER_PORT}/health"
+    url = f"http://127.0.0.1:{container_port}{health_path}"
     probe = f"python3 -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=8)' {url}"
     return Healthcheck(
         test=["CMD-SHELL", f"{probe} 2>/dev/null || curl -fsS -o /dev/null --max-time 8 {url}"],
@@ -269,7 +260,7 @@ def _hash(plan: LaunchPlan) -> str:
     """Stable digest of what shapes the container. Secret values are left out (a label is public), so a new
     secret value alone does not change it: recreate the deployment (`down`, `up`) after rotating a secret."""
     data = asdict(plan)
-    for key in ("labels", "warnings", "settings_hash"):
+    for key in ("labels", "warnings", "settings_hash", "engine", "image_entrypoint", "token_env"):
         data.pop(key)
     data["secret_files"] = [(s.name, s.target, s.env_var) for s in plan.secret_files]
     text = json.dumps(data, sort_keys=True, default=str)

@@ -22,7 +22,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from orchestrator.engines.tgi.diagnosis import DiagnosisContext, diagnose
+from orchestrator.engines.diagnosis import CONTAINER_RULES, DiagnosisContext, diagnose_with
 from orchestrator.errors import RuntimeUnavailableError
 from orchestrator.launch.paths import secrets_dir
 from orchestrator.runtime.pull import pull_error, pull_image
@@ -245,7 +245,9 @@ class DockerRuntime:
                     f"the engine cannot give GPUs to the container: {message}. Install the NVIDIA Container "
                     "Toolkit and restart the engine, or run without GPUs (--gpus none / host.gpus=none)."
                 ) from exc
-            found = diagnose([message], DiagnosisContext(port=port, bind_address=bind_address))
+            found = diagnose_with(
+                CONTAINER_RULES, [message], DiagnosisContext(port=port, bind_address=bind_address)
+            )
             if found is not None and found.key == "api_port_taken":
                 raise RuntimeUnavailableError(f"{message}: {found.cause}. Fix: {found.fix}") from exc
             raise RuntimeUnavailableError(f"the engine could not start container {name}: {message}") from exc

@@ -12,7 +12,7 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
-from orchestrator.engines.tgi.diagnosis import DiagnosisContext, diagnose
+from orchestrator.engines.diagnosis import CONTAINER_RULES, DiagnosisContext, diagnose_with
 from orchestrator.errors import DeploymentError, RuntimeUnavailableError
 from orchestrator.runtime.values import PullProgress, layer_id, split_image
 
@@ -47,7 +47,7 @@ def pull_image(api: Any, image: str, on_progress: Callable[[PullProgress], None]
 
 def pull_error(image: str, message: str) -> DeploymentError:
     """A failed pull as a `DeploymentError`, with the diagnosed cause and fix when the message is a known one."""
-    found = diagnose([message], DiagnosisContext(image=image))
+    found = diagnose_with(CONTAINER_RULES, [message], DiagnosisContext(image=image))
     if found is not None and found.key in {"image_not_found", "registry_unreachable"}:
         return DeploymentError(
             f"cannot pull image {image}: {message}", cause=found.cause, fix=found.fix, log_tail=[message]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator.launch.labels import LABEL_PREFIX, label
+
 __all__ = [
     "LABEL_PREFIX",
     "MANAGED_LABEL",
@@ -28,9 +30,8 @@ __all__ = [
     "split_lines",
 ]
 
-LABEL_PREFIX = "org.tgi-orchestrator"
-MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
-NAME_LABEL = f"{LABEL_PREFIX}.name"
+MANAGED_LABEL = label("managed")
+NAME_LABEL = label("name")
 
 
 @dataclass(frozen=True)

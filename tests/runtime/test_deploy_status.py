@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.deploy.probes import check_health
 from orchestrator.deploy.status import BUSY, phase_without_health, probe_status
+from orchestrator.engines.tgi import ENGINE as TGI
 from orchestrator.runtime.containers import ContainerInfo
 
 STARTED = [
@@ -71,12 +72,12 @@ def _running(port: int, health: str | None = None) -> ContainerInfo:
 
 
 def test_check_health_tells_a_timeout_from_a_refusal(silent_port: int) -> None:
-    answer = check_health(f"http://127.0.0.1:{silent_port}", timeout=0.2)
+    answer = check_health(f"http://127.0.0.1:{silent_port}", TGI.routes.health, timeout=0.2)
     assert answer.code is None and answer.timed_out
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, not listening: refused
-        refused = check_health(f"http://127.0.0.1:{port}", timeout=0.2)
+        refused = check_health(f"http://127.0.0.1:{port}", TGI.routes.health, timeout=0.2)
     assert refused.code is None and not refused.timed_out
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.engines.tgi.diagnosis import (
-    RULE_KEYS,
-    DiagnosisContext,
-    diagnose,
-    lower_prefill_tokens,
-    redact,
-)
+from orchestrator.engines.diagnosis import DiagnosisContext, redact
+from orchestrator.engines.tgi.diagnosis import RULE_KEYS, diagnose, lower_prefill_tokens
 
 TS = "2026-01-05T10:00:00.000000Z"
 

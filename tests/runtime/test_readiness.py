@@ -21,13 +21,12 @@ from orchestrator.deploy.readiness import (
     StallLimits,
     StartupFailure,
     StartupTracker,
-    is_useful_line,
-    phase_of_line,
     probe_generate,
     probe_health,
-    tidy_line,
     wait_until_ready,
 )
+from orchestrator.engines.tgi import ENGINE as TGI
+from orchestrator.engines.tgi.log_lines import is_useful_line, phase_of_line, tidy_line
 
 TS = "2026-01-05T10:00:00.000000Z"
 TGI_LOG = [
@@ -173,12 +172,14 @@ def server() -> Iterator[_Server]:
 
 
 def test_probes_against_a_real_socket(server: _Server) -> None:
-    assert probe_health(server.endpoint) is None
+    assert probe_health(server.endpoint, TGI.routes.health) is None
     server.open()
-    assert probe_health(server.endpoint) == 200
-    assert probe_generate(server.endpoint, api_key="k") == (True, "")
+    assert probe_health(server.endpoint, TGI.routes.health) == 200
+    assert probe_generate(server.endpoint, TGI.readiness_probe, api_key="k") == (True, "")
     assert server.auth[-1] == "Bearer k"
-    assert probe_health("http://127.0.0.1:9") is None  # nothing listens on the discard port
+    assert (
+        probe_health("http://127.0.0.1:9", TGI.routes.health) is None
+    )  # nothing listens on the discard port
 
 
 def test_ready_soon_after_health_turns_200(server: _Server) -> None:

@@ -3,24 +3,25 @@
 `problems(settings)` returns all broken rules at once (each naming the setting, where its value came from,
 the value, the rule and a fix); `check(settings)` raises one `ConfigError` holding them. `load_settings` calls
 `check`, so every entry point gets validated settings. Rules are plain functions of the settings: no I/O.
-TGI's checks are from `shared/reference/tgi-server.md` §3 (token limits) and §2 (flags per version);
-`model_rules` holds those on model, limits and version, `host_rules` those on the host, extra args and secrets.
+The engine's own start-up checks (token limits, flags per version, extra args, drain) come from the engine
+(`orchestrator.engines`, e.g. `engines/tgi/rules.py`); `model_rules` and `host_rules` hold those that hold
+for every engine (model reference; host, timeouts, secrets).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from orchestrator.config.settings import TGI_DRAIN_SECONDS, Settings
+from orchestrator.config.settings import Settings, env_var_for
+from orchestrator.config.validation.common import problem, where
 from orchestrator.config.validation.host_rules import HOST_RULES
 from orchestrator.config.validation.model_rules import MODEL_RULES
-from orchestrator.engines.tgi.versions import facts_for, format_version
+from orchestrator.engines.base import RuleInput
 from orchestrator.errors import ConfigError, ConfigProblem
 
-__all__ = ["TGI_DRAIN_SECONDS", "check", "problems", "warnings"]
+__all__ = ["check", "problems", "rule_input", "warnings"]
 
 Rule = Callable[[Settings], Iterator[ConfigProblem]]
-_RULES: tuple[Rule, ...] = (*MODEL_RULES, *HOST_RULES)
 
 
 def check(settings: Settings) -> None:
@@ -31,8 +32,24 @@ def check(settings: Settings) -> None:
 
 
 def problems(settings: Settings) -> list[ConfigProblem]:
-    """Every broken rule, in settings order."""
-    return [problem for rule in _RULES for problem in rule(settings)]
+    """Every broken rule: the model reference, then the engine's own checks, then the host's."""
+    found = [broken for rule in MODEL_RULES for broken in rule(settings)]
+    view = rule_input(settings)
+    for engine_rule in settings.serving_engine.rules:
+        found.extend(problem(settings, p.path, p.rule, p.fix) for p in engine_rule(view))
+    found.extend(broken for rule in HOST_RULES for broken in rule(settings))
+    return found
+
+
+def rule_input(settings: Settings) -> RuleInput:
+    """The settings as an engine's rules read them: dotted paths to values, and how to name a setting."""
+    return RuleInput(
+        values={path: value for path, value, _ in settings.effective()},
+        version=settings.engine.version,
+        where=where,
+        source_of=settings.source_of,
+        env_var=env_var_for,
+    )
 
 
 def warnings(settings: Settings) -> list[str]:
@@ -45,22 +62,5 @@ def warnings(settings: Settings) -> list[str]:
             "anyone who can reach this host can use it. Set secrets.api_key (ORCHESTRATOR_SECRETS__API_KEY) "
             "or bind to 127.0.0.1."
         )
-    version = settings.engine.version
-    if version is not None and not facts_for(version).forwards_sigterm:
-        found.append(
-            f"TGI {format_version(version)} runs bash as PID 1 without exec (fixed in 2.4.0): `docker stop` cannot "
-            "reach the launcher, so in-flight requests are not drained and the container is killed after "
-            f"timeouts.stop_grace ({settings.timeouts.stop_grace:g} s). Prefer TGI 2.4.0 or newer."
-        )
-    model = settings.model
-    if model.dtype and not model.quantize and "awq" in model.id.lower():
-        found.append(
-            f"model.dtype={model.dtype} with an AWQ-looking model and no quantize: TGI 2.0+ detects AWQ from the "
-            "checkpoint and its shard aborts on --dtype (AWQ runs float16). Unset model.dtype."
-        )
-    if host.gpus.strip().lower() == "none":
-        found.append(
-            "no GPU is requested (host.gpus=none): real TGI needs an NVIDIA GPU for this model; only the "
-            "emulator image runs without one."
-        )
+    found.extend(settings.serving_engine.warnings(rule_input(settings)))
     return found

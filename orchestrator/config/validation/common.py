@@ -8,24 +8,24 @@ from typing import Any
 from pydantic import SecretStr
 
 from orchestrator.config.settings import Settings, env_var_for
-from orchestrator.engines.tgi.launcher_flags import mask_secret_args
 from orchestrator.errors import ConfigProblem
 
 __all__ = ["problem", "show", "where"]
 
 
-def show(value: Any) -> str:
+def show(settings: Settings, value: Any) -> str:
+    """A setting's value as an error shows it: secrets masked, and secret flags inside argument lists too."""
     if isinstance(value, SecretStr):
         return "'***'"
     if isinstance(value, list):
-        return repr(mask_secret_args([str(v) for v in value]))
+        return repr(settings.serving_engine.mask_secret_args([str(v) for v in value]))
     if isinstance(value, Path):
         return repr(str(value))
     return repr(value)
 
 
 def problem(settings: Settings, path: str, rule: str, fix: str) -> ConfigProblem:
-    return ConfigProblem(path, settings.source_of(path), show(settings.value_at(path)), rule, fix)
+    return ConfigProblem(path, settings.source_of(path), show(settings, settings.value_at(path)), rule, fix)
 
 
 def where(path: str) -> str:

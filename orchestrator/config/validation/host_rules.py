@@ -1,4 +1,4 @@
-"""Rules on launcher extra args, the host side (address, port, GPUs, shm, name), timeouts and secrets."""
+"""Rules on the host side (address, port, GPUs, shm, name), timeouts and secrets, for every engine."""
 
 from __future__ import annotations
 
@@ -7,47 +7,14 @@ import re
 from collections.abc import Iterator
 
 from orchestrator.config.gpus import parse_gpus
-from orchestrator.config.settings import TGI_DRAIN_SECONDS, Settings, env_var_for
-from orchestrator.config.validation.common import problem, where
-from orchestrator.engines.tgi.launcher_flags import (
-    OWNED_FLAGS,
-    SECRET_FLAGS,
-    graceful_timeout_in,
-    owned_flag_in,
-)
+from orchestrator.config.settings import Settings
+from orchestrator.config.validation.common import problem
 from orchestrator.errors import ConfigProblem
 
 __all__ = ["HOST_RULES"]
 
 _SHM = re.compile(r"^(\d+)([bkmg]?)$", re.IGNORECASE)
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-
-
-def _extra_args(settings: Settings) -> Iterator[ConfigProblem]:
-    for arg in settings.engine.extra_args:
-        if arg.split("=", 1)[0] in SECRET_FLAGS - {"--api-key"}:
-            yield problem(
-                settings,
-                "engine.extra_args",
-                f"{arg.split('=', 1)[0]} takes a secret, which would show in `docker inspect` and process lists",
-                "remove it (ngrok is not supported: TGI 3's router panics when it is enabled)",
-            )
-            continue
-        flag = owned_flag_in(arg)
-        if flag is None:
-            continue
-        setting = OWNED_FLAGS[flag]
-        if setting in {"host.port", "host.bind_address"}:
-            fix = (
-                f"remove {flag}: TGI listens on 0.0.0.0:80 in the container; set {setting} for the host side"
-            )
-        elif setting.startswith("secrets."):
-            fix = (
-                f"remove {flag} (it would show in process lists and logs); set {env_var_for(setting)} instead"
-            )
-        else:
-            fix = f"remove {flag} and set {where(setting)}"
-        yield problem(settings, "engine.extra_args", f"{flag} is already set by the plan from {setting}", fix)
 
 
 # -- host -----------------------------------------------------------------------------------------------------
@@ -121,23 +88,6 @@ def _timeouts(settings: Settings) -> Iterator[ConfigProblem]:
     for name in type(settings.timeouts).model_fields:
         if not getattr(settings.timeouts, name) > 0:
             yield problem(settings, f"timeouts.{name}", "must be a positive number of seconds", "e.g. 600")
-    grace = settings.timeouts.stop_grace
-    drain = graceful_timeout_in(settings.engine.extra_args)
-    if drain is not None and grace <= drain:
-        yield problem(
-            settings,
-            "timeouts.stop_grace",
-            f"must be longer than the --graceful-termination-timeout ({drain:g} s) in engine.extra_args",
-            f"raise it to at least {drain + 30:g}, or Docker SIGKILLs TGI in the middle of its drain",
-        )
-    elif drain is None and 0 < grace <= TGI_DRAIN_SECONDS:
-        yield problem(
-            settings,
-            "timeouts.stop_grace",
-            f"must be longer than TGI's {TGI_DRAIN_SECONDS} s drain",
-            f"use at least {TGI_DRAIN_SECONDS + 30} (default 120): on stop TGI finishes in-flight requests for "
-            f"up to {TGI_DRAIN_SECONDS} s; a shorter grace lets Docker SIGKILL it mid-request",
-        )
 
 
 # -- secrets --------------------------------------------------------------------------------------------------
@@ -166,4 +116,4 @@ def _api_key(settings: Settings) -> Iterator[ConfigProblem]:
         )
 
 
-HOST_RULES = (_extra_args, _bind_and_port, _gpus, _shm_and_name, _timeouts, _api_key)
+HOST_RULES = (_bind_and_port, _gpus, _shm_and_name, _timeouts, _api_key)

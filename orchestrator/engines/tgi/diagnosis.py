@@ -1,86 +1,32 @@
-"""Turn a failed start-up's log lines into a known cause and a fix in plain words.
+"""What TGI's start-up failures mean: its log lines as known causes, each with a fix in plain words.
 
-Pure functions only: the same rules serve `up` (container exited or stalled), the engine's own start errors
-(busy port, missing image) and tests, which feed recorded or emulated lines. Rules are tried in order,
-most specific first; the first rule with a matching line wins. `redact` masks secrets before a line is shown.
+The rule machinery and the container-level rules (missing image, busy port) are shared with every engine
+(`orchestrator.engines.diagnosis`); here are TGI's own, in the order they are tried, most specific first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
-__all__ = [
-    "RULE_KEYS",
-    "Diagnosis",
-    "DiagnosisContext",
-    "diagnose",
-    "lower_prefill_tokens",
-    "redact",
-]
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# TGI prints its parsed arguments (`Args { ..., api_key: Some("..."), ... }`) in clear at start-up.
-_ARG_SECRETS = re.compile(
-    r"""((?:api_key|hf_token|token|ngrok_authtoken)\s*[:=]\s*Some\()\s*(\\?)".*?\2"\s*\)"""
+from orchestrator.engines.diagnosis import (
+    API_PORT_TAKEN,
+    IMAGE_NOT_FOUND,
+    REGISTRY_UNREACHABLE,
+    Diagnosis,
+    DiagnosisContext,
+    DiagnosisRule,
+    diagnose_with,
+    rule,
 )
-_FLAG_SECRETS = re.compile(r"(--(?:api-key|hf-token|ngrok-authtoken)[= ])\S+")
-_HF_TOKEN_SHAPE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
-_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 
-
-def redact(line: str, secrets: Iterable[str] = ()) -> str:
-    """`line` without ANSI colours, known secret values, TGI's `api_key: Some("...")` and token-like words."""
-    text = _ANSI.sub("", line)
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _ARG_SECRETS.sub(r'\1\2"***\2")', text)
-    text = _FLAG_SECRETS.sub(r"\1***", text)
-    text = _BEARER.sub(r"\1***", text)
-    return _HF_TOKEN_SHAPE.sub("hf_***", text)
-
-
-@dataclass(frozen=True)
-class DiagnosisContext:
-    """What the rules need to compute a concrete fix (effective settings of the failed deployment)."""
-
-    max_batch_prefill_tokens: int | None = 4096
-    max_input_tokens: int | None = 3696
-    max_total_tokens: int | None = 4096
-    port: int = 8080
-    bind_address: str = "127.0.0.1"
-    image: str = ""
-    shm_size: str = "1g"
-    gpus: str = "all"
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """A recognised failure: a stable `key` for tests and tools, the cause and the fix in plain words."""
-
-    key: str
-    cause: str
-    fix: str
-    evidence: str
-    """The (redacted) log line that matched."""
+__all__ = ["RULES", "RULE_KEYS", "diagnose", "lower_prefill_tokens"]
 
 
 def lower_prefill_tokens(current: int | None, failed_at: int | None = None) -> int:
     """A prefill budget likely to fit: half of what failed, rounded down to a multiple of 256, >= 256."""
     base = failed_at or current or 4096
     return max(256, (base // 2) // 256 * 256)
-
-
-_Builder = Callable[[re.Match[str], DiagnosisContext], tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class _Rule:
-    key: str
-    pattern: re.Pattern[str]
-    build: _Builder
 
 
 def _warmup_oom(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
@@ -157,15 +103,6 @@ def _prometheus(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     )
 
 
-def _api_port(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        f"port {ctx.port} on {ctx.bind_address} is already in use, so the API port cannot be published",
-        "pick a free port with --port / host.port (ORCHESTRATOR_HOST__PORT), "
-        f"or stop what listens on {ctx.port} "
-        "(`orchestrator status` lists our own deployments)",
-    )
-
-
 def _argument_validation(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     message = match["msg"].replace('\\"', '"').replace("\\`", "`")
     names = sorted(set(re.findall(r"`(max_[a-z_]+|[a-z_]+_tokens?)`", message)))
@@ -174,22 +111,6 @@ def _argument_validation(match: re.Match[str], ctx: DiagnosisContext) -> tuple[s
         f"TGI's launcher rejected its arguments: {message}",
         f"change {where} so the rule holds (check with `orchestrator config validate`), "
         "or remove conflicting flags from engine.extra_args",
-    )
-
-
-def _image_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        f"the image {ctx.image or '(engine.image)'} does not exist in its registry or is not accessible",
-        "check engine.image for a typo in the name or tag (TGI tags look like 3.3.7, without a `v`); "
-        "for a private registry run `docker login` first",
-    )
-
-
-def _registry_unreachable(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        f"the image {ctx.image or '(engine.image)'} is not on this host and its registry cannot be reached",
-        "check the registry address and your network or proxy, or load the image locally "
-        "(`docker load` / `docker pull` elsewhere) so no pull is needed",
     )
 
 
@@ -242,100 +163,72 @@ def _webserver_crash(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, 
     )
 
 
-def _rule(key: str, pattern: str, build: _Builder) -> _Rule:
-    return _Rule(key, re.compile(pattern, re.IGNORECASE), build)
-
-
-_RULES: tuple[_Rule, ...] = (
-    _rule(
-        "image_not_found",
-        r"manifest unknown|manifest for .* not found|pull access denied|"
-        r"repository does not exist|No such image|not found: manifest",
-        _image_missing,
-    ),
-    _rule(
-        "registry_unreachable",
-        r"(?:dial tcp|lookup) .*(?:connection refused|no such host|i/o timeout)|"
-        r"registry .* (?:unreachable|cannot be reached)",
-        _registry_unreachable,
-    ),
-    _rule(
+RULES: tuple[DiagnosisRule, ...] = (
+    IMAGE_NOT_FOUND,
+    REGISTRY_UNREACHABLE,
+    rule(
         "prometheus_port_taken",
         r"failed to build prometheus recorder|"
         r"(?:prometheus|:9000).*address already in use|address already in use.*9000",
         _prometheus,
     ),
-    _rule(
-        "api_port_taken",
-        r"port is already allocated|bind(?: for)? [\d.:\[\]]+:\d+ failed|"
-        r"address already in use",
-        _api_port,
-    ),
-    _rule("argument_validation", r'ArgumentValidation\(\s*"(?P<msg>(?:[^"\\]|\\.)*)"', _argument_validation),
-    _rule(
+    API_PORT_TAKEN,
+    rule("argument_validation", r'ArgumentValidation\(\s*"(?P<msg>(?:[^"\\]|\\.)*)"', _argument_validation),
+    rule(
         "warmup_oom",
         r"Not enough memory to handle (?P<n>\d+) prefill tokens|"
         r"decrease `?--max-batch-prefill-tokens`?",
         _warmup_oom,
     ),
-    _rule("kv_cache_too_small", r"Not enough memory to handle `?max_total_tokens=(?P<n>\d+)", _kv_capacity),
-    _rule(
+    rule("kv_cache_too_small", r"Not enough memory to handle `?max_total_tokens=(?P<n>\d+)", _kv_capacity),
+    rule(
         "sliding_window",
         r"sliding.?window.*(?:not supported|max.input|--max-input-tokens)|"
         r"max.input.tokens.*sliding.?window",
         _sliding,
     ),
-    _rule(
+    rule(
         "gpu_too_old",
         r"FlashAttention only supports Ampere|compute capability.*(?:not supported|required|"
         r"too old|< ?8)|no kernel image is available for execution|requires? .*sm_?8|"
         r"(?:awq|marlin|flash.?attention).*(?:not supported on|requires).*(?:GPU|capability)",
         _old_gpu,
     ),
-    _rule(
+    rule(
         "gated_or_bad_token",
         r"401 Client Error|GatedRepoError|Cannot access gated repo|Access to model .* "
         r"is restricted|Invalid (?:user )?token|Invalid credentials|403 Forbidden.*huggingface|"
         r"RepositoryNotFoundError.*401",
         _gated,
     ),
-    _rule(
+    rule(
         "shm_nccl",
         r"NCCL.*(?:error|failure|WARN)|unhandled system error|Bus error|/dev/shm|"
         r"shared memory.*(?:insufficient|too small|No space)|No space left on device.*shm",
         _shm,
     ),
-    _rule(
+    rule(
         "cuda_missing",
         r"Found no NVIDIA driver|CUDA driver version is insufficient|"
         r"no CUDA-capable device|CUDA is not available",
         _cuda_missing,
     ),
-    _rule(
+    rule(
         "entrypoint_missing",
         r"exec:? (?:\"|')?(?P<path>/[^\s:\"']+)(?:\"|')?:? (?:not found|no such file or directory)",
         _entrypoint_missing,
     ),
-    _rule("disk_full", r"No space left on device|Errno 28", _disk_full),
-    _rule("download_failed", r"Download encountered an error", _download),
-    _rule("webserver_crashed", r"Webserver Crashed", _webserver_crash),
-    _rule("shard_crashed", r"Shard \d+ (?:failed to start|crashed)", _shard_crash),
+    rule("disk_full", r"No space left on device|Errno 28", _disk_full),
+    rule("download_failed", r"Download encountered an error", _download),
+    rule("webserver_crashed", r"Webserver Crashed", _webserver_crash),
+    rule("shard_crashed", r"Shard \d+ (?:failed to start|crashed)", _shard_crash),
 )
 
-RULE_KEYS: tuple[str, ...] = tuple(rule.key for rule in _RULES)
+RULE_KEYS: tuple[str, ...] = tuple(r.key for r in RULES)
 
 
 def diagnose(
-    lines: Sequence[str], context: DiagnosisContext | None = None, *, secrets: Iterable[str] = ()
+    lines: Sequence[str], context: DiagnosisContext | None = None, secrets: Iterable[str] = ()
 ) -> Diagnosis | None:
-    """The first known cause found in `lines` (log lines or an engine error message), or None."""
-    ctx = context or DiagnosisContext()
-    secret_list = [s for s in secrets if s]
-    cleaned = [_ANSI.sub("", line) for line in lines]
-    for rule in _RULES:
-        for line in cleaned:
-            match = rule.pattern.search(line)
-            if match:
-                cause, fix = rule.build(match, ctx)
-                return Diagnosis(rule.key, redact(cause, secret_list), fix, redact(line, secret_list).strip())
-    return None
+    """The first known cause of a failed TGI start found in `lines`, or None."""
+    return diagnose_with(RULES, lines, context, secrets)

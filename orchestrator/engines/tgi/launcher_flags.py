@@ -6,6 +6,8 @@ Validation rejects `engine.extra_args` that repeat one of these (TGI would take 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = ["OWNED_FLAGS", "SECRET_FLAGS", "graceful_timeout_in", "mask_secret_args", "owned_flag_in"]
 
 OWNED_FLAGS: dict[str, str] = {
@@ -74,7 +76,7 @@ def mask_secret_args(args: list[str]) -> list[str]:
     return masked
 
 
-def graceful_timeout_in(args: list[str]) -> float | None:
+def graceful_timeout_in(args: Sequence[str]) -> float | None:
     """TGI's drain time (`--graceful-termination-timeout N`, `=N`, `-g N`) when extra args set it, else None."""
     found: float | None = None
     for index, arg in enumerate(args):

@@ -8,39 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from enum import Enum
+
+from orchestrator.engines.base import Phase
 
 __all__ = ["Phase", "is_connected_line", "is_useful_line", "phase_of_line", "tidy_line"]
 
-
-class Phase(Enum):
-    """Start-up phases in order; the value is the stable id used in `--json` events."""
-
-    PULLING = "pulling"
-    STARTING = "starting"
-    DOWNLOADING = "downloading"
-    LOADING = "loading"
-    WARMING_UP = "warming_up"
-    READY = "ready"
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-    @property
-    def order(self) -> int:
-        return _ORDER.index(self)
-
-
-_ORDER = list(Phase)
-_LABELS = {
-    Phase.PULLING: "pulling image",
-    Phase.STARTING: "starting",
-    Phase.DOWNLOADING: "downloading weights",
-    Phase.LOADING: "loading shards",
-    Phase.WARMING_UP: "warming up",
-    Phase.READY: "ready",
-}
 
 # Substring -> phase it proves we are in (TGI 1.x-3.x launcher, shard and router lines).
 _MILESTONES: tuple[tuple[str, Phase], ...] = (

@@ -1,0 +1,197 @@
+"""The engine seam: what the rest of the orchestrator may ask of a serving engine, as one typed record.
+
+An `Engine` is plain data and pure functions (no I/O, no Docker, no settings model): the plan asks it for a
+command line, validation for its start-up rules, the start-up wait for the meaning of its log lines, `status`
+for its metric names, the client, smoke checks and load tests for its routes. Each engine package
+(`orchestrator.engines.tgi`, later `vllm`) builds one `Engine`; `orchestrator.engines.engine_for` finds it.
+Settings reach an engine as `LaunchValues` / `RuleInput` (dotted setting paths to values), so this layer never
+imports the configuration layer above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from orchestrator.engines.diagnosis import Diagnosis, DiagnosisContext
+
+__all__ = [
+    "Diagnosis",
+    "DiagnosisContext",
+    "Engine",
+    "EngineLaunch",
+    "EngineProblem",
+    "LaunchValues",
+    "Phase",
+    "ProbeRequest",
+    "Routes",
+    "RuleInput",
+    "StatusMetrics",
+    "Version",
+]
+
+Version = tuple[int, int, int]
+
+
+class Phase(Enum):
+    """Start-up phases in order, the same for every engine; the value is the stable id in `--json` events."""
+
+    PULLING = "pulling"
+    STARTING = "starting"
+    DOWNLOADING = "downloading"
+    LOADING = "loading"
+    WARMING_UP = "warming_up"
+    READY = "ready"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def order(self) -> int:
+        return _ORDER.index(self)
+
+
+_ORDER = list(Phase)
+_LABELS = {
+    Phase.PULLING: "pulling image",
+    Phase.STARTING: "starting",
+    Phase.DOWNLOADING: "downloading weights",
+    Phase.LOADING: "loading shards",
+    Phase.WARMING_UP: "warming up",
+    Phase.READY: "ready",
+}
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The HTTP paths an engine serves; None where it has no such route."""
+
+    health: str
+    metrics: str
+    chat: str
+    completions: str
+    info: str | None
+    """A route describing the running server and its limits (TGI's `/info`)."""
+    generate: str | None
+    """A native one-shot generation route (TGI's `/generate`)."""
+    generate_stream: str | None
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """The smallest request that proves a server generates (readiness, after `/health` answers 200)."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusMetrics:
+    """Gauge names on the engine's `/metrics` that `status` shows."""
+
+    queue: str
+    running: str
+
+
+@dataclass(frozen=True)
+class LaunchValues:
+    """What the plan hands an engine to build its command line: settings as plain values."""
+
+    model_id: str
+    revision: str | None
+    quantize: str | None
+    dtype: str | None
+    limits: Mapping[str, int | float | None]
+    """Every `limits.*` setting by its leaf name (`max_input_tokens` ...); None means unset."""
+    num_shard: int
+    usage_stats: str
+    extra_args: Sequence[str]
+
+
+@dataclass(frozen=True)
+class EngineLaunch:
+    """An engine's answer for one version: its command line and where its image expects things."""
+
+    command: list[str]
+    environment: dict[str, str]
+    """Non-secret environment (e.g. the cache location)."""
+    image_entrypoint: tuple[str, ...]
+    """What the image itself runs; a secret-exporting wrapper execs it."""
+    data_dir: str
+    """Where the host cache directory is mounted in the container."""
+    token_file: str
+    """Where huggingface_hub in the image looks for a token file."""
+    token_env: str
+    """The variable the engine's downloader reads the Hub token from."""
+    api_key_env: str
+    """The variable the engine reads its API key from (never a flag: flags show in process lists)."""
+    forwards_sigterm: bool
+    """False when `docker stop` cannot reach the server process (no drain before the kill)."""
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """What an engine's start-up rules see: every setting by dotted path, and how to name one in a fix."""
+
+    values: Mapping[str, Any]
+    version: Version | None
+    where: Callable[[str], str]
+    """`where("limits.max_total_tokens")` -> how to set it (flag, env var, files), for fix texts."""
+    source_of: Callable[[str], str]
+    """Where a setting's value came from (`flag --max-total-tokens`, `default`, ...)."""
+    env_var: Callable[[str], str]
+    """The environment variable of a setting (`ORCHESTRATOR_LIMITS__MAX_TOTAL_TOKENS`)."""
+
+
+@dataclass(frozen=True)
+class EngineProblem:
+    """A broken start-up rule of an engine; the configuration layer adds the source and the shown value."""
+
+    path: str
+    rule: str
+    fix: str
+
+
+Rule = Callable[[RuleInput], Iterator[EngineProblem]]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One serving engine, as data and pure functions. See the module docstring for who asks what."""
+
+    kind: str
+    """Stable id in settings and labels: `tgi`."""
+    name: str
+    """For people: `TGI`."""
+    default_image: str
+    container_port: int
+    drain_seconds: float
+    """How long the server finishes in-flight requests after SIGTERM, by default."""
+    routes: Routes
+    readiness_probe: ProbeRequest
+    status_metrics: StatusMetrics
+    owned_flags: Mapping[str, str]
+    """Launcher flag -> the setting that controls it (extra args must not repeat them)."""
+    secret_flags: frozenset[str]
+    parse_version: Callable[[str], Version | None]
+    format_version: Callable[[Version], str]
+    oldest_supported: Version
+    launch: Callable[[Version, LaunchValues], EngineLaunch]
+    rules: tuple[Rule, ...]
+    """Its own start-up checks, run before anything starts."""
+    warnings: Callable[[RuleInput], list[str]]
+    owned_flag_in: Callable[[str], str | None]
+    mask_secret_args: Callable[[list[str]], list[str]]
+    drain_in_args: Callable[[Sequence[str]], float | None]
+    """The drain time when extra args set it, else None."""
+    phase_of_line: Callable[[str], Phase | None]
+    is_serving_line: Callable[[str], bool]
+    """The line after which the server answers HTTP (probe fast from then on)."""
+    is_useful_line: Callable[[str], bool]
+    tidy_line: Callable[[str], str]
+    diagnose: Callable[[Sequence[str], DiagnosisContext, Sequence[str]], Diagnosis | None]
+    """(log lines, context, secrets) -> the known cause of a failed start, or None."""
