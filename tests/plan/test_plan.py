@@ -91,6 +91,7 @@ def test_pinned_release_plan_is_exactly_this() -> None:
     prefix = "org.tgi-orchestrator"
     assert plan.labels == {
         f"{prefix}.managed": "true",
+        f"{prefix}.engine": "tgi",
         f"{prefix}.name": "tgi-mistral",
         f"{prefix}.model": "TheBloke/Mistral-7B-Instruct-v0.2-AWQ",
         f"{prefix}.tgi-version": "3.3.7",
