@@ -87,6 +87,9 @@ def test_pinned_release_plan_is_exactly_this() -> None:
         ),
         settings_hash=plan.settings_hash,
         warnings=[],
+        engine="tgi",
+        image_entrypoint=("/tgi-entrypoint.sh",),
+        token_env="HF_TOKEN",
     )
     prefix = "org.tgi-orchestrator"
     assert plan.labels == {
