@@ -218,24 +218,14 @@ def wait_until_ready(
     tick_every: float = 1.0,
 ) -> float:
     """Block until ready (returns seconds since `tracker.started`) or raise `StartupFailure`."""
-    emit = on_event or (lambda event: None)
     lines: queue.Queue[object] = queue.Queue()
     stream = target.follow_logs()
     threading.Thread(target=_pump, args=(stream, lines), daemon=True, name="log-follow").start()
+    polls = _Polls(fast_poll, slow_poll, state_every, tick_every)
     try:
-        return _wait(
-            target,
-            endpoint,
-            tracker,
-            lines,
-            api_key,
-            emit,
-            clock,
-            fast_poll,
-            slow_poll,
-            state_every,
-            tick_every,
-        )
+        return _Wait(
+            target, endpoint, tracker, lines, api_key, on_event or (lambda event: None), clock, polls
+        ).run()
     finally:
         close = getattr(stream, "close", None)
         if callable(close):  # stop following: the reader thread ends instead of buffering forever
@@ -243,90 +233,119 @@ def wait_until_ready(
                 close()
 
 
-def _wait(
-    target: ContainerTarget,
-    endpoint: str,
-    tracker: StartupTracker,
-    lines: queue.Queue[object],
-    api_key: str | None,
-    emit: Callable[[ProgressEvent], None],
-    clock: Callable[[], float],
-    fast_poll: float,
-    slow_poll: float,
-    state_every: float,
-    tick_every: float,
-) -> float:
-    stream_open = True
-    next_state = next_probe = next_tick = clock()
-    last_probe_note = ""
+@dataclass(frozen=True)
+class _Polls:
+    """How often the wait probes (fast once the server answers), looks at the container, and reports."""
 
-    def event(kind: str, message: str = "") -> None:
-        now = clock()
-        emit(ProgressEvent(kind, tracker.phase, now - tracker.started, now - tracker.phase_started, message))
+    fast: float
+    slow: float
+    state_every: float
+    tick_every: float
 
-    def fail(reason: str, message: str, exit_code: int | None = None) -> StartupFailure:
-        now = clock()
-        event("failed", message)
+
+class _Wait:
+    """One start-up wait: log lines move the tracker, the container's state ends it early, probes end it."""
+
+    def __init__(
+        self,
+        target: ContainerTarget,
+        endpoint: str,
+        tracker: StartupTracker,
+        lines: queue.Queue[object],
+        api_key: str | None,
+        emit: Callable[[ProgressEvent], None],
+        clock: Callable[[], float],
+        polls: _Polls,
+    ) -> None:
+        self.target, self.endpoint, self.tracker, self.lines = target, endpoint, tracker, lines
+        self.api_key, self.emit, self.clock, self.polls = api_key, emit, clock, polls
+        self.stream_open = True
+        self.next_state = self.next_probe = self.next_tick = clock()
+        self.last_probe_note = ""
+
+    def run(self) -> float:
+        self.event("phase", self.tracker.last_line)
+        while True:
+            now = self.clock()
+            self.read_lines(max(0.0, min(self.next_probe, self.next_state, self.next_tick) - now))
+            now = self.clock()
+            if now >= self.next_state:
+                self.check_container(now)
+            if now >= self.next_probe and self.probe(now):
+                return self.clock() - self.tracker.started
+            if now >= self.next_tick:
+                self.event("waiting", self.last_probe_note or self.tracker.last_line)
+                self.next_tick = now + self.polls.tick_every
+            problem = self.tracker.stall(self.clock())
+            if problem is not None:
+                raise self.fail("deadline" if "startup_deadline" in problem else "stalled", problem)
+
+    def event(self, kind: str, message: str = "") -> None:
+        now, tracker = self.clock(), self.tracker
+        self.emit(
+            ProgressEvent(kind, tracker.phase, now - tracker.started, now - tracker.phase_started, message)
+        )
+
+    def fail(self, reason: str, message: str, exit_code: int | None = None) -> StartupFailure:
+        self.event("failed", message)
+        tracker = self.tracker
         return StartupFailure(
             reason,
             message,
             phase=tracker.phase,
-            elapsed=now - tracker.started,
+            elapsed=self.clock() - tracker.started,
             exit_code=exit_code,
             log_tail=list(tracker.tail),
         )
 
-    event("phase", tracker.last_line)
-    while True:
-        now = clock()
-        wait = max(0.0, min(next_probe, next_state, next_tick) - now)
+    def read_lines(self, wait: float) -> None:
+        """Wait up to `wait` seconds for log lines, then take every line already there."""
         item: object = None
-        if stream_open:
+        if self.stream_open:
             with contextlib.suppress(queue.Empty):
-                item = lines.get(timeout=wait)
+                item = self.lines.get(timeout=wait)
         elif wait:
             time.sleep(wait)
-        now = clock()
+        now = self.clock()
         while item is not None:
             if item is _END:
-                stream_open = False
-                next_state = now  # the stream ends when the container stops: look at once
+                self.stream_open = False
+                self.next_state = now  # the stream ends when the container stops: look at once
             else:
                 assert isinstance(item, str)
-                was_connected = tracker.connected
-                changed = tracker.observe(item, now)
-                event("phase" if changed else "log", tracker.last_line)
-                if tracker.connected and not was_connected:
-                    next_probe = now  # the port opens right after `Connected`: probe at once, then fast
+                was_serving = self.tracker.connected
+                changed = self.tracker.observe(item, now)
+                self.event("phase" if changed else "log", self.tracker.last_line)
+                if self.tracker.connected and not was_serving:
+                    self.next_probe = now  # the port opens right after the serving line: probe at once
             try:
-                item = lines.get_nowait()
+                item = self.lines.get_nowait()
             except queue.Empty:
                 item = None
-        if now >= next_state:
-            status, exit_code = target.status()
-            if status in {"exited", "dead"} or (status == "created" and not stream_open):
-                message = f"the container exited with code {exit_code} while {tracker.phase.label}"
-                raise fail("exited", message, exit_code)
-            next_state = now + state_every
-        if now >= next_probe:
-            code = probe_health(endpoint, tracker.engine.routes.health, timeout=min(1.0, max(0.2, slow_poll)))
-            if code == 200:
-                ok, note = probe_generate(endpoint, tracker.engine.readiness_probe, api_key=api_key)
-                if ok:
-                    tracker.enter(Phase.READY, clock())
-                    event("ready", f"ready at {endpoint}")
-                    return clock() - tracker.started
-                last_probe_note = note
-            elif code is not None:
-                last_probe_note = f"/health answered {code}"
-            if code is not None and tracker.phase.order < Phase.WARMING_UP.order:
-                tracker.enter(Phase.WARMING_UP, now)
-                event("phase", tracker.last_line)
-            fast = tracker.connected or code is not None
-            next_probe = clock() + (fast_poll if fast else slow_poll)
-        if now >= next_tick:
-            event("waiting", last_probe_note or tracker.last_line)
-            next_tick = now + tick_every
-        problem = tracker.stall(clock())
-        if problem is not None:
-            raise fail("deadline" if "startup_deadline" in problem else "stalled", problem)
+
+    def check_container(self, now: float) -> None:
+        status, exit_code = self.target.status()
+        if status in {"exited", "dead"} or (status == "created" and not self.stream_open):
+            message = f"the container exited with code {exit_code} while {self.tracker.phase.label}"
+            raise self.fail("exited", message, exit_code)
+        self.next_state = now + self.polls.state_every
+
+    def probe(self, now: float) -> bool:
+        """Health, then the one-token request once health is 200; True when both succeeded (ready)."""
+        tracker, engine = self.tracker, self.tracker.engine
+        code = probe_health(self.endpoint, engine.routes.health, timeout=min(1.0, max(0.2, self.polls.slow)))
+        if code == 200:
+            ok, note = probe_generate(self.endpoint, engine.readiness_probe, api_key=self.api_key)
+            if ok:
+                tracker.enter(Phase.READY, self.clock())
+                self.event("ready", f"ready at {self.endpoint}")
+                return True
+            self.last_probe_note = note
+        elif code is not None:
+            self.last_probe_note = f"{engine.routes.health} answered {code}"
+        if code is not None and tracker.phase.order < Phase.WARMING_UP.order:
+            tracker.enter(Phase.WARMING_UP, now)
+            self.event("phase", tracker.last_line)
+        fast = tracker.connected or code is not None
+        self.next_probe = self.clock() + (self.polls.fast if fast else self.polls.slow)
+        return False
