@@ -10,6 +10,7 @@ and runs them, so this module never imports validation (validation imports it).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from orchestrator.config.gpus import GpuSelection, parse_gpus
 from orchestrator.config.sources import (
     CONFIG_FILE_ENV,
     ENV_PREFIX,
@@ -148,6 +150,11 @@ class HostSettings(BaseModel):
     container_name: str = "tgi-mistral"
     """Container (deployment) name."""
 
+    @cached_property
+    def gpu_selection(self) -> GpuSelection:
+        """`gpus` parsed once (ValueError for a malformed list: validation reports it)."""
+        return parse_gpus(self.gpus)
+
 
 class SecretSettings(BaseModel):
     """Secrets: never printed, never in process arguments or a container's environment."""
@@ -206,6 +213,8 @@ class Settings(BaseSettings):
     timeouts: TimeoutSettings = TimeoutSettings()
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+    _validated_as: int = PrivateAttr(0)
+    """`id()` of the instance that passed validation (a copy has another id, so it is checked again)."""
 
     @classmethod
     def settings_customise_sources(
@@ -217,6 +226,15 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, *(source for _, source in sources(settings_cls)))
+
+    @property
+    def validated(self) -> bool:
+        """Whether these very settings passed `orchestrator.config.validation.check` (run it once, not per use)."""
+        return self._validated_as == id(self)
+
+    def mark_validated(self) -> None:
+        """Called by validation when every rule holds."""
+        self._validated_as = id(self)
 
     def source_of(self, path: str) -> str:
         """Where the value at dotted `path` (e.g. `host.port`) came from: flag, env, .env, toml or default."""

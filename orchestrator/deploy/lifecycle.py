@@ -145,7 +145,7 @@ def _up(
         _limits(settings), started, secrets=settings.secrets.values(), engine=settings.serving_engine
     )
     facts_first = engine.facts()
-    gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpus) else None
+    gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpu_selection) else None
     plan = build_plan(settings, gpu_count=gpu_count)
     for warning in plan.warnings:
         _emit_info(emit, tracker, f"warning: {warning}")

@@ -19,7 +19,8 @@ from orchestrator.errors import RuntimeUnavailableError
 from orchestrator.launch.labels import label
 
 if TYPE_CHECKING:
-    from orchestrator.config.settings import Settings
+    from orchestrator.config.gpus import GpuSelection
+    from orchestrator.config.settings import HostSettings, Settings
     from orchestrator.runtime.containers import ContainerInfo, DockerRuntime, EngineFacts
 
 __all__ = [
@@ -48,13 +49,15 @@ class PreflightResult:
     existing: ContainerInfo | None
 
 
-def gpus_requested(gpus: str) -> bool:
-    return gpus.strip().lower() not in {"none", "", "0", "false", "off"}
+def gpus_requested(selection: GpuSelection) -> bool:
+    """Whether the container asks for any GPU (`0` is GPU number 0, not "none")."""
+    return selection.kind != "none"
 
 
-def check_gpus(gpus: str, facts: EngineFacts) -> None:
+def check_gpus(host: HostSettings, facts: EngineFacts) -> None:
     """GPUs asked for but the engine has no NVIDIA runtime: the start would fail with a cryptic driver error."""
-    if gpus_requested(gpus) and not facts.nvidia:
+    gpus = host.gpus
+    if gpus_requested(host.gpu_selection) and not facts.nvidia:
         runtimes = ", ".join(facts.runtimes) or "none"
         raise RuntimeUnavailableError(
             f"host.gpus = {gpus!r} asks for GPUs, but the Docker Engine {facts.server_version} has no NVIDIA "
@@ -129,7 +132,7 @@ def run_preflight(
     """Every check in order; the port check is skipped when our same-named running deployment holds the port."""
     facts = facts or runtime.facts()
     existing = check_name(runtime, settings.host.container_name)
-    check_gpus(settings.host.gpus, facts)
+    check_gpus(settings.host, facts)
     check_cache_dir(settings.cache_dir)
     if not _held_by(existing, settings):
         check_port(settings.host.bind_address, settings.host.port)

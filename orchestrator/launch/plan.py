@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from pydantic import SecretStr
 
-from orchestrator.config.gpus import parse_gpus
+from orchestrator.config.gpus import GpuSelection
 from orchestrator.config.settings import Settings
 from orchestrator.config.validation import check
 from orchestrator.config.validation import warnings as settings_warnings
@@ -121,7 +121,8 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
 
     Raises `ConfigError` if the settings break a rule (they normally arrive validated from `load_settings`).
     """
-    check(settings)
+    if not settings.validated:
+        check(settings)
     version = settings.engine.version
     assert version is not None  # guaranteed by check()
     engine = settings.serving_engine
@@ -140,7 +141,7 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
         secret_files=secret_files,
         container_port=engine.container_port,
         port_bindings={f"{engine.container_port}/tcp": (settings.host.bind_address, settings.host.port)},
-        device_requests=_device_requests(settings.host.gpus),
+        device_requests=_device_requests(settings.host.gpu_selection),
         num_shard=num_shard,
         shm_size=settings.host.shm_size.lower(),
         labels={},
@@ -168,7 +169,7 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
 
 
 def _num_shard(settings: Settings, gpu_count: int | None, warnings: list[str]) -> int:
-    selection = parse_gpus(settings.host.gpus)
+    selection = settings.host.gpu_selection
     if settings.host.num_shard is not None:
         return settings.host.num_shard
     if selection.kind == "none":
@@ -232,8 +233,7 @@ def _entrypoint(secret_files: list[SecretFile], launch: EngineLaunch) -> list[st
     return ["/bin/sh", "-c", wrapper_script(secret_files), *launch.image_entrypoint]
 
 
-def _device_requests(gpus: str) -> list[GpuRequest]:
-    selection = parse_gpus(gpus)
+def _device_requests(selection: GpuSelection) -> list[GpuRequest]:
     if selection.kind == "none":
         return []
     if selection.kind == "all":

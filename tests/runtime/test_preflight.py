@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.config.gpus import parse_gpus
+from orchestrator.config.settings import HostSettings
 from orchestrator.deploy.preflight import check_cache_dir, check_gpus, check_port, gpus_requested
 from orchestrator.errors import RuntimeUnavailableError
 from orchestrator.runtime.containers import EngineFacts, connect
@@ -48,11 +50,12 @@ def test_cache_dir_is_created_and_must_be_a_writable_directory(tmp_path: Path) -
 
 def test_gpus_need_the_nvidia_runtime() -> None:
     with pytest.raises(RuntimeUnavailableError) as caught:
-        check_gpus("all", _facts("runc", "io.containerd.runc.v2"))
+        check_gpus(HostSettings(gpus="all"), _facts("runc", "io.containerd.runc.v2"))
     assert "NVIDIA Container Toolkit" in str(caught.value) and "--gpus none" in str(caught.value)
-    check_gpus("all", _facts("runc", "nvidia"))
-    check_gpus("none", _facts("runc"))
-    assert gpus_requested("0,1") and not gpus_requested("none")
+    check_gpus(HostSettings(gpus="all"), _facts("runc", "nvidia"))
+    check_gpus(HostSettings(gpus="none"), _facts("runc"))
+    assert gpus_requested(parse_gpus("0,1")) and gpus_requested(parse_gpus("0"))
+    assert not gpus_requested(parse_gpus("none"))
 
 
 def test_no_engine_behind_the_socket(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ def check(settings: Settings) -> None:
     found = problems(settings)
     if found:
         raise ConfigError(found)
+    settings.mark_validated()
 
 
 def problems(settings: Settings) -> list[ConfigProblem]:

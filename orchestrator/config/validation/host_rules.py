@@ -6,7 +6,6 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from orchestrator.config.gpus import parse_gpus
 from orchestrator.config.settings import Settings
 from orchestrator.config.validation.common import problem
 from orchestrator.errors import ConfigProblem
@@ -36,7 +35,7 @@ def _bind_and_port(settings: Settings) -> Iterator[ConfigProblem]:
 
 def _gpus(settings: Settings) -> Iterator[ConfigProblem]:
     try:
-        selection = parse_gpus(settings.host.gpus)
+        selection = settings.host.gpu_selection
     except ValueError as exc:
         yield problem(
             settings,
