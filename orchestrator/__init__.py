@@ -10,122 +10,88 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import (
-    ConfigError,
-    ConfigProblem,
-    DeploymentError,
-    OrchestratorError,
-    RuntimeUnavailableError,
-)
+from orchestrator.errors import ConfigError as ConfigError
+from orchestrator.errors import ConfigProblem as ConfigProblem
+from orchestrator.errors import DeploymentError as DeploymentError
+from orchestrator.errors import OrchestratorError as OrchestratorError
+from orchestrator.errors import RuntimeUnavailableError as RuntimeUnavailableError
 
 if TYPE_CHECKING:
-    from orchestrator.client import (
-        GREEDY,
-        MISTRAL_MODEL_CARD,
-        AsyncTGIClient,
-        CallStats,
-        GenerateResult,
-        RetryBudget,
-        RetryPolicy,
-        SamplingPreset,
-        TGIAuthenticationError,
-        TGIClient,
-        TGIDeadlineExceededError,
-        TGIError,
-        TGIGenerationError,
-        TGIOverloadedError,
-        TGIStreamInterruptedError,
-        TGIUnavailableError,
-        TGIValidationError,
-        TokenEvent,
-    )
-    from orchestrator.config.loading import load_settings
-    from orchestrator.config.settings import Settings
-    from orchestrator.deploy.lifecycle import (
-        DeploymentInfo,
-        DeploymentStatus,
-        down,
-        find_deployment,
-        logs,
-        status,
-        up,
-    )
-    from orchestrator.launch.plan import LaunchPlan, build_plan
-    from orchestrator.tokens import format_chat, format_prompt, get_tokenizer
+    from orchestrator.client import GREEDY as GREEDY
+    from orchestrator.client import MISTRAL_MODEL_CARD as MISTRAL_MODEL_CARD
+    from orchestrator.client import AsyncTGIClient as AsyncTGIClient
+    from orchestrator.client import CallStats as CallStats
+    from orchestrator.client import GenerateResult as GenerateResult
+    from orchestrator.client import RetryBudget as RetryBudget
+    from orchestrator.client import RetryPolicy as RetryPolicy
+    from orchestrator.client import SamplingPreset as SamplingPreset
+    from orchestrator.client import TGIAuthenticationError as TGIAuthenticationError
+    from orchestrator.client import TGIClient as TGIClient
+    from orchestrator.client import TGIDeadlineExceededError as TGIDeadlineExceededError
+    from orchestrator.client import TGIError as TGIError
+    from orchestrator.client import TGIGenerationError as TGIGenerationError
+    from orchestrator.client import TGIOverloadedError as TGIOverloadedError
+    from orchestrator.client import TGIStreamInterruptedError as TGIStreamInterruptedError
+    from orchestrator.client import TGIUnavailableError as TGIUnavailableError
+    from orchestrator.client import TGIValidationError as TGIValidationError
+    from orchestrator.client import TokenEvent as TokenEvent
+    from orchestrator.config.loading import load_settings as load_settings
+    from orchestrator.config.settings import Settings as Settings
+    from orchestrator.deploy.lifecycle import DeploymentInfo as DeploymentInfo
+    from orchestrator.deploy.lifecycle import DeploymentStatus as DeploymentStatus
+    from orchestrator.deploy.lifecycle import down as down
+    from orchestrator.deploy.lifecycle import find_deployment as find_deployment
+    from orchestrator.deploy.lifecycle import logs as logs
+    from orchestrator.deploy.lifecycle import status as status
+    from orchestrator.deploy.lifecycle import up as up
+    from orchestrator.launch.plan import LaunchPlan as LaunchPlan
+    from orchestrator.launch.plan import build_plan as build_plan
+    from orchestrator.tokens import format_chat as format_chat
+    from orchestrator.tokens import format_prompt as format_prompt
+    from orchestrator.tokens import get_tokenizer as get_tokenizer
 
-_LAZY: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "GREEDY",
-            "MISTRAL_MODEL_CARD",
-            "AsyncTGIClient",
-            "CallStats",
-            "GenerateResult",
-            "RetryBudget",
-            "RetryPolicy",
-            "SamplingPreset",
-            "TGIAuthenticationError",
-            "TGIClient",
-            "TGIDeadlineExceededError",
-            "TGIError",
-            "TGIGenerationError",
-            "TGIOverloadedError",
-            "TGIStreamInterruptedError",
-            "TGIUnavailableError",
-            "TGIValidationError",
-            "TokenEvent",
-        ],
-        "orchestrator.client",
+
+_LAZY_FROM: dict[str, tuple[str, ...]] = {
+    "orchestrator.client": (
+        "GREEDY",
+        "MISTRAL_MODEL_CARD",
+        "AsyncTGIClient",
+        "CallStats",
+        "GenerateResult",
+        "RetryBudget",
+        "RetryPolicy",
+        "SamplingPreset",
+        "TGIAuthenticationError",
+        "TGIClient",
+        "TGIDeadlineExceededError",
+        "TGIError",
+        "TGIGenerationError",
+        "TGIOverloadedError",
+        "TGIStreamInterruptedError",
+        "TGIUnavailableError",
+        "TGIValidationError",
+        "TokenEvent",
     ),
-    **dict.fromkeys(
-        ["DeploymentInfo", "DeploymentStatus", "down", "find_deployment", "logs", "status", "up"],
-        "orchestrator.deploy.lifecycle",
+    "orchestrator.config.loading": ("load_settings",),
+    "orchestrator.config.settings": ("Settings",),
+    "orchestrator.deploy.lifecycle": (
+        "DeploymentInfo",
+        "DeploymentStatus",
+        "down",
+        "find_deployment",
+        "logs",
+        "status",
+        "up",
     ),
-    **dict.fromkeys(["LaunchPlan", "build_plan"], "orchestrator.launch.plan"),
-    **dict.fromkeys(["Settings"], "orchestrator.config.settings"),
-    **dict.fromkeys(["load_settings"], "orchestrator.config.loading"),
-    **dict.fromkeys(["format_chat", "format_prompt", "get_tokenizer"], "orchestrator.tokens"),
+    "orchestrator.launch.plan": ("LaunchPlan", "build_plan"),
+    "orchestrator.tokens": ("format_chat", "format_prompt", "get_tokenizer"),
 }
+"""The public names imported on first use, by module: the one list (the `TYPE_CHECKING` imports above mirror
+it for type checkers, and tests/test_public_api.py fails when they drift, as huggingface_hub checks its own)."""
 
-__all__ = [
-    "GREEDY",
-    "MISTRAL_MODEL_CARD",
-    "AsyncTGIClient",
-    "CallStats",
-    "ConfigError",
-    "ConfigProblem",
-    "DeploymentError",
-    "DeploymentInfo",
-    "DeploymentStatus",
-    "GenerateResult",
-    "LaunchPlan",
-    "OrchestratorError",
-    "RetryBudget",
-    "RetryPolicy",
-    "RuntimeUnavailableError",
-    "SamplingPreset",
-    "Settings",
-    "TGIAuthenticationError",
-    "TGIClient",
-    "TGIDeadlineExceededError",
-    "TGIError",
-    "TGIGenerationError",
-    "TGIOverloadedError",
-    "TGIStreamInterruptedError",
-    "TGIUnavailableError",
-    "TGIValidationError",
-    "TokenEvent",
-    "build_plan",
-    "down",
-    "find_deployment",
-    "format_chat",
-    "format_prompt",
-    "get_tokenizer",
-    "load_settings",
-    "logs",
-    "status",
-    "up",
-]
+_LAZY = {name: module for module, names in _LAZY_FROM.items() for name in names}
+_EAGER = ("ConfigError", "ConfigProblem", "DeploymentError", "OrchestratorError", "RuntimeUnavailableError")
+__all__ = sorted([*_EAGER, *_LAZY])
 
 __version__ = "0.1.0"
 

@@ -46,13 +46,28 @@ def test_client_names_are_the_client_modules_own() -> None:
 
 
 def test_all_lists_exactly_the_eager_and_lazy_names() -> None:
-    from orchestrator import _LAZY
+    from orchestrator import _EAGER, _LAZY
 
-    eager = {
-        "ConfigError",
-        "ConfigProblem",
-        "DeploymentError",
-        "OrchestratorError",
-        "RuntimeUnavailableError",
-    }
-    assert set(orchestrator.__all__) == eager | set(_LAZY)
+    assert set(orchestrator.__all__) == set(_EAGER) | set(_LAZY)
+    for name in _EAGER:
+        assert getattr(orchestrator, name).__module__ == "orchestrator.errors"
+
+
+def test_type_checking_imports_mirror_the_lazy_names() -> None:
+    """The `TYPE_CHECKING` block (for type checkers) must import exactly `_LAZY_FROM`, each as itself."""
+    import ast
+    from pathlib import Path
+
+    from orchestrator import _LAZY_FROM
+
+    tree = ast.parse(Path(orchestrator.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    imported: dict[str, set[str]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names:
+            assert alias.asname == alias.name, f"import {alias.name} as itself (an explicit re-export)"
+            imported.setdefault(node.module, set()).add(alias.name)
+    assert imported == {module: set(names) for module, names in _LAZY_FROM.items()}
