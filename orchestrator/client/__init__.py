@@ -1,6 +1,7 @@
 """A retrying client for TGI deployments: `TGIClient` (blocking) and `AsyncTGIClient` (asyncio).
 
-retry.py      RetryPolicy, classify(exc), RetryBudget; drives tenacity's Retrying / AsyncRetrying
+retry.py      RetryPolicy, classify(exc), RetryBudget; wires tenacity's Retrying / AsyncRetrying
+retry_loop.py the one retry loop (run_sync) that drives it
 errors.py     TGIError and its subtree (validation, overloaded, generation, unavailable, deadline, ...)
 translate.py  huggingface_hub / httpx2 / SSE error events -> that tree
 sse.py        incremental SSE decoding (bytes in, payloads out)
@@ -10,7 +11,7 @@ presets.py    named sampling presets (MISTRAL_MODEL_CARD)
 base.py       construction, secrets, local tokenizer, per-call statistics, each method's preparation
 sync_client.py  the thin shell that moves bytes (blocking); the one source of both clients
 streams.py    the open streams handed to callers (blocking); open_stream.py holds their shared state
-async_client.py / async_streams.py   GENERATED from those two by `python -m orchestrator.client._generate_async`
+async_*.py    GENERATED from sync_client.py, streams.py, retry_loop.py by `python -m orchestrator.client._generate_async`
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Writes the asyncio client from the blocking one, so each method body exists once (huggingface_hub's approach).
 
-`async_client.py` comes from `sync_client.py` and `async_streams.py` from `streams.py`, by explicit rules: which
+`async_client.py` comes from `sync_client.py`, `async_streams.py` from `streams.py` and `async_retry_loop.py` from
+`retry_loop.py`, by explicit rules: which
 functions become coroutines, which calls are awaited, which names, loops and phrases change. The rules are read
 off the source's syntax tree and applied as text edits, so comments and layout survive; ruff then sorts imports
 and formats. Every rule must apply at least once: a rule the source no longer matches stops the generator
@@ -43,7 +44,9 @@ class Spec:
     def_renames: Mapping[str, str]  # their new names (the async protocol's dunders, `aclose`)
     awaited: frozenset[str]  # dotted callees whose calls are awaited (never inside a lambda)
     call_renames: Mapping[str, str]  # dotted callee -> its new last name
-    async_iterables: frozenset[str] = frozenset()  # `for` loops over these become `async for`
+    async_iterables: frozenset[str] = (
+        frozenset()
+    )  # `for` loops over these (or their calls) become `async for`
     dropped: frozenset[str] = frozenset()  # members with no asyncio meaning
     names: Mapping[str, str] = field(default_factory=dict)  # whole-word renames, code and prose
     phrases: Mapping[str, str] = field(default_factory=dict)  # exact text replacements (docstrings, imports)
@@ -109,6 +112,24 @@ SPECS = (
             ">>> with ": ">>> async with ",
             "...     client.generate(": "...     await client.generate(",
             "orchestrator.client.streams import": "orchestrator.client.async_streams import",
+            "orchestrator.client.retry_loop import": "orchestrator.client.async_retry_loop import",
+        },
+    ),
+    Spec(
+        source="retry_loop.py",
+        target="async_retry_loop.py",
+        summary="`run_async`: the asyncio client's one retry loop, on tenacity's `AsyncRetrying`.",
+        async_defs=frozenset({"run_sync", "again"}),
+        def_renames={},
+        awaited=frozenset({"attempt", "again"}),
+        call_renames={},
+        async_iterables=frozenset({"build_retrying"}),
+        names={"run_sync": "run_async"},
+        phrases={
+            "import Callable": "import Awaitable, Callable",
+            "attempt: Callable[[CallContext], T]": "attempt: Callable[[CallContext], Awaitable[T]]",
+            "build_retrying(ctx, budget, pool)": "build_retrying(ctx, budget, pool, asynchronous=True)",
+            "tenacity's `Retrying`": "tenacity's `AsyncRetrying`",
         },
     ),
     Spec(
@@ -187,7 +208,7 @@ class _Rewriter:
         elif isinstance(node, ast.Call):
             self._call(node, parent, in_lambda)
         elif isinstance(node, ast.For):
-            iterable = _dotted(node.iter)
+            iterable = _dotted(node.iter.func if isinstance(node.iter, ast.Call) else node.iter)
             if iterable in self.spec.async_iterables:
                 self.edit(self.start(node), self.start(node), "async ", f"async_iterables:{iterable}")
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.YieldFrom):
@@ -247,8 +268,8 @@ _HEADER_SLOT = "\0module docstring\0"
 def _header(spec: Spec) -> str:
     return (
         f'{MARKER} Written from {spec.source} by `{COMMAND}`.\n"""{spec.summary}\n\n'
-        f"Generated from the blocking `{spec.source}`, which holds every method body once: edit that file and\n"
-        f"run `{COMMAND}`;\n`tests/client/test_generated_async.py` fails when this file and its source disagree.\n"
+        f"Generated from the blocking `{spec.source}`, where this code is written once: edit that file, then run\n"
+        f"`{COMMAND}`. tests/client/test_generated_async.py fails on any drift.\n"
         '"""'
     )
 

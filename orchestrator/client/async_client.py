@@ -1,9 +1,8 @@
 # GENERATED FILE, DO NOT EDIT. Written from sync_client.py by `python -m orchestrator.client._generate_async`.
 """`AsyncTGIClient`: the asyncio twin of `TGIClient`, with the same methods, parameters and rules.
 
-Generated from the blocking `sync_client.py`, which holds every method body once: edit that file and
-run `python -m orchestrator.client._generate_async`;
-`tests/client/test_generated_async.py` fails when this file and its source disagree.
+Generated from the blocking `sync_client.py`, where this code is written once: edit that file, then run
+`python -m orchestrator.client._generate_async`. tests/client/test_generated_async.py fails on any drift.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx2
 
+from orchestrator.client.async_retry_loop import run_async
 from orchestrator.client.async_streams import AsyncChatStream, AsyncTokenStream
 from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, check_status
 from orchestrator.client.endpoints import Endpoint
@@ -20,7 +20,7 @@ from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
-from orchestrator.client.retry import CallContext, RetryPolicy, run_async
+from orchestrator.client.retry import CallContext, RetryPolicy
 
 if TYPE_CHECKING:
     from huggingface_hub import AsyncInferenceClient, ChatCompletionOutput

@@ -1,9 +1,8 @@
 # GENERATED FILE, DO NOT EDIT. Written from streams.py by `python -m orchestrator.client._generate_async`.
 """`AsyncTokenStream` / `AsyncChatStream`: the open streams `AsyncTGIClient` hands to callers.
 
-Generated from the blocking `streams.py`, which holds every method body once: edit that file and
-run `python -m orchestrator.client._generate_async`;
-`tests/client/test_generated_async.py` fails when this file and its source disagree.
+Generated from the blocking `streams.py`, where this code is written once: edit that file, then run
+`python -m orchestrator.client._generate_async`. tests/client/test_generated_async.py fails on any drift.
 """
 
 from __future__ import annotations

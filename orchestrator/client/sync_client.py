@@ -20,7 +20,8 @@ from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
-from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
+from orchestrator.client.retry import CallContext, RetryPolicy
+from orchestrator.client.retry_loop import run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
 
 if TYPE_CHECKING:
