@@ -1,4 +1,4 @@
-"""`async_client.py` and `async_streams.py` are what the generator writes from the blocking sources, and nothing else.
+"""The `async_*.py` client modules are exactly what the generator writes from their blocking sources.
 
 The generator is `orchestrator/client/_generate_async.py`; these tests regenerate in memory and fail on any drift
 (a hand edit of a generated file, or a source edited without regenerating), and check that its rules fail loudly
