@@ -1,6 +1,7 @@
 """A retrying client for TGI deployments: `TGIClient` (blocking) and `AsyncTGIClient` (asyncio).
 
-retry.py      RetryPolicy, classify(exc), RetryBudget; drives tenacity's Retrying / AsyncRetrying
+retry.py      RetryPolicy, classify(exc), RetryBudget; wires tenacity's Retrying / AsyncRetrying
+retry_loop.py the one retry loop (run_sync) that drives it
 errors.py     TGIError and its subtree (validation, overloaded, generation, unavailable, deadline, ...)
 translate.py  huggingface_hub / httpx2 / SSE error events -> that tree
 sse.py        incremental SSE decoding (bytes in, payloads out)
@@ -8,13 +9,15 @@ protocol.py   request bodies, response parsing, stream state (no I/O)
 endpoints.py  replica balancing: fewest in flight, cool-down after connection errors and 503
 presets.py    named sampling presets (MISTRAL_MODEL_CARD)
 base.py       construction, secrets, local tokenizer, per-call statistics, each method's preparation
-sync_client.py / async_client.py   the two thin shells that move bytes
-streams.py    the open streams handed to callers (sync and async)
+sync_client.py  the thin shell that moves bytes (blocking); the one source of both clients
+streams.py    the open streams handed to callers (blocking); open_stream.py holds their shared state
+async_*.py    GENERATED from sync_client.py, streams.py, retry_loop.py by `python -m orchestrator.client._generate_async`
 """
 
 from __future__ import annotations
 
 from orchestrator.client.async_client import AsyncTGIClient
+from orchestrator.client.async_streams import AsyncChatStream, AsyncTokenStream
 from orchestrator.client.errors import (
     TGIAuthenticationError,
     TGIDeadlineExceededError,
@@ -28,7 +31,7 @@ from orchestrator.client.errors import (
 from orchestrator.client.presets import GREEDY, MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.results import CallStats, GenerateResult, ServerTimings, TokenEvent
 from orchestrator.client.retry import RetryBudget, RetryPolicy, Verdict, classify
-from orchestrator.client.streams import AsyncChatStream, AsyncTokenStream, ChatStream, TokenStream
+from orchestrator.client.streams import ChatStream, TokenStream
 from orchestrator.client.sync_client import TGIClient
 
 __all__ = [

@@ -1,8 +1,8 @@
-"""`AsyncTGIClient`: the asyncio twin of `sync_client.py` (a test checks their public signatures match).
+# GENERATED FILE, DO NOT EDIT. Written from sync_client.py by `python -m orchestrator.client._generate_async`.
+"""`AsyncTGIClient`: the asyncio twin of `TGIClient`, with the same methods, parameters and rules.
 
-Every decision is shared with the blocking client (`protocol.py`, `retry.py` driving tenacity's `AsyncRetrying`,
-`endpoints.py`); only the sending differs. `chat` goes through huggingface_hub's `AsyncInferenceClient`,
-reachable as `.inference_client`.
+Generated from the blocking `sync_client.py`, where this code is written once: edit that file, then run
+`python -m orchestrator.client._generate_async`. tests/client/test_generated_async.py fails on any drift.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx2
 
+from orchestrator.client.async_retry_loop import run_async
+from orchestrator.client.async_streams import AsyncChatStream, AsyncTokenStream
 from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, check_status
 from orchestrator.client.endpoints import Endpoint
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
-from orchestrator.client.retry import CallContext, RetryPolicy, run_async
-from orchestrator.client.streams import AsyncChatStream, AsyncTokenStream
+from orchestrator.client.retry import CallContext, RetryPolicy
 
 if TYPE_CHECKING:
     from huggingface_hub import AsyncInferenceClient, ChatCompletionOutput

@@ -7,13 +7,13 @@
   at most `budget_ratio` extra load (plus a small burst), instead of multiplying it by `max_attempts`.
 * `CallContext`: one call's deadline and statistics; `build_retrying` wires it into a tenacity controller whose
   stop condition checks, in order, the attempt cap, the deadline (no sleep may cross it) and the budget.
+  The loop that drives it is `retry_loop.run_sync` (and its generated twin `async_retry_loop.run_async`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -39,8 +39,8 @@ __all__ = [
     "Verdict",
     "build_retrying",
     "classify",
-    "run_async",
-    "run_sync",
+    "finish_failed",
+    "replay_or_raise",
 ]
 
 logger = logging.getLogger("orchestrator.client")
@@ -293,84 +293,17 @@ def build_retrying(
     return tenacity.AsyncRetrying(**kwargs) if asynchronous else tenacity.Retrying(**kwargs)
 
 
-def _finish_failed(ctx: CallContext, exc: TGIError) -> None:
+def finish_failed(ctx: CallContext, exc: TGIError) -> None:
+    """Stamp a call's final failure with its statistics and record why the call ended."""
     exc.attempts = ctx.stats.attempts
     exc.stats = ctx.stats
     if ctx.stats.outcome == "pending":
         ctx.finish(ctx.stop_reason or "fatal")
 
 
-def _replay_or_raise(ctx: CallContext, exc: TGIError) -> list[BaseException]:
+def replay_or_raise(ctx: CallContext, exc: TGIError) -> list[BaseException]:
     """The first attempt's failure, to be replayed as tenacity's first outcome; a fatal one ends the call here."""
     if not classify(exc).retry:
-        _finish_failed(ctx, exc)
+        finish_failed(ctx, exc)
         raise exc
     return [exc]
-
-
-def run_sync(
-    attempt: Callable[[CallContext], T],
-    ctx: CallContext,
-    budget: RetryBudget,
-    pool: EndpointPool | None = None,
-) -> T:
-    """Drive `attempt(ctx)` under the policy (the sync shells' one retry loop).
-
-    The first attempt runs before any tenacity object exists, since most calls succeed at once; a retryable
-    failure is then replayed as the outcome of tenacity's first attempt, so tenacity makes every retry decision.
-    """
-    budget.on_call()
-    try:
-        result = attempt(ctx)
-    except TGIError as exc:
-        replay = _replay_or_raise(ctx, exc)
-    else:
-        ctx.finish("ok")
-        return result
-
-    def again(c: CallContext) -> T:
-        if replay:
-            raise replay.pop()
-        return attempt(c)
-
-    try:
-        for controller in build_retrying(ctx, budget, pool):
-            with controller:
-                result = again(ctx)
-    except TGIError as exc:
-        _finish_failed(ctx, exc)
-        raise
-    ctx.finish("ok")
-    return result
-
-
-async def run_async(
-    attempt: Callable[[CallContext], Awaitable[T]],
-    ctx: CallContext,
-    budget: RetryBudget,
-    pool: EndpointPool | None = None,
-) -> T:
-    """The same loop for coroutines, on tenacity's `AsyncRetrying`."""
-    budget.on_call()
-    try:
-        result = await attempt(ctx)
-    except TGIError as exc:
-        replay = _replay_or_raise(ctx, exc)
-    else:
-        ctx.finish("ok")
-        return result
-
-    async def again(c: CallContext) -> T:
-        if replay:
-            raise replay.pop()
-        return await attempt(c)
-
-    try:
-        async for controller in build_retrying(ctx, budget, pool, asynchronous=True):
-            with controller:
-                result = await again(ctx)
-    except TGIError as exc:
-        _finish_failed(ctx, exc)
-        raise
-    ctx.finish("ok")
-    return result

@@ -3,6 +3,8 @@
 `generate` and `stream` use one shared `httpx2.Client` connection pool directly with the lean SSE decoder
 (huggingface_hub parses every event into dataclasses, several times slower); `chat` goes through huggingface_hub's
 `InferenceClient.chat_completion`, which stays reachable as `.inference_client` for everything else.
+This file is the one source of both clients: `async_client.py` is generated from it
+(`python -m orchestrator.client._generate_async`), so edit here and regenerate.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
-from orchestrator.client.retry import CallContext, RetryPolicy, run_sync
+from orchestrator.client.retry import CallContext, RetryPolicy
+from orchestrator.client.retry_loop import run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
 
 if TYPE_CHECKING:
@@ -60,7 +63,7 @@ class TGIClient(ClientBase):
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close every connection (and huggingface_hub's per-stream exit stack)."""
+        """Close every connection (and huggingface_hub's clients and exit stacks)."""
         self._http.close()
         for hf in self._hf.values():
             hf.close()

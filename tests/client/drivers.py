@@ -2,7 +2,8 @@
 
 `SyncDriver` calls `TGIClient` directly; `AsyncDriver` runs `AsyncTGIClient` on its own event loop. A stream is
 consumed by `collect`, which returns the events received and the error that ended it (if any), so tests can check
-what reached the caller before a failure.
+what reached the caller before a failure. `observe` makes any call the same way through either client and returns
+an `Observation`, so one scenario list can be compared call by call across the two (test_client_parity.py).
 """
 
 from __future__ import annotations
@@ -10,11 +11,33 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.client import AsyncTGIClient, CallStats, TGIClient, TokenEvent
+from orchestrator.client import AsyncTGIClient, CallStats, TGIClient, TGIError, TokenEvent
 
 Outcome = tuple[Any, CallStats | None]  # (GenerateResult or the exception raised, that call's statistics)
+STREAMING = frozenset({"stream", "chat_stream"})
+
+
+@dataclass
+class Observation:
+    """What one call gave its caller: the value (the open stream for streams), the events read, the error that
+    ended it, and the call's statistics."""
+
+    value: Any = None
+    events: list[Any] = field(default_factory=list)
+    error: TGIError | None = None
+    stats: CallStats | None = None
+
+    def finish(self, method: str, last_stats: CallStats | None) -> Observation:
+        if self.error is not None:
+            self.stats = self.error.stats
+        elif method in STREAMING:
+            self.stats = self.value.stats
+        else:
+            self.stats = last_stats
+        return self
 
 
 class SyncDriver:
@@ -57,6 +80,18 @@ class SyncDriver:
     def chat_collect(self, messages: list[dict[str, str]], **kwargs: Any) -> tuple[list[Any], Any]:
         stream = self.client.chat_stream(messages, **kwargs)
         return list(stream), stream
+
+    def observe(self, method: str, *args: Any, **kwargs: Any) -> Observation:
+        """Call `method` on the client; read a stream to its end."""
+        seen = Observation()
+        try:
+            seen.value = getattr(self.client, method)(*args, **kwargs)
+            if method in STREAMING:
+                for event in seen.value:
+                    seen.events.append(event)
+        except TGIError as exc:
+            seen.error = exc
+        return seen.finish(method, self.client.last_stats)
 
     def health(self) -> bool:
         return self.client.health()
@@ -123,6 +158,22 @@ class AsyncDriver:
         async def go() -> tuple[list[Any], Any]:
             stream = await self.client.chat_stream(messages, **kwargs)
             return [chunk async for chunk in stream], stream
+
+        return self._run(go())  # type: ignore[no-any-return]
+
+    def observe(self, method: str, *args: Any, **kwargs: Any) -> Observation:
+        """Await `method` on the client; `async for` a stream to its end (statistics read in the same task)."""
+
+        async def go() -> Observation:
+            seen = Observation()
+            try:
+                seen.value = await getattr(self.client, method)(*args, **kwargs)
+                if method in STREAMING:
+                    async for event in seen.value:
+                        seen.events.append(event)
+            except TGIError as exc:
+                seen.error = exc
+            return seen.finish(method, self.client.last_stats)
 
         return self._run(go())  # type: ignore[no-any-return]
 
