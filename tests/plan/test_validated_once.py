@@ -33,7 +33,9 @@ def test_the_plan_does_not_validate_again(monkeypatch: pytest.MonkeyPatch, tmp_p
     build_plan(settings, gpu_count=2)
     assert calls == {"problems": 1, "parse_gpus": 1}
 
-    changed = settings.model_copy(update={"limits": settings.limits.model_copy(update={"max_input_tokens": 9999})})
+    changed = settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"max_input_tokens": 9999})}
+    )
     assert not changed.validated
     with pytest.raises(ConfigError, match="max_input_tokens"):
         build_plan(changed, gpu_count=2)  # a copy is checked again, and the broken rule is caught
