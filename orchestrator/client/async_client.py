@@ -21,6 +21,7 @@ from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import StreamReader, token_reader
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy
+from orchestrator.engines.tgi import routes
 
 if TYPE_CHECKING:
     from huggingface_hub import AsyncInferenceClient, ChatCompletionOutput
@@ -201,7 +202,7 @@ class AsyncTGIClient(ClientBase):
             repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
         )  # fmt: skip
         response = await run_async(
-            lambda c: self._request(c, "POST", "/generate", body), ctx, self._budget, self._pool
+            lambda c: self._request(c, "POST", routes.GENERATE, body), ctx, self._budget, self._pool
         )
         return self._generate_result(response, ctx, details)
 
@@ -230,7 +231,7 @@ class AsyncTGIClient(ClientBase):
             repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
         )  # fmt: skip
         opened = await run_async(
-            lambda c: self._open(c, "/generate_stream", body, token_reader), ctx, self._budget, self._pool
+            lambda c: self._open(c, routes.GENERATE_STREAM, body, token_reader), ctx, self._budget, self._pool
         )
         return AsyncTokenStream(self._pool, *opened, ctx.stats)
 
@@ -279,7 +280,7 @@ class AsyncTGIClient(ClientBase):
             max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
         )  # fmt: skip
         opened = await run_async(
-            lambda c: self._open(c, "/v1/chat/completions", call.body, call.make),
+            lambda c: self._open(c, routes.CHAT, call.body, call.make),
             ctx,
             self._budget,
             self._pool,
@@ -292,7 +293,7 @@ class AsyncTGIClient(ClientBase):
         for url in self.endpoints:
             try:
                 response = await self._http.get(
-                    url + "/health", timeout=httpx2.Timeout(read, connect=connect)
+                    url + routes.HEALTH, timeout=httpx2.Timeout(read, connect=connect)
                 )
             except httpx2.RequestError:
                 continue
@@ -304,7 +305,7 @@ class AsyncTGIClient(ClientBase):
         """The deployment's `/info` (model id, limits, version), with retries."""
         ctx = self._context("info", deadline)
         response = await run_async(
-            lambda c: self._request(c, "GET", "/info", None), ctx, self._budget, self._pool
+            lambda c: self._request(c, "GET", routes.INFO, None), ctx, self._budget, self._pool
         )
         data: dict[str, Any] = response.json()
         return data

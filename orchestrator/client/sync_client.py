@@ -23,6 +23,7 @@ from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy
 from orchestrator.client.retry_loop import run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
+from orchestrator.engines.tgi import routes
 
 if TYPE_CHECKING:
     from huggingface_hub import ChatCompletionOutput, InferenceClient
@@ -203,7 +204,7 @@ class TGIClient(ClientBase):
             repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
         )  # fmt: skip
         response = run_sync(
-            lambda c: self._request(c, "POST", "/generate", body), ctx, self._budget, self._pool
+            lambda c: self._request(c, "POST", routes.GENERATE, body), ctx, self._budget, self._pool
         )
         return self._generate_result(response, ctx, details)
 
@@ -232,7 +233,7 @@ class TGIClient(ClientBase):
             repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
         )  # fmt: skip
         opened = run_sync(
-            lambda c: self._open(c, "/generate_stream", body, token_reader), ctx, self._budget, self._pool
+            lambda c: self._open(c, routes.GENERATE_STREAM, body, token_reader), ctx, self._budget, self._pool
         )
         return TokenStream(self._pool, *opened, ctx.stats)
 
@@ -281,7 +282,7 @@ class TGIClient(ClientBase):
             max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
         )  # fmt: skip
         opened = run_sync(
-            lambda c: self._open(c, "/v1/chat/completions", call.body, call.make),
+            lambda c: self._open(c, routes.CHAT, call.body, call.make),
             ctx,
             self._budget,
             self._pool,
@@ -293,7 +294,7 @@ class TGIClient(ClientBase):
         connect, read = self.policy.connect_timeout, min(self.policy.read_timeout, 10.0)
         for url in self.endpoints:
             try:
-                response = self._http.get(url + "/health", timeout=httpx2.Timeout(read, connect=connect))
+                response = self._http.get(url + routes.HEALTH, timeout=httpx2.Timeout(read, connect=connect))
             except httpx2.RequestError:
                 continue
             if response.status_code == 200:
@@ -303,6 +304,8 @@ class TGIClient(ClientBase):
     def info(self, *, deadline: float | None = None) -> dict[str, Any]:
         """The deployment's `/info` (model id, limits, version), with retries."""
         ctx = self._context("info", deadline)
-        response = run_sync(lambda c: self._request(c, "GET", "/info", None), ctx, self._budget, self._pool)
+        response = run_sync(
+            lambda c: self._request(c, "GET", routes.INFO, None), ctx, self._budget, self._pool
+        )
         data: dict[str, Any] = response.json()
         return data

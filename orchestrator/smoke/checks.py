@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.engines.tgi import routes
 from orchestrator.smoke.http import HttpReply, SmokeHttp
 from orchestrator.smoke.sse import SseFormatError, json_events
 from orchestrator.tokens import format_prompt
@@ -133,13 +134,13 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 def check_health(ctx: CheckContext) -> str:
-    reply = ctx.http.get("/health", timeout=ctx.timeout)
+    reply = ctx.http.get(routes.HEALTH, timeout=ctx.timeout)
     _status(reply, 200, "GET /health")
     return "HTTP 200"
 
 
 def _info(ctx: CheckContext) -> dict[str, Any]:
-    reply = ctx.http.get("/info", timeout=ctx.timeout)
+    reply = ctx.http.get(routes.INFO, timeout=ctx.timeout)
     _status(reply, 200, "GET /info")
     return _json_object(reply, "GET /info")
 
@@ -170,7 +171,7 @@ def _generate_body() -> dict[str, Any]:
 
 
 def check_generate(ctx: CheckContext) -> str:
-    reply = ctx.http.post("/generate", _generate_body(), timeout=ctx.timeout)
+    reply = ctx.http.post(routes.GENERATE, _generate_body(), timeout=ctx.timeout)
     _status(reply, 200, "POST /generate")
     body = _json_object(reply, "POST /generate")
     text = _field(body, "generated_text", str, "/generate")
@@ -203,7 +204,7 @@ def _events(reply: HttpReply, what: str) -> tuple[list[dict[str, Any]], bool]:
 
 
 def check_generate_stream(ctx: CheckContext) -> str:
-    reply = ctx.http.stream_lines("/generate_stream", _generate_body(), timeout=ctx.timeout)
+    reply = ctx.http.stream_lines(routes.GENERATE_STREAM, _generate_body(), timeout=ctx.timeout)
     _status(reply, 200, "POST /generate_stream")
     what = "/generate_stream"
     events, _ = _events(reply, what)
@@ -240,7 +241,7 @@ def _chat_body(stream: bool) -> dict[str, Any]:
 
 def check_chat(ctx: CheckContext) -> str:
     what = "/v1/chat/completions"
-    reply = ctx.http.post("/v1/chat/completions", _chat_body(False), timeout=ctx.timeout)
+    reply = ctx.http.post(routes.CHAT, _chat_body(False), timeout=ctx.timeout)
     _status(reply, 200, f"POST {what}")
     body = _json_object(reply, what)
     if body.get("object") != "chat.completion":
@@ -265,7 +266,7 @@ def check_chat(ctx: CheckContext) -> str:
 
 def check_chat_stream(ctx: CheckContext) -> str:
     what = "/v1/chat/completions (stream)"
-    reply = ctx.http.stream_lines("/v1/chat/completions", _chat_body(True), timeout=ctx.timeout)
+    reply = ctx.http.stream_lines(routes.CHAT, _chat_body(True), timeout=ctx.timeout)
     _status(reply, 200, f"POST {what}")
     events, done = _events(reply, what)
     if not done:
@@ -308,7 +309,7 @@ def check_overlong_prompt(ctx: CheckContext) -> str:
     words = max(max_input, max_total) + 16
     # Every repeated word is at least one token, so the prompt is longer than both limits whatever the tokenizer.
     body = {"inputs": "hello " * words, "parameters": {"max_new_tokens": 1}}
-    reply = ctx.http.post("/generate", body, timeout=ctx.timeout)
+    reply = ctx.http.post(routes.GENERATE, body, timeout=ctx.timeout)
     if reply.status != 422:
         _status(reply, 422, f"POST /generate with a prompt of ≥{words} tokens")
     error = _json_object(reply, "422 body")
@@ -323,7 +324,7 @@ def check_api_key(ctx: CheckContext) -> str:
             "no API key configured (pass --api-key-env VAR or set ORCHESTRATOR_SECRETS__API_KEY)"
         )
     body = {"inputs": PROMPT, "parameters": {"max_new_tokens": 1}}
-    reply = ctx.http.post("/generate", body, timeout=ctx.timeout, authenticated=False)
+    reply = ctx.http.post(routes.GENERATE, body, timeout=ctx.timeout, authenticated=False)
     if reply.status != 401:
         raise CheckFailed(f"POST /generate without Authorization: expected HTTP 401, got {reply.status}")
     return "HTTP 401 without the key (and the other checks passed with it)"
@@ -350,7 +351,7 @@ def metric_names(exposition: str) -> set[str]:
 
 
 def check_metrics(ctx: CheckContext) -> str:
-    reply = ctx.http.get("/metrics", timeout=ctx.timeout)
+    reply = ctx.http.get(routes.METRICS, timeout=ctx.timeout)
     _status(reply, 200, "GET /metrics")
     names = metric_names(reply.text())
     missing = [m for m in REQUIRED_METRICS if m not in names]

@@ -107,8 +107,11 @@ def test_check_command_fails_on_a_hand_edited_copy(tmp_path: Path) -> None:
     """`--check` exits 1 and names the file when a generated file was edited by hand (run on a copy of the
     package, as a script, so it works even when the package itself would not import)."""
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    # the whole package: the formatter sorts imports of our own subpackages as first-party only if they exist
+    shutil.copytree(
+        gen.PACKAGE_DIR.parent, tmp_path / "orchestrator", ignore=shutil.ignore_patterns("__pycache__")
+    )
     package = tmp_path / "orchestrator" / "client"
-    shutil.copytree(gen.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
     script = [sys.executable, str(package / "_generate_async.py"), "--check"]
     clean = subprocess.run(script, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stderr

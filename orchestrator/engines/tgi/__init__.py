@@ -7,7 +7,7 @@ this face assembles them into the one record the rest of the orchestrator uses.
 from __future__ import annotations
 
 from orchestrator.engines.base import Engine, ProbeRequest, Routes, StatusMetrics
-from orchestrator.engines.tgi import diagnosis, launch, launcher_flags, log_lines, rules, versions
+from orchestrator.engines.tgi import diagnosis, launch, launcher_flags, log_lines, routes, rules, versions
 
 __all__ = ["DEFAULT_IMAGE", "DEFAULT_VERSION", "ENGINE"]
 
@@ -21,16 +21,16 @@ ENGINE = Engine(
     container_port=launch.CONTAINER_PORT,
     drain_seconds=rules.DRAIN_SECONDS,
     routes=Routes(
-        health="/health",
-        metrics="/metrics",
-        chat="/v1/chat/completions",
-        completions="/v1/completions",
-        info="/info",
-        generate="/generate",
-        generate_stream="/generate_stream",
+        health=routes.HEALTH,
+        metrics=routes.METRICS,
+        chat=routes.CHAT,
+        completions=routes.COMPLETIONS,
+        info=routes.INFO,
+        generate=routes.GENERATE,
+        generate_stream=routes.GENERATE_STREAM,
     ),
     readiness_probe=ProbeRequest(
-        "POST", "/generate", {"inputs": "Hello", "parameters": {"max_new_tokens": 1}}
+        "POST", routes.GENERATE, {"inputs": "Hello", "parameters": {"max_new_tokens": 1}}
     ),
     status_metrics=StatusMetrics(queue="tgi_queue_size", running="tgi_batch_current_size"),
     owned_flags=launcher_flags.OWNED_FLAGS,
