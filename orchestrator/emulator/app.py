@@ -8,7 +8,6 @@ per-request overhead low enough for thousands of requests per second on one core
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -29,11 +28,12 @@ from orchestrator.emulator.http import (
     send_json,
     send_plain,
 )
+from orchestrator.emulator.schema import CHAT, COMPAT, COMPLETION, GENERATE, SAGEMAKER, Type, parse
 from orchestrator.emulator.service import Service
 
 __all__ = ["EmulatorApp"]
 
-Handler = Callable[[Service, Any, bytes, Send, float], Awaitable[None]]
+Handler = Callable[[Service, Any, Send, float], Awaitable[None]]
 
 _GENERATION: dict[str, Handler] = {
     "/generate": native.generate,
@@ -41,6 +41,9 @@ _GENERATION: dict[str, Handler] = {
     "/v1/chat/completions": openai.chat_completions,
     "/v1/completions": completions.completions,
 }
+_BODIES: dict[str, Type] = {"/generate": GENERATE, "/generate_stream": GENERATE, "/v1/chat/completions": CHAT,
+                             "/v1/completions": COMPLETION, "/": COMPAT, "/tokenize": GENERATE, "/chat_tokenize": CHAT,
+                             "/invocations": SAGEMAKER}  # fmt: skip
 _PROTECTED = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/vertex",
               "/invocations", "/tokenize"}  # fmt: skip
 _POST_ONLY = {"/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/tokenize",
@@ -176,39 +179,31 @@ class EmulatorApp:
             await send_empty(send, 401)
             return
         body = await self._read_json_body(scope, receive)
-        request = _parse_json(body)
-        await self._dispatch(path, request, body, send, arrival)
+        schema = _BODIES.get(path)
+        if schema is None:
+            await send_empty(send, 404)
+            return
+        await self._dispatch(path, parse(body, schema), send, arrival)
 
-    async def _dispatch(self, path: str, request: Any, body: bytes, send: Send, arrival: float) -> None:
+    async def _dispatch(self, path: str, request: Any, send: Send, arrival: float) -> None:
         service = self.service
         handler = _GENERATION.get(path)
         if handler is not None:
-            await handler(service, request, body, send, arrival)
-        elif path == "/":
-            stream = isinstance(request, dict) and bool(request.get("stream"))
-            if stream:
-                await native.generate_stream(service, request, body, send, arrival, route="/", compat=True)
-            else:
-                await native.generate(service, request, body, send, arrival, route="/", compat=True)
+            await handler(service, request, send, arrival)
         elif path == "/tokenize":
-            await native.tokenize(service, request, body, send)
+            await native.tokenize(service, request, send)
         elif path == "/chat_tokenize":
-            await openai.chat_tokenize(service, request, body, send)
-        elif path == "/invocations":
-            kind = openai.invocation_kind(request)
+            await openai.chat_tokenize(service, request, send)
+        else:  # `/` and `/invocations` (SageMaker: the first variant of its untagged enum that fits)
+            kind, request = ("generate", request) if path == "/" else request
             if kind == "chat":
-                await openai.chat_completions(service, request, body, send, arrival, "/invocations")
+                await openai.chat_completions(service, request, send, arrival, path)
             elif kind == "completion":
-                await completions.completions(service, request, body, send, arrival, "/invocations")
-            elif isinstance(request, dict) and request.get("stream"):
-                await native.generate_stream(service, request, body, send, arrival, route="/invocations",
-                                             compat=True)  # fmt: skip
+                await completions.completions(service, request, send, arrival, path)
+            elif request["stream"]:
+                await native.generate_stream(service, request, send, arrival, route=path, compat=True)
             else:
-                await native.generate(
-                    service, request, body, send, arrival, route="/invocations", compat=True
-                )
-        else:
-            await send_empty(send, 404)
+                await native.generate(service, request, send, arrival, route=path, compat=True)
 
     def _authorized(self, scope: Scope) -> bool:
         expected = f"bearer {self.api_key}".lower().encode()
@@ -246,18 +241,6 @@ class EmulatorApp:
             if not message.get("more_body", False):
                 break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise PlainError(
-            400,
-            f"Failed to parse the request body as JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-        ) from None
-    except UnicodeDecodeError:
-        raise PlainError(400, "Failed to parse the request body as JSON: invalid unicode") from None
 
 
 _DOCS_HTML = (
