@@ -8,6 +8,8 @@ per-request overhead low enough for thousands of requests per second on one core
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -68,7 +70,7 @@ class EmulatorApp:
         c = self.service.config
         return {
             "model_id": c.model_id,
-            "model_sha": c.revision,
+            "model_sha": model_sha(c.model_id, c.revision),
             "model_pipeline_tag": "text-generation",
             "max_concurrent_requests": c.max_concurrent_requests,
             "max_best_of": c.max_best_of,
@@ -254,6 +256,14 @@ _DOCS_HTML = (
 def _openapi() -> bytes:
     """TGI 3.3.7's OpenAPI document, shipped with the package (what TGI serves at /api-doc/openapi.json)."""
     return (Path(__file__).parent / "openapi.json").read_bytes()
+
+
+def model_sha(model_id: str, revision: str | None) -> str:
+    """The 40-hex commit TGI reports from the Hub: the revision itself when it is one, else a stable stand-in
+    derived from the model id and revision (the emulator has no Hub to ask)."""
+    if revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision):
+        return revision
+    return hashlib.sha1(f"{model_id}@{revision or 'main'}".encode()).hexdigest()
 
 
 def _seconds(value: float) -> bytes:
