@@ -224,7 +224,7 @@ class Reader:
             while self.at_digit():
                 self.eat()
         text = self.data[start : self.index].decode()
-        if not is_float:
+        if not is_float and len(text) <= 21:  # longer than u64/i64 can be: serde_json goes to f64 too
             value = int(text)
             if value == 0 and not positive:
                 return -0.0

@@ -176,6 +176,8 @@ def test_chunked_content_is_accepted(emulator: EmulatorProcess) -> None:
         (b'{"inputs":"x" "parameters":{}}', "expected `,` or `}` at line 1 column 15"),
         (b'{"inputs":"\xc3\xa9\xff"}', "inputs: invalid unicode code point at line 1 column 15"),
         (b'["x",{},3]', "trailing characters at line 1 column 9"),
+        (b'{"inputs":"x","parameters":{"seed":' + b"1" * 5000 + b"}}",
+         "parameters.seed: number out of range at line 1 column 5035"),
     ],
 )  # fmt: skip
 def test_syntax_errors_use_serde_json_texts(emulator: EmulatorProcess, body: bytes, message: str) -> None:
