@@ -50,27 +50,24 @@ class ValidRequest:
     best_of: int
 
 
-def _check_grammar(grammar: Any, limits: Limits) -> None:
+def _check_grammar(grammar: Mapping[str, Any], limits: Limits) -> None:
+    """A typed GrammarType (`{"type": "json" | "regex" | "json_schema", "value": ...}`, `json_object` read as
+    `json`): JSON schemas must be objects (or strings holding one) with `properties`."""
     if limits.disable_grammar_support:
         raise validation_error("grammar is not supported")
-    if not isinstance(grammar, Mapping):
+    kind, value = grammar["type"], grammar["value"]
+    if kind == "regex":
+        return
+    schema = value["schema"] if kind == "json_schema" else value
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise validation_error(f"grammar is not valid: {exc}") from None
+    if not isinstance(schema, Mapping):
         raise validation_error("grammar is not valid: Grammar must be a string or an object/dictionary")
-    kind, value = grammar.get("type"), grammar.get("value")
-    if kind == "json_object":
-        return  # any JSON object (OpenAI response_format)
-    if kind == "json_schema" and value is None:
-        value = grammar.get("json_schema")  # OpenAI shape: {"type": "json_schema", "json_schema": {...}}
-    if kind in ("json", "json_schema"):
-        schema = value.get("schema", value) if kind == "json_schema" and isinstance(value, Mapping) else value
-        if isinstance(schema, str):
-            try:
-                schema = json.loads(schema)
-            except ValueError as exc:
-                raise validation_error(f"grammar is not valid: {exc}") from None
-        if not isinstance(schema, Mapping):
-            raise validation_error("grammar is not valid: Grammar must be a string or an object/dictionary")
-        if "properties" not in schema:
-            raise validation_error("grammar is not valid: Grammar must have a 'properties' field")
+    if "properties" not in schema:
+        raise validation_error("grammar is not valid: Grammar must have a 'properties' field")
 
 
 def validate(
