@@ -114,7 +114,7 @@ def main() -> int:
                        "--checks", "not_a_server_error,tgi_status_codes", "--max-examples", str(args.max_examples),
                        "--seed", str(args.seed), "--request-timeout", "30"]  # fmt: skip
             started = time.monotonic()
-            code = subprocess.call(command, env=hooks_env)
+            code = subprocess.call(command, env=hooks_env, cwd=scratch)  # its cache stays out of the tree
             print(f"schemathesis exit {code} after {time.monotonic() - started:.0f} s against {url}")
             return code
         finally:
