@@ -8,7 +8,8 @@ per-request overhead low enough for thousands of requests per second on one core
 
 from __future__ import annotations
 
-import json
+import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -29,11 +30,12 @@ from orchestrator.emulator.http import (
     send_json,
     send_plain,
 )
+from orchestrator.emulator.schema import CHAT, COMPAT, COMPLETION, GENERATE, SAGEMAKER, Type, parse
 from orchestrator.emulator.service import Service
 
 __all__ = ["EmulatorApp"]
 
-Handler = Callable[[Service, Any, bytes, Send, float], Awaitable[None]]
+Handler = Callable[[Service, Any, Send, float], Awaitable[None]]
 
 _GENERATION: dict[str, Handler] = {
     "/generate": native.generate,
@@ -41,6 +43,9 @@ _GENERATION: dict[str, Handler] = {
     "/v1/chat/completions": openai.chat_completions,
     "/v1/completions": completions.completions,
 }
+_BODIES: dict[str, Type] = {"/generate": GENERATE, "/generate_stream": GENERATE, "/v1/chat/completions": CHAT,
+                             "/v1/completions": COMPLETION, "/": COMPAT, "/tokenize": GENERATE, "/chat_tokenize": CHAT,
+                             "/invocations": SAGEMAKER}  # fmt: skip
 _PROTECTED = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/vertex",
               "/invocations", "/tokenize"}  # fmt: skip
 _POST_ONLY = {"/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/tokenize",
@@ -65,7 +70,7 @@ class EmulatorApp:
         c = self.service.config
         return {
             "model_id": c.model_id,
-            "model_sha": c.revision,
+            "model_sha": model_sha(c.model_id, c.revision),
             "model_pipeline_tag": "text-generation",
             "max_concurrent_requests": c.max_concurrent_requests,
             "max_best_of": c.max_best_of,
@@ -176,39 +181,31 @@ class EmulatorApp:
             await send_empty(send, 401)
             return
         body = await self._read_json_body(scope, receive)
-        request = _parse_json(body)
-        await self._dispatch(path, request, body, send, arrival)
+        schema = _BODIES.get(path)
+        if schema is None:
+            await send_empty(send, 404)
+            return
+        await self._dispatch(path, parse(body, schema), send, arrival)
 
-    async def _dispatch(self, path: str, request: Any, body: bytes, send: Send, arrival: float) -> None:
+    async def _dispatch(self, path: str, request: Any, send: Send, arrival: float) -> None:
         service = self.service
         handler = _GENERATION.get(path)
         if handler is not None:
-            await handler(service, request, body, send, arrival)
-        elif path == "/":
-            stream = isinstance(request, dict) and bool(request.get("stream"))
-            if stream:
-                await native.generate_stream(service, request, body, send, arrival, route="/", compat=True)
-            else:
-                await native.generate(service, request, body, send, arrival, route="/", compat=True)
+            await handler(service, request, send, arrival)
         elif path == "/tokenize":
-            await native.tokenize(service, request, body, send)
+            await native.tokenize(service, request, send)
         elif path == "/chat_tokenize":
-            await openai.chat_tokenize(service, request, body, send)
-        elif path == "/invocations":
-            kind = openai.invocation_kind(request)
+            await openai.chat_tokenize(service, request, send)
+        else:  # `/` and `/invocations` (SageMaker: the first variant of its untagged enum that fits)
+            kind, request = ("generate", request) if path == "/" else request
             if kind == "chat":
-                await openai.chat_completions(service, request, body, send, arrival, "/invocations")
+                await openai.chat_completions(service, request, send, arrival, path)
             elif kind == "completion":
-                await completions.completions(service, request, body, send, arrival, "/invocations")
-            elif isinstance(request, dict) and request.get("stream"):
-                await native.generate_stream(service, request, body, send, arrival, route="/invocations",
-                                             compat=True)  # fmt: skip
+                await completions.completions(service, request, send, arrival, path)
+            elif request["stream"]:
+                await native.generate_stream(service, request, send, arrival, route=path, compat=True)
             else:
-                await native.generate(
-                    service, request, body, send, arrival, route="/invocations", compat=True
-                )
-        else:
-            await send_empty(send, 404)
+                await native.generate(service, request, send, arrival, route=path, compat=True)
 
     def _authorized(self, scope: Scope) -> bool:
         expected = f"bearer {self.api_key}".lower().encode()
@@ -248,18 +245,6 @@ class EmulatorApp:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise PlainError(
-            400,
-            f"Failed to parse the request body as JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-        ) from None
-    except UnicodeDecodeError:
-        raise PlainError(400, "Failed to parse the request body as JSON: invalid unicode") from None
-
-
 _DOCS_HTML = (
     b"<!doctype html><html><head><title>Text Generation Inference API</title></head><body>"
     b'<p>TGI 3.3.x API (emulated). OpenAPI document: <a href="/api-doc/openapi.json">/api-doc/openapi.json</a></p>'
@@ -271,6 +256,14 @@ _DOCS_HTML = (
 def _openapi() -> bytes:
     """TGI 3.3.7's OpenAPI document, shipped with the package (what TGI serves at /api-doc/openapi.json)."""
     return (Path(__file__).parent / "openapi.json").read_bytes()
+
+
+def model_sha(model_id: str, revision: str | None) -> str:
+    """The 40-hex commit TGI reports from the Hub: the revision itself when it is one, else a stable stand-in
+    derived from the model id and revision (the emulator has no Hub to ask)."""
+    if revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision):
+        return revision
+    return hashlib.sha1(f"{model_id}@{revision or 'main'}".encode()).hexdigest()
 
 
 def _seconds(value: float) -> bytes:

@@ -9,18 +9,16 @@ as in TGI.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.emulator.errors import ApiError
-from orchestrator.emulator.http import Send, send_json, sse_start
+from orchestrator.emulator.http import Send, json_text, send_json, sse_start
 from orchestrator.emulator.native import raise_planned_error, run_job, start_job, timing_headers
 from orchestrator.emulator.openai import DONE, chat_error_event, common_params, model_name, usage
 from orchestrator.emulator.service import Job, Service
 from orchestrator.emulator.streaming import PumpResult, end_stream, pump
-from orchestrator.emulator.validation import deserialize_error
 from orchestrator.tokens import EOS_ID
 
 __all__ = ["DEFAULT_MAX_TOKENS", "completions"]
@@ -30,35 +28,29 @@ DEFAULT_MAX_TOKENS = (
 )
 
 
-def _completion_request(service: Service, req: Any, body: bytes) -> tuple[list[str], dict[str, Any]]:
-    if not isinstance(req, Mapping):
-        raise deserialize_error("invalid type: expected struct CompletionRequest", body)
-    if "prompt" not in req:
-        raise deserialize_error("missing field `prompt`", body)
-    prompt = req["prompt"]
-    prompts = [prompt] if isinstance(prompt, str) else prompt
-    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-        raise deserialize_error("prompt: invalid type: expected a string or a sequence of strings", body)
-    if req.get("suffix") is not None:
+def _completion_request(service: Service, req: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """A typed `CompletionRequest` (`schema.COMPLETION`: `prompt` is a non-empty list) to prompts and parameters."""
+    prompts: list[str] = req["prompt"]
+    if req["suffix"] is not None:
         raise ApiError(422, "suffix not supported",
                        "Suffix is not supported and can be achieved by preprocessing the prompt.")  # fmt: skip
     limit = service.config.max_client_batch_size
     if len(prompts) > limit:
         raise ApiError(422, "batch size exceeded",
                        f"Number of prompts exceeds the maximum allowed batch size of {limit}")  # fmt: skip
-    params = common_params(req, body)
+    params = common_params(req)
     params.setdefault("max_new_tokens", DEFAULT_MAX_TOKENS)
     return prompts, params
 
 
-async def completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,
+async def completions(service: Service, req: Mapping[str, Any], send: Send, arrival: float,
                       route: str = "/v1/completions") -> None:  # fmt: skip
-    prompts, params = _completion_request(service, req, body)
+    prompts, params = _completion_request(service, req)
     model = model_name(service, req)
     created = int(time.time())
     head = {"object": "text_completion", "id": "", "created": created, "model": model,
             "system_fingerprint": service.fingerprint}  # fmt: skip
-    if req.get("stream"):
+    if req["stream"]:
         await _completion_stream(service, prompts, params, send, arrival, head, route)
         return
     jobs: list[Job] = []
@@ -97,7 +89,7 @@ async def _completion_stream(
 ) -> None:  # fmt: skip
     """All prompts generate at once; their chunks interleave, told apart by `index` (TGI merges the streams)."""
     await sse_start(send, [service.compute_type_header, (b"x-accel-buffering", b"no")])
-    prefix = json.dumps(head)[:-1] + ',"choices":['
+    prefix = json_text(head)[:-1] + ',"choices":['
     jobs: list[Job] = []
     try:
         for prompt in prompts:
@@ -120,8 +112,8 @@ async def _completion_stream(
             token_id = generation.ids[i]
             text = '""' if token_id == EOS_ID else service.vocab.json_of(token_id)
             last = generation.finished and i == len(generation.ids) - 1
-            finish = json.dumps(generation.finish_reason) if last else '""'
-            tail = f',"usage":{json.dumps(usage(job, generation))}' if last else ""
+            finish = json_text(generation.finish_reason) if last else '""'
+            tail = f',"usage":{json_text(usage(job, generation))}' if last else ""
             return (f'data: {prefix}{{"index":{index},"text":{text},"logprobs":null,'
                     f'"finish_reason":{finish}}}]{tail}}}\n\n')  # fmt: skip
 

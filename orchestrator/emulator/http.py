@@ -21,6 +21,8 @@ __all__ = [
     "Send",
     "abort_connection",
     "client_disconnected",
+    "dumps",
+    "json_text",
     "send_empty",
     "send_json",
     "send_plain",
@@ -38,8 +40,13 @@ PLAIN_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 SSE_HEADERS: Headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
+def json_text(value: Any) -> str:
+    """JSON as TGI writes it (`serde_json::to_string`): compact, non-ASCII characters as they are."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_text(value).encode()
 
 
 async def send_body(send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]) -> None:

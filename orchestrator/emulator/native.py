@@ -8,7 +8,6 @@ headers of a non-streamed answer (x-compute-time in float seconds, the others in
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,25 +15,17 @@ from typing import Any
 from orchestrator.emulator.errors import ApiError, validation_error
 from orchestrator.emulator.faults import FaultPlan
 from orchestrator.emulator.generation import Generation
-from orchestrator.emulator.http import Headers, Send, abort_connection, send_json, sse_start
+from orchestrator.emulator.http import Headers, Send, abort_connection, json_text, send_json, sse_start
 from orchestrator.emulator.service import Job, Service
 from orchestrator.emulator.streaming import PumpResult, end_stream, pump
-from orchestrator.emulator.validation import deserialize_error, parse_parameters
 from orchestrator.tokens import EOS_ID
 
 __all__ = ["generate", "generate_stream", "parse_generate_request", "timing_headers", "tokenize"]
 
 
-def parse_generate_request(req: Any, body: bytes) -> tuple[str, dict[str, Any]]:
-    """axum/serde level: `inputs` string required, `parameters` typed."""
-    if not isinstance(req, Mapping):
-        raise deserialize_error("invalid type: expected struct GenerateRequest", body)
-    if "inputs" not in req:
-        raise deserialize_error("missing field `inputs`", body)
-    inputs = req["inputs"]
-    if not isinstance(inputs, str):
-        raise deserialize_error(f"inputs: invalid type: {type(inputs).__name__}, expected a string", body)
-    return inputs, parse_parameters(req.get("parameters"), body)
+def parse_generate_request(req: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A `GenerateRequest` read by `schema.parse`: the inputs and a copy of its typed parameters."""
+    return req["inputs"], dict(req["parameters"])
 
 
 def _token(service: Service, token_id: int, logprob: float) -> dict[str, Any]:
@@ -174,20 +165,20 @@ async def start_job(
                           add_special_tokens=add_special_tokens)  # fmt: skip
 
 
-def _parse_request(req: Any, body: bytes, *, compat: bool) -> tuple[str, dict[str, Any]]:
+def _parse_request(req: Mapping[str, Any], *, compat: bool) -> tuple[str, dict[str, Any]]:
     """`parse_generate_request`; on the compat routes (`/`, `/invocations`) `return_full_text` defaults to true
     (pipeline tag text-generation returns the full text)."""
-    inputs, params = parse_generate_request(req, body)
-    if compat and "return_full_text" not in params:
+    inputs, params = parse_generate_request(req)
+    if compat and params.get("return_full_text") is None:
         params["return_full_text"] = True
     return inputs, params
 
 
 async def generate(
-    service: Service, req: Any, body: bytes, send: Send, arrival: float, *, route: str = "/generate",
+    service: Service, req: Mapping[str, Any], send: Send, arrival: float, *, route: str = "/generate",
     compat: bool = False,
 ) -> None:  # fmt: skip
-    inputs, params = _parse_request(req, body, compat=compat)
+    inputs, params = _parse_request(req, compat=compat)
     job = await start_job(service, inputs, params, send, arrival, route, stream=False)
     if job is None:
         return
@@ -199,14 +190,14 @@ async def generate(
 
 
 def _event_error(error: ApiError) -> str:
-    return "data: " + json.dumps(error.body(), separators=(",", ":")) + "\n\n"
+    return "data: " + json_text(error.body()) + "\n\n"
 
 
 async def generate_stream(
-    service: Service, req: Any, body: bytes, send: Send, arrival: float, *, route: str = "/generate_stream",
+    service: Service, req: Mapping[str, Any], send: Send, arrival: float, *, route: str = "/generate_stream",
     compat: bool = False,
 ) -> None:  # fmt: skip
-    inputs, params = _parse_request(req, body, compat=compat)
+    inputs, params = _parse_request(req, compat=compat)
     plan = await begin_stream(service, send, len(inputs))
     if plan is None:
         return
@@ -242,12 +233,11 @@ async def generate_stream(
             ) + "]"  # fmt: skip
         last = generation.finished and i == len(generation.ids) - 1
         if last:
-            text = json.dumps(_full_text(job, generation), ensure_ascii=False)
+            text = json_text(_full_text(job, generation))
             details = "null"
             if want_details:
-                details = json.dumps({"finish_reason": generation.finish_reason, "generated_tokens": i + 1,
-                                      "seed": generation.seed, "input_length": job.valid.input_length},
-                                     separators=(",", ":"))  # fmt: skip
+                details = json_text({"finish_reason": generation.finish_reason, "generated_tokens": i + 1,
+                                 "seed": generation.seed, "input_length": job.valid.input_length})  # fmt: skip
         else:
             text, details = "null", "null"
         return (
@@ -267,8 +257,8 @@ async def generate_stream(
     await end_stream(send)
 
 
-async def tokenize(service: Service, req: Any, body: bytes, send: Send) -> None:
-    inputs, _params = parse_generate_request(req, body)
+async def tokenize(service: Service, req: Mapping[str, Any], send: Send) -> None:
+    inputs, _params = parse_generate_request(req)
     await send_json(send, 200, tokenize_text(service, inputs, add_special_tokens=True))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from orchestrator.emulator.errors import ApiError, template_error
 from orchestrator.emulator.generation import Generation, prompt_seed
-from orchestrator.emulator.http import Send, send_json
+from orchestrator.emulator.http import Send, json_text, send_json
 from orchestrator.emulator.native import (
     begin_stream,
     raise_planned_error,
@@ -28,7 +28,6 @@ from orchestrator.emulator.native import (
 from orchestrator.emulator.service import Job, Service
 from orchestrator.emulator.streaming import PumpResult, end_stream, pump
 from orchestrator.emulator.tools import ToolCallPlan, plan_tool_call, select_function
-from orchestrator.emulator.validation import deserialize_error
 from orchestrator.tokens import EOS_ID, ChatTemplateError, format_chat
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
     "chat_error_event",
     "chat_tokenize",
     "common_params",
-    "invocation_kind",
     "model_name",
     "models",
     "usage",
@@ -52,78 +50,36 @@ def model_name(service: Service, req: Mapping[str, Any]) -> str:
     return model if isinstance(model, str) and model and model != "tgi" else service.config.model_id
 
 
-def _num(req: Mapping[str, Any], name: str, body: bytes) -> float | None:
-    value = req.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise deserialize_error(f"{name}: invalid type: expected f32", body)
-    return float(value)
-
-
-def _int(req: Mapping[str, Any], name: str, body: bytes) -> int | None:
-    value = req.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise deserialize_error(f"{name}: invalid value: expected u32", body)
-    return value
-
-
-def common_params(req: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+def common_params(req: Mapping[str, Any]) -> dict[str, Any]:
+    """Generation parameters from a typed chat or completion request (`schema.CHAT` / `schema.COMPLETION`)."""
     params: dict[str, Any] = {"details": True}
-    max_tokens = _int(req, "max_tokens", body)
-    if max_tokens is None:
-        max_tokens = _int(req, "max_completion_tokens", body)
-    if max_tokens is not None:
-        params["max_new_tokens"] = max_tokens
-    temperature = _num(req, "temperature", body)
+    if req.get("max_tokens") is not None:
+        params["max_new_tokens"] = req["max_tokens"]
+    temperature = req.get("temperature")
     if temperature == 0.0:
         params["do_sample"] = False
     else:
         params["do_sample"] = True
         if temperature is not None:
             params["temperature"] = temperature
-    for name in ("top_p", "frequency_penalty", "repetition_penalty"):
-        value = _num(req, name, body)
-        if value is not None:
-            params[name] = value
-    presence = _num(req, "presence_penalty", body)
-    if presence is not None:
-        params["repetition_penalty"] = presence + 2.0
-    seed = _int(req, "seed", body)
-    if seed is not None:
-        params["seed"] = seed
-    stop = req.get("stop")
-    if isinstance(stop, str):
-        stop = [stop]
-    if stop is not None:
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise deserialize_error("stop: invalid type: expected a sequence", body)
-        params["stop"] = stop
+    for name in ("top_p", "frequency_penalty", "repetition_penalty", "seed", "stop"):
+        if req.get(name) is not None:
+            params[name] = req[name]
+    if req.get("presence_penalty") is not None:
+        params["repetition_penalty"] = req["presence_penalty"] + 2.0
     return params
 
 
-def _chat_prompt(req: Any, body: bytes) -> tuple[str, dict[str, Any]]:
-    if not isinstance(req, Mapping):
-        raise deserialize_error("invalid type: expected struct ChatRequest", body)
-    if "messages" not in req:
-        raise deserialize_error("missing field `messages`", body)
-    messages = req["messages"]
-    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
-        raise deserialize_error("messages: invalid type: expected a sequence", body)
-    params = common_params(req, body)
-    if req.get("tools") and req.get("response_format"):
+def _chat_prompt(req: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    params = common_params(req)
+    if req["tools"] and req["response_format"] is not None:
         raise ApiError(422, "tool_error", "Grammar and tools are mutually exclusive", "validation")
-    if req.get("logprobs"):
-        top = _int(req, "top_logprobs", body)
-        if top:
-            params["top_n_tokens"] = top
-    response_format = req.get("response_format")
-    if isinstance(response_format, Mapping):
-        params["grammar"] = dict(response_format)
+    if req["logprobs"] and req["top_logprobs"]:
+        params["top_n_tokens"] = req["top_logprobs"]
+    if req["response_format"] is not None:
+        params["grammar"] = dict(req["response_format"])
     try:
-        prompt = format_chat(messages)
+        prompt = format_chat(req["messages"])
     except ChatTemplateError as exc:
         raise template_error(str(exc)) from None
     return prompt, params
@@ -180,18 +136,17 @@ def _finish(generation: Generation, tool: ToolCallPlan | None) -> str:
 
 
 def chat_error_event(error: ApiError) -> str:
-    return "data: " + json.dumps({"error": {"message": error.message, "http_status_code": 422}}) + "\n\n"
+    return "data: " + json_text({"error": {"message": error.message, "http_status_code": 422}}) + "\n\n"
 
 
-async def chat_completions(service: Service, req: Any, body: bytes, send: Send, arrival: float,
+async def chat_completions(service: Service, req: Mapping[str, Any], send: Send, arrival: float,
                            route: str = "/v1/chat/completions") -> None:  # fmt: skip
-    prompt, params = _chat_prompt(req, body)
+    prompt, params = _chat_prompt(req)
     model = model_name(service, req)
-    want_logprobs = bool(req.get("logprobs"))
+    want_logprobs = bool(req["logprobs"])
     tool = _tool_plan(service, req, prompt, params)
-    if req.get("stream"):
-        options = req.get("stream_options")
-        include_usage = bool(isinstance(options, Mapping) and options.get("include_usage"))
+    if req["stream"]:
+        include_usage = bool(req["stream_options"]["include_usage"])
         await _chat_stream(
             service, prompt, params, send, arrival, model, want_logprobs, include_usage, route, tool
         )
@@ -244,23 +199,23 @@ async def _chat_stream(
         return
     generation = job.generations[0]
     created = int(time.time())
-    head = (f'{{"object":"chat.completion.chunk","id":"","created":{created},"model":{json.dumps(model)},'
+    head = (f'{{"object":"chat.completion.chunk","id":"","created":{created},"model":{json_text(model)},'
             f'"system_fingerprint":"{service.fingerprint}","choices":[')  # fmt: skip
     vocab = service.vocab
 
     def render(i: int) -> str:
         token_id = generation.ids[i]
         if tool is not None:
-            name = json.dumps(tool.name) if i == 0 else "null"
-            piece = json.dumps(tool.pieces[i] if i < len(tool.pieces) else "")
+            name = json_text(tool.name) if i == 0 else "null"
+            piece = json_text(tool.pieces[i] if i < len(tool.pieces) else "")
             delta = (f'{{"role":"assistant","tool_calls":[{{"index":0,"id":"","type":"function",'
                      f'"function":{{"name":{name},"arguments":{piece}}}}}]}}')  # fmt: skip
         else:
             content = '""' if token_id == EOS_ID else vocab.json_of(token_id)
             delta = f'{{"role":"assistant","content":{content}}}'
         last = generation.finished and i == len(generation.ids) - 1
-        finish = json.dumps(_finish(generation, tool)) if last else "null"
-        logprobs = json.dumps(_logprobs(service, generation, i, i + 1)) if want_logprobs else "null"
+        finish = json_text(_finish(generation, tool)) if last else "null"
+        logprobs = json_text(_logprobs(service, generation, i, i + 1)) if want_logprobs else "null"
         return (f'data: {head}{{"index":0,"delta":{delta},'
                 f'"logprobs":{logprobs},"finish_reason":{finish}}}],"usage":null}}\n\n')  # fmt: skip
 
@@ -270,13 +225,13 @@ async def _chat_stream(
         return
     tail = ""
     if error is None and include_usage:
-        tail = f'data: {head}],"usage":{json.dumps(usage(job, generation))}}}\n\n'
+        tail = f'data: {head}],"usage":{json_text(usage(job, generation))}}}\n\n'
     service.finish(job, status=error.status if error else 200, error_type=error.error_type if error else None)
     await end_stream(send, tail + DONE)
 
 
-async def chat_tokenize(service: Service, req: Any, body: bytes, send: Send) -> None:
-    prompt, _ = _chat_prompt(req, body)
+async def chat_tokenize(service: Service, req: Mapping[str, Any], send: Send) -> None:
+    prompt, _ = _chat_prompt(req)
     tokens = tokenize_text(service, prompt, add_special_tokens=False)
     await send_json(send, 200, {"tokenize_response": tokens, "templated_text": prompt})
 
@@ -285,12 +240,3 @@ async def models(service: Service, send: Send) -> None:
     model_id = service.config.model_id
     await send_json(send, 200, {"object": "list", "data": [{"id": model_id, "object": "model", "created": 0,
                                                             "owned_by": model_id}]})  # fmt: skip
-
-
-def invocation_kind(req: Any) -> str:
-    """SageMaker `/invocations`: chat if `messages`, completion if `prompt`, else generate."""
-    if isinstance(req, Mapping) and "messages" in req:
-        return "chat"
-    if isinstance(req, Mapping) and "prompt" in req:
-        return "completion"
-    return "generate"

@@ -77,7 +77,7 @@ def _value(schema: Any, rng: random.Random, vocab: Vocabulary) -> Any:
 def plan_tool_call(
     function: Mapping[str, Any], seed: int, tokenizer: MistralTokenizer, vocab: Vocabulary
 ) -> ToolCallPlan:
-    parameters = function.get("parameters")
+    parameters = function.get("arguments")  # FunctionDefinition.arguments (alias `parameters`)
     properties = parameters.get("properties") if isinstance(parameters, Mapping) else None
     rng = random.Random(seed)
     arguments = {k: _value(v, rng, vocab) for k, v in (properties or {}).items()}

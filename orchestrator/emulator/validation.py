@@ -1,7 +1,7 @@
-"""Request validation with TGI 3.3.x's rules, order and message texts. Pure: body dict in, `ValidRequest` out.
+"""Request validation with TGI 3.3.x's rules, order and message texts. Pure: typed parameters in, `ValidRequest` out.
 
-Two layers, as in TGI: the web framework's JSON deserialization (wrong types, missing `inputs`, negative unsigned
-ints) answers 422 in plain text; the router's `Validation` answers 422 JSON `validation` with
+Two layers, as in TGI: the web framework's JSON deserialization (types, required fields; `schema.py`) answers 422 in
+plain text before this runs; the router's `Validation` (here) answers 422 JSON `validation` with
 "Input validation error: ..." messages, checked in the order of router/src/validation.rs.
 """
 
@@ -13,26 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.emulator.errors import PlainError, validation_error
+from orchestrator.emulator.errors import validation_error
 from orchestrator.emulator.generation import ROUND_TOKENS
 from orchestrator.tokens import MistralTokenizer
 
-__all__ = ["Limits", "ValidRequest", "deserialize_error", "parse_parameters", "validate"]
-
-_U32 = (0, 2**32 - 1)
-_U64 = (0, 2**64 - 1)
-_I32 = (-(2**31), 2**31 - 1)
-_USIZE = (0, 2**64 - 1)
-_INT_FIELDS = {
-    "best_of": ("usize", _USIZE),
-    "top_k": ("i32", _I32),
-    "truncate": ("usize", _USIZE),
-    "seed": ("u64", _U64),
-    "top_n_tokens": ("u32", _U32),
-    "max_new_tokens": ("u32", _U32),
-}
-_FLOAT_FIELDS = ("temperature", "repetition_penalty", "frequency_penalty", "top_p", "typical_p")
-_BOOL_FIELDS = ("do_sample", "return_full_text", "watermark", "details", "decoder_input_details")
+__all__ = ["Limits", "ValidRequest", "check_best_of", "validate"]
 
 
 @dataclass(frozen=True)
@@ -65,99 +50,24 @@ class ValidRequest:
     best_of: int
 
 
-def deserialize_error(message: str, body: bytes) -> PlainError:
-    """axum's `Json` rejection text (serde's message with a position)."""
-    return PlainError(
-        422,
-        f"Failed to deserialize the JSON body into the target type: {message} at line 1 column {len(body)}",
-    )
-
-
-def parse_parameters(raw: Any, body: bytes, path: str = "parameters") -> dict[str, Any]:
-    """Type-check `parameters` like serde would; unknown fields are ignored. Returns a clean dict."""
-    if raw is None:
-        return {"do_sample": True}  # TGI: omitted `parameters` means default_parameters() with do_sample=true
-    if not isinstance(raw, Mapping):
-        raise deserialize_error(
-            f"{path}: invalid type: {_kind(raw)}, expected struct GenerateParameters", body
-        )
-    out: dict[str, Any] = {}
-    for name, (type_name, (low, high)) in _INT_FIELDS.items():
-        value = raw.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise deserialize_error(
-                f"{path}.{name}: invalid type: {_kind(value)}, expected {type_name}", body
-            )
-        if not low <= value <= high:
-            raise deserialize_error(
-                f"{path}.{name}: invalid value: integer `{value}`, expected {type_name}", body
-            )
-        out[name] = value
-    for name in _FLOAT_FIELDS:
-        value = raw.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise deserialize_error(f"{path}.{name}: invalid type: {_kind(value)}, expected f32", body)
-        out[name] = float(value)
-    for name in _BOOL_FIELDS:
-        value = raw.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, bool):
-            raise deserialize_error(f"{path}.{name}: invalid type: {_kind(value)}, expected a boolean", body)
-        out[name] = value
-    stop = raw.get("stop")
-    if stop is not None:
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise deserialize_error(f"{path}.stop: invalid type: {_kind(stop)}, expected a sequence", body)
-        out["stop"] = list(stop)
-    if raw.get("grammar") is not None:
-        out["grammar"] = raw["grammar"]
-    if isinstance(raw.get("adapter_id"), str):
-        out["adapter_id"] = raw["adapter_id"]
-    return out
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f"string {json.dumps(value)}"
-    if isinstance(value, list):
-        return "sequence"
-    if value is None:
-        return "null"
-    return "map"
-
-
-def _check_grammar(grammar: Any, limits: Limits) -> None:
+def _check_grammar(grammar: Mapping[str, Any], limits: Limits) -> None:
+    """A typed GrammarType (`{"type": "json" | "regex" | "json_schema", "value": ...}`, `json_object` read as
+    `json`): JSON schemas must be objects (or strings holding one) with `properties`."""
     if limits.disable_grammar_support:
         raise validation_error("grammar is not supported")
-    if not isinstance(grammar, Mapping):
+    kind, value = grammar["type"], grammar["value"]
+    if kind == "regex":
+        return
+    schema = value["schema"] if kind == "json_schema" else value
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise validation_error(f"grammar is not valid: {exc}") from None
+    if not isinstance(schema, Mapping):
         raise validation_error("grammar is not valid: Grammar must be a string or an object/dictionary")
-    kind, value = grammar.get("type"), grammar.get("value")
-    if kind == "json_object":
-        return  # any JSON object (OpenAI response_format)
-    if kind == "json_schema" and value is None:
-        value = grammar.get("json_schema")  # OpenAI shape: {"type": "json_schema", "json_schema": {...}}
-    if kind in ("json", "json_schema"):
-        schema = value.get("schema", value) if kind == "json_schema" and isinstance(value, Mapping) else value
-        if isinstance(schema, str):
-            try:
-                schema = json.loads(schema)
-            except ValueError as exc:
-                raise validation_error(f"grammar is not valid: {exc}") from None
-        if not isinstance(schema, Mapping):
-            raise validation_error("grammar is not valid: Grammar must be a string or an object/dictionary")
-        if "properties" not in schema:
-            raise validation_error("grammar is not valid: Grammar must have a 'properties' field")
+    if "properties" not in schema:
+        raise validation_error("grammar is not valid: Grammar must have a 'properties' field")
 
 
 def validate(

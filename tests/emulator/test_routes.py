@@ -322,8 +322,15 @@ def test_chat_tool_calls(emulator: EmulatorProcess, client: InferenceClient) -> 
                 {"messages": messages, "tools": [WEATHER_TOOL], "tool_choice": "none", "max_tokens": 2})  # fmt: skip
     assert none.json()["choices"][0]["message"]["content"]
     unknown = post(emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL],
-                                                          "tool_choice": {"function": {"name": "nope"}}})  # fmt: skip
+                                                          "tool_choice": {"type": "function",
+                                                                          "function": {"name": "nope"}}})  # fmt: skip
     assert unknown.status == 422 and unknown.json()["error_type"] == "tool_error"
+    untyped = post(emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL],
+                                                          "tool_choice": {"function": {"name": "nope"}}})  # fmt: skip
+    assert untyped.status == 422 and untyped.text.startswith(  # TypedChoice is tagged by `type`
+        "Failed to deserialize the JSON body into the target type: tool_choice: data did not match any variant "
+        "of untagged enum ToolTypeDeserializer at line 1 column "
+    ), untyped.text
     cut = post(
         emulator.url, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER_TOOL], "max_tokens": 2}
     )

@@ -141,12 +141,20 @@ def test_response_format_shapes(limited: EmulatorProcess) -> None:
     for response_format in (
         {"type": "json", "value": schema},
         {"type": "json_schema", "value": {"name": "s", "schema": schema}},
-        {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}},
-        {"type": "json_object"},
+        {"type": "json_object", "value": schema},
     ):
         reply = post(limited.url, "/v1/chat/completions",
                      {"messages": messages, "max_tokens": 2, "response_format": response_format})  # fmt: skip
         assert reply.status == 200, (response_format, reply.text)
+    # GrammarType is adjacently tagged (`type` + `value`): OpenAI's shapes without `value` are refused by serde
+    for response_format in (
+        {"type": "json_schema", "json_schema": {"schema": schema}},
+        {"type": "json_object"},
+    ):
+        reply = post(
+            limited.url, "/v1/chat/completions", {"messages": messages, "response_format": response_format}
+        )
+        assert reply.status == 422 and "response_format: missing field `value`" in reply.text, reply.text
     bad = post(limited.url, "/v1/chat/completions", {"messages": messages, "max_tokens": 2,
                                                      "response_format": {"type": "json", "value": {}}})  # fmt: skip
     assert bad.status == 422 and "Grammar must have a 'properties' field" in bad.json()["error"]
