@@ -9,7 +9,6 @@ per-request overhead low enough for thousands of requests per second on one core
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from orchestrator.emulator.http import (
     Receive,
     Scope,
     Send,
+    arrival_of,
     send_body,
     send_empty,
     send_json,
@@ -83,7 +83,7 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan is off; websockets are not served
             return
-        arrival = time.perf_counter()
+        arrival = arrival_of(scope)
         path: str = scope["path"]
         method: str = scope["method"]
         cors = self._cors_headers(scope) if self.cors is not None else []

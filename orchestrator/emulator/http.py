@@ -11,15 +11,18 @@ import contextlib
 import json
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 __all__ = [
+    "ARRIVAL_KEY",
     "Headers",
     "Receive",
     "Scope",
     "Send",
     "abort_connection",
+    "arrival_of",
     "client_disconnected",
     "send_empty",
     "send_json",
@@ -36,6 +39,16 @@ Headers = list[tuple[bytes, bytes]]
 JSON_TYPE = (b"content-type", b"application/json")
 PLAIN_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 SSE_HEADERS: Headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+
+
+ARRIVAL_KEY = "tgi_emulator.arrival"
+"""Scope extension `{"perf_counter": seconds}`: when the request's first bytes were read (`arrival.py`)."""
+
+
+def arrival_of(scope: Scope) -> float:
+    """When the request arrived: the server protocol's stamp, else now (under another ASGI server)."""
+    stamp = scope.get("extensions", {}).get(ARRIVAL_KEY)
+    return float(stamp["perf_counter"]) if stamp else time.perf_counter()
 
 
 def dumps(value: Any) -> bytes:
