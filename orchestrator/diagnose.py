@@ -278,7 +278,11 @@ _RULES: tuple[_Rule, ...] = (
         r"decrease `?--max-batch-prefill-tokens`?",
         _warmup_oom,
     ),
-    _rule("kv_cache_too_small", r"Not enough memory to handle `?max_total_tokens=(?P<n>\d+)", _kv_capacity),
+    _rule(
+        "kv_cache_too_small",
+        r"(?:Not enough memory to handle `?max_total_tokens=|NotEnoughMemory\()(?P<n>\d+)",  # v3 prints the Debug form
+        _kv_capacity,
+    ),
     _rule(
         "sliding_window",
         r"sliding.?window.*(?:not supported|max.input|--max-input-tokens)|"
