@@ -71,8 +71,7 @@ class ClapExit(Exception):
         self.code = code
 
 
-def _try_help(prog: str) -> str:
-    return "\n\nFor more information, try '--help'.\n"
+_TRY_HELP = "\n\nFor more information, try '--help'.\n"
 
 
 def _usage(prog: str) -> str:
@@ -124,12 +123,10 @@ class _Errors:
         suggestion = _did_you_mean(value, possible) if value else None
         if suggestion is not None:
             text += f"\n\n  tip: a similar value exists: '{suggestion}'"
-        return ClapExit(text + _try_help(self.prog), 2)
+        return ClapExit(text + _TRY_HELP, 2)
 
     def value_validation(self, arg: Arg, value: str, reason: str) -> ClapExit:
-        return ClapExit(
-            f"error: invalid value '{value}' for '{arg.display}': {reason}" + _try_help(self.prog), 2
-        )
+        return ClapExit(f"error: invalid value '{value}' for '{arg.display}': {reason}" + _TRY_HELP, 2)
 
     def unknown(self, token: str, longs: Sequence[str]) -> ClapExit:
         text = f"error: unexpected argument '{token}' found"
@@ -137,15 +134,15 @@ class _Errors:
             suggestion = _did_you_mean(token[2:], longs)
             if suggestion is not None:
                 text += f"\n\n  tip: a similar argument exists: '--{suggestion}'"
-        return ClapExit(text + _usage(self.prog) + _try_help(self.prog), 2)
+        return ClapExit(text + _usage(self.prog) + _TRY_HELP, 2)
 
     def used_twice(self, arg: Arg) -> ClapExit:
         text = f"error: the argument '{arg.display}' cannot be used multiple times"
-        return ClapExit(text + _usage(self.prog) + _try_help(self.prog), 2)
+        return ClapExit(text + _usage(self.prog) + _TRY_HELP, 2)
 
     def unneeded_value(self, arg: Arg, value: str) -> ClapExit:
         text = f"error: unexpected value '{value}' for '{arg.display}' found; no more were expected"
-        return ClapExit(text + _usage(self.prog) + _try_help(self.prog), 2)
+        return ClapExit(text + _usage(self.prog) + _TRY_HELP, 2)
 
 
 def _escape(value: str) -> str:
