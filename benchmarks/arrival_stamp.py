@@ -9,7 +9,10 @@ record (`GET /emulator/requests`, field `arrival_monotonic_s`, the stamp its HTT
 request's first bytes) uses the same clock (CLOCK_MONOTONIC on Linux), so stamp - send is the delay the truth record
 adds to every client-side TTFT. Requests are told apart by their prompt length (`input_tokens`).
 
-Target: median and p95 of that delay <= 0.5 ms. Prints JSON figures and exits 1 when the target is missed.
+Target: median and p95 of that delay <= 0.5 ms. Prints JSON figures and exits 1 when the target is missed. Two
+more figures say what bounds it: `first_of_burst_median_ms` (the earliest arrival of each burst, with nothing ahead
+of it: how long the idle emulator process takes to wake up and read, i.e. the host's scheduling) and
+`beyond_first_of_burst_p95_ms` (how much later than that the others are read: the cost of arriving together).
 """
 
 from __future__ import annotations
@@ -132,9 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args(argv)
     delays: list[float] = []
+    first: list[float] = []  # the earliest arrival of each burst: nothing ahead of it, only the wake-up
+    spread: list[
+        float
+    ] = []  # each arrival's delay beyond its burst's earliest: the cost of arriving together
     with emulator() as port:
         for _ in range(args.rounds):
-            delays.extend(one_round(port, args.clients))
+            burst = one_round(port, args.clients)
+            delays.extend(burst)
+            first.append(min(burst))
+            spread.extend(delay - min(burst) for delay in burst)
     median_ms, p95_ms = statistics.median(delays) * 1000, _p95(delays) * 1000
     results = {
         "arrivals": len(delays),
@@ -143,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         "stamp_minus_send_p95_ms": round(p95_ms, 3),
         "stamp_minus_send_max_ms": round(max(delays) * 1000, 3),
         "stamp_before_send": sum(delay < 0 for delay in delays),
+        "first_of_burst_median_ms": round(statistics.median(first) * 1000, 3),
+        "beyond_first_of_burst_p95_ms": round(_p95(spread) * 1000, 3),
         "target_ms": TARGET_MS,
     }
     print(json.dumps(results, indent=2))
