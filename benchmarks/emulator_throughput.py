@@ -184,7 +184,7 @@ def main() -> int:
         emulator.send_signal(signal.SIGTERM)
         emulator.wait(timeout=30)
     port = free_port()
-    emulator = start_emulator(port, pin, ["--emulator-profile", "a100-awq", "--max-batch-total-tokens", "4000000",
+    emulator = start_emulator(port, pin, ["--emulator-profile", "a100-awq", "--emulator-kv-cache-tokens", "4000000",
                                           "--max-batch-prefill-tokens", "16384", "--graceful-termination-timeout", "1"])  # fmt: skip
     try:
         rss, opened = uvloop.run(measure_open_streams(port, emulator.pid, args.open_streams))

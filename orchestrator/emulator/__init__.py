@@ -1,8 +1,8 @@
 """A TGI 3.3.x-compatible server for GPU-less development, CI and load tests (see docs/emulator.md).
 
 Run it as `python -m orchestrator.emulator [text-generation-launcher flags]` or `orchestrator emulate ...`.
-Modules: `flags` (launcher + emulator flags), `config` (checks/defaults), `startup` (milestone logs), `server`
-(lifecycle), `app` (ASGI routing), `native` / `openai` (routes), `validation`, `service` (pipeline), `engine`
+Modules: `flags` (launcher + emulator flags), `clap` (clap 4's parsing and error text), `config` (checks/defaults),
+`startup` (milestone logs), `server` (lifecycle), `arrival` (arrival stamps in the HTTP protocol), `app` (ASGI routing), `native` / `openai` (routes), `validation`, `service` (pipeline), `engine`
 (continuous batching), `latency` (GPU profiles), `generation` / `vocab` (tokens), `faults`, `metrics`, `logs`.
 """
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from orchestrator.emulator.http import (
     Receive,
     Scope,
     Send,
+    arrival_of,
     send_body,
     send_empty,
     send_json,
@@ -88,7 +88,7 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan is off; websockets are not served
             return
-        arrival = time.perf_counter()
+        arrival = arrival_of(scope)
         path: str = scope["path"]
         method: str = scope["method"]
         cors = self._cors_headers(scope) if self.cors is not None else []

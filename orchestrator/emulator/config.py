@@ -21,6 +21,9 @@ __all__ = [
     "FaultConfig",
     "RouterValidationError",
     "build_config",
+    "router_argument_checks",
+    "router_checks",
+    "warmup_checks",
 ]
 
 MAX_POSITION_EMBEDDINGS = 32_768  # Mistral 7B v0.2 config.json
@@ -80,8 +83,13 @@ class EmulatorConfig:
     max_total_tokens: int
     max_batch_prefill_tokens: int
     max_batch_total_tokens: int
+    max_batch_total_tokens_given: int | None
     max_batch_size: int | None
     max_client_batch_size: int
+    quantize: str | None
+    trust_remote_code: bool
+    cuda_graphs: tuple[int, ...]
+    cuda_graphs_defaulted: bool
     validation_workers: int
     waiting_served_ratio: float
     max_waiting_tokens: int
@@ -168,30 +176,31 @@ def _launcher_checks(v: Mapping[str, Any]) -> tuple[int | None, int | None]:
         raise ArgumentValidationError("`ngrok-authtoken` must be set when using ngrok tunneling")
     if v["ngrok"] and not v["ngrok_edge"]:
         raise ArgumentValidationError("`ngrok-edge` must be set when using ngrok tunneling")
-    for name in ("max_concurrent_requests", "payload_limit", "port"):
-        if v[name] is not None and v[name] < 0:
-            raise ArgumentValidationError(f"`{name}` must be >= 0. Given: {v[name]}")
     return max_input, max_total
 
 
+def router_argument_checks(cfg: EmulatorConfig) -> None:
+    """The router's own argument check before it warms the model up (v3 `main.rs`)."""
+    if cfg.max_batch_size == 0:
+        raise RouterValidationError('ArgumentValidation("`max_batch_size` must be > 0")')
+
+
+def warmup_checks(cfg: EmulatorConfig) -> None:
+    """The check right after warm-up (v3 `connect_backend`): the KV cache must hold one full request. The message
+    is the Debug form of the router's error, which is all TGI prints of it."""
+    if cfg.max_total_tokens > cfg.max_batch_total_tokens:
+        raise RouterValidationError(f"Backend(NotEnoughMemory({cfg.max_total_tokens}))")
+
+
 def router_checks(cfg: EmulatorConfig) -> None:
-    """The router's checks after warm-up (TGI: router exits, launcher logs "Webserver Crashed")."""
+    """The router's checks once the backend is known (v3 `main.rs`), in its order."""
     if cfg.max_input_tokens >= cfg.max_total_tokens:
-        raise RouterValidationError(
-            f"`max_input_tokens` must be < `max_total_tokens`. Given: {cfg.max_input_tokens} and {cfg.max_total_tokens}"
-        )
+        raise RouterValidationError('ArgumentValidation("`max_input_tokens` must be < `max_total_tokens`")')
     if cfg.max_batch_prefill_tokens > cfg.max_batch_total_tokens:
         raise RouterValidationError(
-            "`max_batch_prefill_tokens` must be <= `max_batch_total_tokens`. "
-            f"Given: {cfg.max_batch_prefill_tokens} and {cfg.max_batch_total_tokens}"
+            'ArgumentValidation("`max_batch_prefill_tokens` must be <= `max_batch_total_tokens`. '
+            f'Given: {cfg.max_batch_prefill_tokens} and {cfg.max_batch_total_tokens}")'
         )
-    if cfg.max_total_tokens > cfg.max_batch_total_tokens:
-        raise RouterValidationError(
-            f"Not enough memory to handle `max_total_tokens={cfg.max_total_tokens}`, "
-            f"max_batch_total_tokens={cfg.max_batch_total_tokens}"
-        )
-    if cfg.max_batch_size is not None and cfg.max_batch_size == 0:
-        raise RouterValidationError("`max_batch_size` must be > 0")
 
 
 def _profile(v: Mapping[str, Any]) -> LatencyProfile:
@@ -238,6 +247,18 @@ def _faults(v: Mapping[str, Any]) -> FaultConfig:
     )
 
 
+_NO_CUDA_GRAPHS = ("bitsandbytes", "exl2")  # the launcher turns graphs off for these unless they are given
+DEFAULT_CUDA_GRAPHS = (1, 2, 4, 8, 16, 32)
+
+
+def _cuda_graphs(given: list[int] | None, quantize: str | None) -> tuple[int, ...]:
+    """The launcher's batch sizes for CUDA graphs: the given ones above 0, none for bitsandbytes/exl2, else
+    its default list."""
+    if given is not None:
+        return tuple(size for size in given if size > 0)
+    return () if quantize in _NO_CUDA_GRAPHS else DEFAULT_CUDA_GRAPHS
+
+
 def _phases(v: Mapping[str, Any]) -> tuple[float, float, float]:
     total = v["emulator_startup_seconds"]
     if total is not None:
@@ -253,8 +274,10 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
         values["sharded"], values["num_shard"], os.environ if environ is None else environ
     )
     profile = _profile(values)
-    kv_capacity = profile.kv_capacity_tokens(float(values["cuda_memory_fraction"]))
-    batch_total = values["max_batch_total_tokens"] or kv_capacity
+    kv_capacity = values["emulator_kv_cache_tokens"]
+    if kv_capacity is None:
+        kv_capacity = profile.kv_capacity_tokens(float(values["cuda_memory_fraction"]))
+    batch_total = kv_capacity  # flash-attention models: warm-up infers it; a given value is only warned about
     total_defaulted = max_total is None
     if max_total is None:
         max_total = min(kv_capacity, MAX_POSITION_EMBEDDINGS)
@@ -287,8 +310,13 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
         max_total_tokens=int(max_total),
         max_batch_prefill_tokens=int(prefill),
         max_batch_total_tokens=int(batch_total),
+        max_batch_total_tokens_given=values["max_batch_total_tokens"],
         max_batch_size=values["max_batch_size"],
         max_client_batch_size=int(values["max_client_batch_size"]),
+        quantize=values["quantize"],
+        trust_remote_code=bool(values["trust_remote_code"]),
+        cuda_graphs=_cuda_graphs(values["cuda_graphs"], values["quantize"]),
+        cuda_graphs_defaulted=values["cuda_graphs"] is None and values["quantize"] not in _NO_CUDA_GRAPHS,
         validation_workers=int(values["validation_workers"]),
         waiting_served_ratio=float(values["waiting_served_ratio"]),
         max_waiting_tokens=int(values["max_waiting_tokens"]),

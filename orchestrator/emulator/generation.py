@@ -1,8 +1,9 @@
 """One generated sequence: which tokens come next, when it stops, and who is waiting for it. No I/O.
 
-Token choice is deterministic: sampling requests draw from `random.Random(seed)`; greedy requests (TGI's default
-without `do_sample`) from a seed derived from the prompt tokens, so the same prompt always gives the same text, as
-greedy decoding does. Stopping follows TGI's StoppingCriteria order: length first, then EOS, then stop sequences
+Token choice is deterministic: greedy requests (TGI's default without `do_sample`) draw from a seed derived from
+the whole prompt, so the same prompt always gives the same text, as greedy decoding does; sampling requests from
+the prompt and their `seed` (a random one when the request has none, as TGI draws), so two sampled requests
+differ even for the same prompt unless they share a seed. Stopping follows TGI's StoppingCriteria order: length first, then EOS, then stop sequences
 (the text generated so far ends with one of them).
 
 v3 generates at most 1024 tokens per scheduling round and re-queues transparently; an explicit `max_new_tokens`
@@ -12,9 +13,9 @@ above that ends with `length` once another round would not fit the `max_total_to
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
-import zlib
 from array import array
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ from orchestrator.tokens import EOS_ID
 __all__ = ["ROUND_TOKENS", "Generation", "round_limit"]
 
 ROUND_TOKENS = 1024  # TGI v3 DEFAULT_GENERATION_LENGTH
+_U64 = 2**64 - 1
 
 
 def round_limit(input_length: int, max_new_tokens: int, max_total_tokens: int) -> int:
@@ -39,7 +41,16 @@ def round_limit(input_length: int, max_new_tokens: int, max_total_tokens: int) -
 
 
 def prompt_seed(input_ids: Sequence[int]) -> int:
-    return zlib.crc32(repr(list(input_ids[-64:])).encode()) ^ len(input_ids)
+    """A 64-bit digest of the whole prompt: prompts that differ anywhere (not only in their tails) differ."""
+    digest = hashlib.blake2b(array("q", input_ids).tobytes(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def output_seed(input_ids: Sequence[int], seed: int | None) -> int:
+    """The seed of a sequence's token draws: the prompt alone for greedy decoding (same prompt, same text, as
+    argmax is), the prompt and the request's sampling seed otherwise (TGI draws a seed when none is given)."""
+    prompt = prompt_seed(input_ids)
+    return prompt if seed is None else (prompt << 64) | (seed & _U64)
 
 
 class Generation:
@@ -90,7 +101,7 @@ class Generation:
         self.limit = round_limit(input_length, max_new_tokens, max_total_tokens)
         self.stop = tuple(s for s in stop if s)
         self.seed = seed
-        self._rng = random.Random(seed if seed is not None else prompt_seed(input_ids))
+        self._rng = random.Random(output_seed(input_ids, seed))
         self.eos_rate = eos_rate
         self.top_n = top_n
         self.vocab = vocab

@@ -11,15 +11,18 @@ import contextlib
 import json
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 __all__ = [
+    "ARRIVAL_KEY",
     "Headers",
     "Receive",
     "Scope",
     "Send",
     "abort_connection",
+    "arrival_of",
     "client_disconnected",
     "dumps",
     "json_text",
@@ -43,6 +46,16 @@ SSE_HEADERS: Headers = [(b"content-type", b"text/event-stream"), (b"cache-contro
 def json_text(value: Any) -> str:
     """JSON as TGI writes it (`serde_json::to_string`): compact, non-ASCII characters as they are."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+ARRIVAL_KEY = "tgi_emulator.arrival"
+"""Scope extension `{"perf_counter": seconds}`: when the request's first bytes were read (`arrival.py`)."""
+
+
+def arrival_of(scope: Scope) -> float:
+    """When the request arrived: the server protocol's stamp, else now (under another ASGI server)."""
+    stamp = scope.get("extensions", {}).get(ARRIVAL_KEY)
+    return float(stamp["perf_counter"]) if stamp else time.perf_counter()
 
 
 def dumps(value: Any) -> bytes:

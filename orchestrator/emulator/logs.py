@@ -74,6 +74,10 @@ class TgiLogger:
             f"\x1b[2m{filename}\x1b[0m\x1b[2m:\x1b[0m\x1b[2m{line}:\x1b[0m {message}"
         )
 
+    def relay(self, line: str) -> None:
+        """A child's raw output line, as the launcher passes it through (`println!`, no log format)."""
+        self._write(line)
+
     def final_error(self, text: str) -> None:
         """Rust's `main` returning `Err(e)`: `Error: <Debug of e>` on stderr."""
         try:

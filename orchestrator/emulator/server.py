@@ -15,23 +15,21 @@ import signal
 import sys
 from collections.abc import Generator, Sequence
 
-from orchestrator.emulator.config import (
-    ArgumentValidationError,
-    EmulatorConfig,
-    RouterValidationError,
-    build_config,
-    router_checks,
-)
-from orchestrator.emulator.flags import parse_flags
+from orchestrator.emulator.config import ArgumentValidationError, EmulatorConfig, build_config
+from orchestrator.emulator.flags import parse_or_exit
 from orchestrator.emulator.logs import TgiLogger
 from orchestrator.emulator.startup import StartupFailed, args_debug, run_startup
 
 __all__ = ["main"]
 
+_SERVER_RS = {"filename": "router/src/server.rs", "target": "text_generation_router::server"}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m orchestrator.emulator` and `orchestrator emulate`."""
-    values = parse_flags(sys.argv[1:] if argv is None else argv)
+    values = parse_or_exit(sys.argv[1:] if argv is None else argv)
+    if isinstance(values, int):
+        return values
     missing = [name for name in ("uvicorn", "uvloop", "httptools") if importlib.util.find_spec(name) is None]
     if missing:
         print(
@@ -67,8 +65,7 @@ class _Stopper:
         if not self.event.is_set() and self.server is not None:
             self.log.launcher("Terminating webserver")
             self.log.launcher("Waiting for webserver to gracefully shutdown")
-            self.log.router("signal received, starting graceful shutdown", filename="router/src/server.rs",
-                            line=2542)  # fmt: skip
+            self.log.router("signal received, starting graceful shutdown", **_SERVER_RS, line=2399)
         self.event.set()
         if self.server is not None:
             self.server.should_exit = True  # type: ignore[attr-defined]
@@ -86,14 +83,6 @@ async def _serve(config: EmulatorConfig, log: TgiLogger) -> int:
         return 1
     if not ready:
         return 0
-    try:
-        router_checks(config)
-    except RouterValidationError as exc:
-        log.router(str(exc), "ERROR", filename="router/src/server.rs", line=1601)
-        log.launcher("Webserver Crashed", "ERROR")
-        log.launcher("Shutting down shards")
-        log.final_error("WebserverFailed")
-        return 1
     return await _run_http(config, log, stopper)
 
 
@@ -101,6 +90,7 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
     import uvicorn
 
     from orchestrator.emulator.app import EmulatorApp
+    from orchestrator.emulator.arrival import ArrivalStampingProtocol
     from orchestrator.emulator.service import Service
 
     service = Service(config)
@@ -112,7 +102,7 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
         app,
         host=config.bind_host,
         port=config.port,
-        http="httptools",
+        http=ArrivalStampingProtocol,
         ws="none",
         lifespan="off",
         access_log=False,
@@ -133,11 +123,9 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
 
     server = _QuietServer(uv_config)
     stopper.server = server
-    log.router("Connected", filename="backends/v3/src/lib.rs", line=137)
     if config.hostname_invalid:
-        log.router(
-            "Invalid hostname, defaulting to 0.0.0.0", "WARN", filename="router/src/server.rs", line=2260
-        )
+        log.router("Invalid hostname, defaulting to 0.0.0.0", "WARN", **_SERVER_RS, line=1909)
+    log.router("Connected", **_SERVER_RS, line=2302)
     if stopper.event.is_set():
         server.should_exit = True
     try:

@@ -209,6 +209,7 @@ class Service:
             "error_type": error_type,
             "dropped": dropped,
             "arrival_unix": time.time() - (end - job.arrival),
+            "arrival_monotonic_s": job.arrival,
             "input_tokens": job.valid.input_length,
             "generated_tokens": len(best.ids),
             "finish_reason": best.finish_reason,

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestrator.emulator.config import EmulatorConfig
+from orchestrator.emulator.config import (
+    EmulatorConfig,
+    RouterValidationError,
+    router_argument_checks,
+    router_checks,
+    warmup_checks,
+)
 from orchestrator.emulator.flags import LAUNCHER_FLAGS
 from orchestrator.emulator.logs import TgiLogger
 
@@ -29,13 +35,21 @@ class StartupFailed(Exception):
         self.debug = debug
 
 
-def _rust_debug(value: Any) -> str:
+_RUST_VARIANTS = {"bfloat16": "BFloat16", "fp8_e4m3fn": "Fp8e4m3fn", "fp8_e5m2": "Fp8e5m2"}
+
+
+def _variant(value: str) -> str:
+    """A clap value-enum name as Rust's Debug prints the variant: `compressed-tensors` -> `CompressedTensors`."""
+    return _RUST_VARIANTS.get(value) or "".join(part.capitalize() for part in value.split("-"))
+
+
+def _rust_debug(value: Any, enum: bool = False) -> str:
     if value is None:
         return "None"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return _variant(value) if enum else f'"{value}"'
     if isinstance(value, list):
         return "[" + ", ".join(_rust_debug(v) for v in value) + "]"
     return str(value)
@@ -47,14 +61,15 @@ def args_debug(values: Mapping[str, Any]) -> str:
     lines = ["Args {"]
     for flag in LAUNCHER_FLAGS:
         value = values.get(flag.dest)
+        enum = flag.kind == "enum"
         if flag.dest == "api_key" and value and not values.get("emulator_log_api_key"):
             rendered = 'Some("<redacted>")'
-        elif flag.kind == "list":
+        elif flag.kind == "strings":
             rendered = _rust_debug(value or [])
-        elif flag.kind == "switch" or (flag.default is not None and value is not None):
-            rendered = _rust_debug(value)
+        elif flag.kind == "switch" or flag.default is not None:
+            rendered = _rust_debug(value, enum)
         else:
-            rendered = "None" if value is None else f"Some({_rust_debug(value)})"
+            rendered = "None" if value is None else f"Some({_rust_debug(value, enum)})"
         lines.append(f"    {flag.dest}: {rendered},")
     lines.append("}")
     return "\n".join(lines)
@@ -77,7 +92,7 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
     log.launcher("Using attention flashinfer - Prefix caching true")
     if config.prefill_defaulted:
         log.launcher(f"Default `max_batch_prefill_tokens` to {config.max_batch_prefill_tokens}")
-    log.launcher("Using default cuda graphs [1, 2, 4, 8, 16, 32]")
+    _launcher_notes(config, log)
     log.launcher(f"Starting check and download process for {config.model_id}", span="download")
     if config.download_seconds > 0 or faults.crash_during_startup == "download":
         log.download("Download file: model.safetensors")
@@ -120,7 +135,8 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
     log.shard("Server started at unix:///tmp/text-generation-server-0")
     log.shard(f"Shard ready in {time.monotonic() - started + 0.5:.1f}s")
     log.launcher("Starting Webserver")
-    log.router("Warming up model", filename="backends/v3/src/lib.rs", line=125)
+    _router_check(router_argument_checks, config, log)
+    log.router("Warming up model", line=125)
     if await _phase(config.warmup_seconds, stop):
         _shutdown_shards(log)
         return False
@@ -128,20 +144,59 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
         message = (f"Not enough memory to handle {config.max_batch_prefill_tokens} prefill tokens. "
                    "You need to decrease `--max-batch-prefill-tokens`")  # fmt: skip
         log.router(f"Server error: {message}", "ERROR", filename="backends/v3/src/client/mod.rs", line=45)
-        log.final_error(f'Backend(Warmup(Generation("{message}")))')
-        log.launcher("Webserver Crashed", "ERROR")
-        _shutdown_shards(log)
-        raise StartupFailed("WebserverFailed")
-    blocks = config.max_batch_total_tokens
-    log.shard(f"KV-cache blocks: {blocks}, size: 1")
-    log.shard("Cuda Graphs are enabled for sizes [32, 16, 8, 4, 2, 1]")
-    log.router(f"Setting max batch total tokens to {config.max_batch_total_tokens}", filename="backends/v3/src/lib.rs",
-               line=137)  # fmt: skip
+        _webserver_crashed(log, f'Backend(Warmup(Generation("{message}")))')
+    log.shard(f"KV-cache blocks: {config.max_batch_total_tokens}, size: 1")
+    if config.cuda_graphs:
+        log.shard(f"Cuda Graphs are enabled for sizes {sorted(config.cuda_graphs, reverse=True)}")
+    else:
+        log.shard("Cuda Graphs are disabled (CUDA_GRAPHS=None).")
+    if config.max_batch_total_tokens_given is not None:  # flash-attention models ignore it (v3 lib.rs)
+        log.router("`--max-batch-total-tokens` is deprecated for Flash Attention models.", "WARN", line=90)
+        log.router(f"Inferred max batch total tokens: {config.max_batch_total_tokens}", "WARN", line=94)
+    _router_check(warmup_checks, config, log)
+    log.router(f"Setting max batch total tokens to {config.max_batch_total_tokens}", line=137)
+    log.router("Using backend V3", line=166)
     if config.input_tokens_defaulted:
-        log.router(f"Maximum input tokens defaulted to {config.max_input_tokens}")
+        log.router(f"Maximum input tokens defaulted to {config.max_input_tokens}", **_ROUTER_MAIN, line=168)
     if config.total_tokens_defaulted:
-        log.router(f"Maximum total tokens defaulted to {config.max_total_tokens}")
+        log.router(f"Maximum total tokens defaulted to {config.max_total_tokens}", **_ROUTER_MAIN, line=174)
+    _router_check(router_checks, config, log)
     return True
+
+
+_ROUTER_MAIN = {"filename": "backends/v3/src/main.rs", "target": "text_generation_router"}
+
+
+def _launcher_notes(config: EmulatorConfig, log: TgiLogger) -> None:
+    """What the launcher logs about its arguments before the download, in its order."""
+    if config.quantize == "bitsandbytes":
+        log.launcher("Bitsandbytes is deprecated, use `eetq` instead, which provides better latencies overall and "
+                     "is drop-in in most cases.", "WARN")  # fmt: skip
+    if config.cuda_graphs_defaulted:
+        log.launcher(f"Using default cuda graphs {list(config.cuda_graphs)}")
+    elif config.raw.get("cuda_graphs") is None and config.quantize == "bitsandbytes":
+        log.launcher("Bitsandbytes doesn't work with cuda graphs, deactivating them", "WARN")
+    elif config.raw.get("cuda_graphs") is None and config.quantize == "exl2":
+        log.launcher("Exl2 doesn't work with cuda graphs, deactivating them", "WARN")
+    if config.trust_remote_code:
+        log.launcher(f"`trust_remote_code` is set. Trusting that model `{config.model_id}` do not contain "
+                     "malicious code.", "WARN")  # fmt: skip
+
+
+def _router_check(check: Callable[[EmulatorConfig], None], config: EmulatorConfig, log: TgiLogger) -> None:
+    try:
+        check(config)
+    except RouterValidationError as exc:
+        _webserver_crashed(log, str(exc))
+
+
+def _webserver_crashed(log: TgiLogger, router_error: str) -> None:
+    """The router exited with `router_error` (Rust's `Error: <Debug>` on its stderr, relayed by the launcher to
+    its stdout); the launcher then logs "Webserver Crashed", stops the shards and fails with WebserverFailed."""
+    log.relay(f"Error: {router_error}")
+    log.launcher("Webserver Crashed", "ERROR")
+    _shutdown_shards(log)
+    raise StartupFailed("WebserverFailed")
 
 
 def _shutdown_shards(log: TgiLogger) -> None:

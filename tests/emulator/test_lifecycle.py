@@ -117,12 +117,24 @@ def test_json_output_lines() -> None:
     assert router[-1]["message"] == "Connected" and {"filename", "line_number"} <= set(router[-1])
 
 
-def test_invalid_hostname_defaults_to_all_interfaces(
-    emulator_factory: Callable[..., EmulatorProcess],
-) -> None:
-    process = emulator_factory("--hostname", "3f2a9c1b7d4e")  # what Docker puts in HOSTNAME
-    assert "Invalid hostname, defaulting to 0.0.0.0" in process.logs()
-    assert get(process.url, "/health").status == 200
+def test_invalid_hostname_defaults_to_all_interfaces() -> None:
+    port = free_port()
+    env = {**os.environ, "HOSTNAME": "3f2a9c1b7d4e", "PYTHONUNBUFFERED": "1"}  # what Docker puts in HOSTNAME
+    process = subprocess.Popen([sys.executable, "-m", "orchestrator.emulator", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert get(f"http://127.0.0.1:{port}", "/health", timeout=2).status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "Invalid hostname, defaulting to 0.0.0.0" in output
 
 
 def test_sigterm_drains_in_flight_requests_then_exits_0(

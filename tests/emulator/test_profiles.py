@@ -51,7 +51,11 @@ def test_env_and_flags() -> None:
     values = parse_flags(["--port", "81"], environ={"PORT": "80", "MAX_BATCH_SIZE": "8", "JSON_OUTPUT": "true",
                                                     "CORS_ALLOW_ORIGIN": "http://a,http://b"})  # fmt: skip
     assert values["port"] == 81 and values["max_batch_size"] == 8 and values["json_output"] is True
-    assert values["cors_allow_origin"] == ["http://a", "http://b"]
+    assert values["cors_allow_origin"] == [
+        "http://a,http://b"
+    ]  # clap: no value delimiter on this Vec<String>
+    repeated = parse_flags(["--cors-allow-origin", "http://a", "--cors-allow-origin", "http://b"], environ={})
+    assert repeated["cors_allow_origin"] == ["http://a", "http://b"]
 
 
 def test_overrides_and_bad_values() -> None:

@@ -20,6 +20,7 @@ CASES = [
         "kv_cache_too_small",
         f"{TS} ERROR text_generation_router: Not enough memory to handle `max_total_tokens=4096`",
     ),
+    ("kv_cache_too_small", "Error: Backend(NotEnoughMemory(32768))"),  # what the v3 router really prints
     (
         "argument_validation",
         'Error: ArgumentValidation("`max_input_tokens`(5000) must be < `max_total_tokens`(4096)")',

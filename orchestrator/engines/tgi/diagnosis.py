@@ -180,7 +180,11 @@ RULES: tuple[DiagnosisRule, ...] = (
         r"decrease `?--max-batch-prefill-tokens`?",
         _warmup_oom,
     ),
-    rule("kv_cache_too_small", r"Not enough memory to handle `?max_total_tokens=(?P<n>\d+)", _kv_capacity),
+    rule(
+        "kv_cache_too_small",
+        r"(?:Not enough memory to handle `?max_total_tokens=|NotEnoughMemory\()(?P<n>\d+)",  # v3 prints the Debug form
+        _kv_capacity,
+    ),
     rule(
         "sliding_window",
         r"sliding.?window.*(?:not supported|max.input|--max-input-tokens)|"
