@@ -7,6 +7,7 @@ Exit codes: 0 ok, 2 invalid settings, 3 engine unavailable or unsuitable, 4 depl
 """
 
 import json
+import shlex
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -75,6 +76,25 @@ def _print_failure(exc: Exception, as_json: bool) -> None:
                 print(f"  | {line}", file=sys.stderr)
 
 
+def _print_interrupted(exc: KeyboardInterrupt, as_json: bool) -> None:
+    """`deploy.up` raises `UpInterrupted`: what the engine holds afterwards, and the command to remove a leftover."""
+    left = getattr(exc, "left", None) or "check `orchestrator status` for what was left"
+    leftover: str | None = getattr(exc, "leftover", None)
+    remove = f"orchestrator down --name {shlex.quote(leftover)}" if leftover else None
+    if as_json:
+        event = {
+            "event": "interrupted",
+            "exit_code": 130,
+            "left": left,
+            "leftover": leftover,
+            "remove": remove,
+        }
+        print(json.dumps(event), flush=True)
+    print(f"Interrupted: {left}.", file=sys.stderr)
+    if remove:
+        print(f"Remove it with: {remove}", file=sys.stderr)
+
+
 def up_cmd(
     *,
     settings: "Settings",
@@ -110,11 +130,7 @@ def up_cmd(
         raise typer.Exit(code=exc.exit_code) from None
     except KeyboardInterrupt as exc:
         reporter.close()
-        # `deploy.up` raises `UpInterrupted`, whose `left` says what it actually left behind.
-        left = getattr(exc, "left", None) or "check `orchestrator status` for what was left"
-        if as_json:
-            print(json.dumps({"event": "interrupted", "exit_code": 130, "left": left}), flush=True)
-        print(f"Interrupted: {left}.", file=sys.stderr)
+        _print_interrupted(exc, as_json)
         raise typer.Exit(code=130) from None
     reporter.close()
     if as_json:
