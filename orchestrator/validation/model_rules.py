@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from orchestrator.errors import ConfigProblem
-from orchestrator.settings import Settings, env_var_for
+from orchestrator.settings import DEFAULT_IMAGE, DEFAULT_TGI_VERSION, Settings, env_var_for
 from orchestrator.validation.common import problem, where
 from orchestrator.versions import (
     DTYPE_COMPATIBLE_QUANTIZE,
@@ -90,15 +90,25 @@ _MINIMUM: dict[str, int] = {
 }
 
 
-def _limit_ranges(settings: Settings) -> Iterator[ConfigProblem]:
+def _out_of_range(settings: Settings) -> set[str]:
+    """The limits below their minimum: the rules between limits skip them (their own rule says what is wrong)."""
     limits = settings.limits
+    return {
+        name
+        for name, minimum in _MINIMUM.items()
+        if getattr(limits, name) is not None and getattr(limits, name) < minimum
+    }
+
+
+def _limit_ranges(settings: Settings) -> Iterator[ConfigProblem]:
+    bad = _out_of_range(settings)
     for name, minimum in _MINIMUM.items():
-        value = getattr(limits, name)
-        if value is not None and value < minimum:
+        if name in bad:
             yield problem(
                 settings, f"limits.{name}", f"must be at least {minimum}", f"raise it to >= {minimum}"
             )
-    if limits.waiting_served_ratio is not None and not limits.waiting_served_ratio > 0:
+    ratio = settings.limits.waiting_served_ratio
+    if ratio is not None and not ratio > 0:
         yield problem(
             settings,
             "limits.waiting_served_ratio",
@@ -111,7 +121,12 @@ def _token_limits(settings: Settings) -> Iterator[ConfigProblem]:
     """TGI's launcher and router start-up checks (reference §3), made before download instead of after."""
     lim = settings.limits
     src = settings.source_of
-    if lim.max_input_tokens >= lim.max_total_tokens:
+    bad = _out_of_range(settings)
+
+    def sound(*names: str) -> bool:
+        return not bad.intersection(names)
+
+    if sound("max_input_tokens", "max_total_tokens") and lim.max_input_tokens >= lim.max_total_tokens:
         yield problem(
             settings,
             "limits.max_input_tokens",
@@ -120,7 +135,10 @@ def _token_limits(settings: Settings) -> Iterator[ConfigProblem]:
             f"lower max_input_tokens to at most {lim.max_total_tokens - 1} or raise max_total_tokens "
             f"above {lim.max_input_tokens}",
         )
-    if lim.max_batch_prefill_tokens < lim.max_input_tokens:
+    if (
+        sound("max_batch_prefill_tokens", "max_input_tokens")
+        and lim.max_batch_prefill_tokens < lim.max_input_tokens
+    ):
         yield problem(
             settings,
             "limits.max_batch_prefill_tokens",
@@ -129,7 +147,11 @@ def _token_limits(settings: Settings) -> Iterator[ConfigProblem]:
             f"raise max_batch_prefill_tokens to at least {lim.max_input_tokens} or lower max_input_tokens",
         )
     total = lim.max_batch_total_tokens
-    if total is not None and lim.max_total_tokens > total:
+    if (
+        total is not None
+        and sound("max_batch_total_tokens", "max_total_tokens")
+        and lim.max_total_tokens > total
+    ):
         yield problem(
             settings,
             "limits.max_batch_total_tokens",
@@ -137,7 +159,11 @@ def _token_limits(settings: Settings) -> Iterator[ConfigProblem]:
             "one full request must fit in the batch",
             f"raise max_batch_total_tokens to at least {lim.max_total_tokens}, or unset it (TGI infers it)",
         )
-    if total is not None and lim.max_batch_prefill_tokens > total:
+    if (
+        total is not None
+        and sound("max_batch_total_tokens", "max_batch_prefill_tokens")
+        and lim.max_batch_prefill_tokens > total
+    ):
         yield problem(
             settings,
             "limits.max_batch_total_tokens",
@@ -148,6 +174,14 @@ def _token_limits(settings: Settings) -> Iterator[ConfigProblem]:
 
 
 # -- engine ---------------------------------------------------------------------------------------------------
+
+
+_TGI_REPOSITORY = DEFAULT_IMAGE.rsplit(":", 1)[0]
+
+
+def _is_tgi_repository(image: str) -> bool:
+    """Whether `image` is TGI's own (its tag is then TGI's version); any other image's tag may be its own."""
+    return image.split("@", 1)[0].rsplit(":", 1)[0] == _TGI_REPOSITORY
 
 
 def _version(settings: Settings) -> Iterator[ConfigProblem]:
@@ -173,6 +207,15 @@ def _version(settings: Settings) -> Iterator[ConfigProblem]:
             "its tag does not name a TGI release, so the launcher's flag names cannot be chosen",
             "pin the image to a release tag (ghcr.io/huggingface/text-generation-inference:3.3.7), or set "
             f"{where('engine.tgi_version')} to the TGI version the image runs",
+        )
+    elif version < OLDEST_SUPPORTED and not engine.tgi_version and not _is_tgi_repository(engine.image):
+        yield problem(
+            settings,
+            "engine.image",
+            f"its tag is read as TGI {format_version(version)}, older than {format_version(OLDEST_SUPPORTED)} "
+            "(the oldest release this tool knows the flags of); the tag of a custom image need not be TGI's",
+            "name the TGI version the image runs in engine.tgi_version (flag --tgi-version, env "
+            f"{env_var_for('engine.tgi_version')}), e.g. --tgi-version {DEFAULT_TGI_VERSION}",
         )
     elif version < OLDEST_SUPPORTED:
         path = "engine.tgi_version" if engine.tgi_version else "engine.image"
