@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from orchestrator.deploy_status import status
 from orchestrator.deployment_info import DeploymentInfo, DeploymentStatus, deployment_info
 from orchestrator.diagnose import redact
-from orchestrator.errors import DeploymentError
+from orchestrator.errors import DeploymentError, DeploymentNotFoundError
 from orchestrator.probes import probe_generate, probe_health
 from orchestrator.pull_follow import follow_pull
 from orchestrator.readiness import (
@@ -409,10 +409,10 @@ def logs(
     engine = _connect(runtime)
     container = engine.inspect(name)
     if container is None or not container.managed:
-        raise DeploymentError(
+        raise DeploymentNotFoundError(
             f"no deployment named {name!r}",
             cause="no container of ours has this name",
-            fix="`orchestrator status` lists deployments; pass --name to pick one",
+            fix="run `orchestrator status` to list deployments, then pass one of their names to --name",
         )
     lines = (
         engine.follow_logs(container.id, tail=tail) if follow else iter(engine.logs(container.id, tail=tail))

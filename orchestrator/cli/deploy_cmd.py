@@ -3,7 +3,8 @@
 No `from __future__ import annotations` here: typer must see the real `Annotated` options.
 
 Heavy imports (docker, rich, pydantic-settings) happen inside the commands so `orchestrator --help` stays fast.
-Exit codes: 0 ok, 2 invalid settings, 3 engine unavailable or unsuitable, 4 deployment failed.
+Exit codes: 0 ok, 2 invalid settings or no deployment of that --name, 3 engine unavailable or unsuitable,
+4 deployment failed.
 """
 
 import json
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrator.cli.options import exit_on_errors, settings_command
+from orchestrator.cli.options import exit_on_errors, print_error, settings_command
 
 if TYPE_CHECKING:
     from orchestrator.deploy import DeploymentStatus
@@ -64,16 +65,7 @@ def _print_failure(exc: Exception, as_json: bool) -> None:
             data.update(cause=exc.cause, fix=exc.fix, log_tail=exc.log_tail)
         print(json.dumps(data), flush=True)
         return
-    print(f"Error: {exc}", file=sys.stderr)
-    if isinstance(exc, DeploymentError):
-        if exc.cause:
-            print(f"Cause: {exc.cause}", file=sys.stderr)
-        if exc.fix:
-            print(f"Fix:   {exc.fix}", file=sys.stderr)
-        if exc.log_tail:
-            print("Last log lines:", file=sys.stderr)
-            for line in exc.log_tail:
-                print(f"  | {line}", file=sys.stderr)
+    print_error(exc)
 
 
 def _print_interrupted(exc: KeyboardInterrupt, as_json: bool) -> None:

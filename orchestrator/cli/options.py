@@ -189,5 +189,21 @@ def exit_on_errors() -> Iterator[None]:
     try:
         yield
     except OrchestratorError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print_error(exc)
         raise typer.Exit(code=exc.exit_code) from None
+
+
+def print_error(exc: Exception) -> None:
+    """`Error: ...` on stderr, with a `DeploymentError`'s cause, fix and log tail under it."""
+    from orchestrator.errors import DeploymentError
+
+    print(f"Error: {exc}", file=sys.stderr)
+    if isinstance(exc, DeploymentError):
+        if exc.cause:
+            print(f"Cause: {exc.cause}", file=sys.stderr)
+        if exc.fix:
+            print(f"Fix:   {exc.fix}", file=sys.stderr)
+        if exc.log_tail:
+            print("Last log lines:", file=sys.stderr)
+            for line in exc.log_tail:
+                print(f"  | {line}", file=sys.stderr)

@@ -348,3 +348,12 @@ def test_ctrl_c_during_up_reports_what_the_engine_really_holds(
             process.kill()
         for container in docker_client.containers.list(all=True, filters={"name": name}):
             container.remove(force=True)
+
+
+@pytest.mark.docker
+def test_logs_of_an_unknown_name_exits_2_with_the_status_hint(docker_client: Any, tmp_path: Path) -> None:
+    name = f"orch-none-{uuid.uuid4().hex[:8]}"
+    result = _orchestrator("logs", "--name", name, env={}, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"Error: no deployment named {name!r}" in result.stderr
+    assert "Fix:   run `orchestrator status` to list deployments" in result.stderr
