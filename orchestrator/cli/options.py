@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from orchestrator.settings import Settings
 
-__all__ = ["SETTINGS_PANEL", "exit_on_errors", "load_cli_settings", "settings_command"]
+__all__ = [
+    "SETTINGS_PANEL",
+    "exit_on_errors",
+    "load_cli_settings",
+    "make_console",
+    "print_error",
+    "settings_command",
+]
 
 SETTINGS_PANEL = "Settings (flags beat ORCHESTRATOR_* env, .env, orchestrator.toml)"
 
@@ -207,3 +216,22 @@ def print_error(exc: Exception) -> None:
             print("Last log lines:", file=sys.stderr)
             for line in exc.log_tail:
                 print(f"  | {line}", file=sys.stderr)
+
+
+UNCUT_WIDTH = 10_000
+"""Console width outside a terminal: wide enough that no table cell or line of ours is wrapped or cut."""
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich Console for a command's output, fitted to the terminal when there is one.
+
+    Outside a terminal (a pipe, a file, CI logs) rich assumes 80 columns and folds or cuts table cells with
+    `…`, which hid fixes and hints; there lines keep their full length instead (`COLUMNS` still wins if set).
+    """
+    import os
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    fitted = stream.isatty() or bool(os.environ.get("COLUMNS"))
+    return Console(stderr=stderr, soft_wrap=True, width=None if fitted else UNCUT_WIDTH)
