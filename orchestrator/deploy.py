@@ -33,6 +33,7 @@ from orchestrator.readiness import (
     StartupTracker,
     wait_until_ready,
 )
+from orchestrator.settings_label import SETTINGS_LABEL, changed_settings
 from orchestrator.startup_diagnosis import deployment_error
 
 if TYPE_CHECKING:
@@ -212,8 +213,8 @@ def _up(
             return _attach(engine, existing, settings, tracker, emit, trail)
         if not same and not recreate and existing.running:
             raise DeploymentError(
-                f"deployment {existing.name!r} is already running with different settings "
-                f"(settings hash {existing.labels.get(f'{_P}.settings-hash', '?')} != {plan.settings_hash})",
+                f"deployment {existing.name!r} is already running with different settings: "
+                + _what_differs(existing, plan),
                 cause="the requested settings differ from those of the running container",
                 fix="rerun with --recreate to replace it (in-flight requests are drained first), "
                 "or `orchestrator down` it, or pick another --name",
@@ -231,6 +232,20 @@ def _up(
             check_port(settings.host.bind_address, settings.host.port)
     _ensure_image(engine, plan.image, tracker, emit, trail)
     return _launch(engine, plan, settings, tracker, emit, trail, keep_failed=keep_failed, action=action)
+
+
+def _what_differs(existing: ContainerInfo, plan: LaunchPlan) -> str:
+    """Each setting that differs, `path: old → new` (secrets only as set/unset), from the containers' labels."""
+    changed = changed_settings(existing.labels.get(SETTINGS_LABEL), plan.labels[SETTINGS_LABEL])
+    if changed:
+        return "; ".join(changed)
+    old_hash = existing.labels.get(f"{_P}.settings-hash", "?")
+    why = (
+        "it was started by an older orchestrator that did not record its settings"
+        if changed is None
+        else "no setting differs, but the launch plan does (e.g. another GPU count, or a newer orchestrator)"
+    )
+    return f"{why} (settings hash {old_hash} != {plan.settings_hash})"
 
 
 def _emit_info(emit: ProgressCallback, tracker: StartupTracker, message: str) -> None:
@@ -334,8 +349,9 @@ def _launch(
         error = deployment_error(failure, settings)
         _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
         raise error from failure
-    except BaseException:
-        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail, interrupted)
         raise
     container = engine.inspect(container_id)
     if container is None:
@@ -351,13 +367,15 @@ def _cleanup(
     emit: ProgressCallback,
     tracker: StartupTracker,
     trail: _Trail,
+    interrupted: bool = False,
 ) -> None:
     if keep_failed:
         _emit_info(emit, tracker, f"keeping failed container {name} (--keep-failed); remove it with down")
         trail.step = "interrupted while it was starting; kept (--keep-failed)"
         return
     trail.step, trail.removing = "interrupted again while removing the half-started one", True
-    _emit_info(emit, tracker, f"removing the half-started container {name}")
+    if interrupted:  # a failure has said its last word already; an interrupt is told what happens now
+        _emit_info(emit, tracker, f"interrupted: removing the half-started container {name}")
     with contextlib.suppress(Exception):  # still there: `_interrupted` or the error says so
         engine.remove(container_id, force=True)
     trail.step, trail.removing = "interrupted while it was starting; the half-started one was removed", False

@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from orchestrator.gpus import parse_gpus
 from orchestrator.settings import Settings
+from orchestrator.settings_label import SETTINGS_LABEL, settings_label
 from orchestrator.validation import check
 from orchestrator.validation import warnings as settings_warnings
 from orchestrator.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for, format_version
@@ -158,6 +159,7 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
         f"{LABEL_PREFIX}.port": str(settings.host.port),
         f"{LABEL_PREFIX}.bind-address": settings.host.bind_address,
         f"{LABEL_PREFIX}.gpus": settings.host.gpus,
+        SETTINGS_LABEL: settings_label(settings),
     }
     return replace(plan, labels=labels, settings_hash=digest)
 

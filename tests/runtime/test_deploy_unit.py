@@ -158,6 +158,37 @@ def test_running_deployment_with_other_settings_is_refused_untouched(settings: S
     with pytest.raises(DeploymentError) as caught:
         deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
     assert "--recreate" in caught.value.fix
+    assert "started by an older orchestrator" in str(caught.value) and "settings hash other !=" in str(
+        caught.value
+    )
+    assert runtime.calls == []
+
+
+def test_refusal_names_each_setting_that_differs_old_to_new_secrets_masked(settings: Settings) -> None:
+    from orchestrator.plan import build_plan
+
+    before = settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"max_total_tokens": 8192, "max_batch_size": 16})}
+    )
+    runtime = FakeRuntime()
+    runtime.containers["old"] = _info(
+        "old", settings.host.container_name, "running", build_plan(before).labels
+    )
+    with_key = load_settings(
+        {
+            **{p: v for p, v, _ in settings.effective() if not p.startswith("secrets.")},
+            "secrets.api_key": "sk-x1y2z3w4",
+        },
+        env_file=None,
+    )
+    with pytest.raises(DeploymentError) as caught:
+        deploy.up(with_key, runtime=runtime)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.endswith(
+        "already running with different settings: limits.max_total_tokens: 8192 → 4096; "
+        'limits.max_batch_size: 16 → unset; secrets.api_key: unset → "***"'
+    )
+    assert "sk-x1y2z3w4" not in message and "settings hash" not in message
     assert runtime.calls == []
 
 
