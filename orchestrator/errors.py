@@ -4,6 +4,7 @@
     ├── ConfigError             settings failed validation (CLI exit 2); holds every problem at once
     ├── RuntimeUnavailableError no Docker Engine answers, or it lacks what the plan needs (exit 3)
     ├── DeploymentError         a container failed to start, stalled or exited; carries a diagnosis (exit 4)
+    │   └── DeploymentNotFoundError  no deployment of ours has the name asked for (exit 2: a wrong option)
     └── TGIError                raised by the client (see `orchestrator.client.errors` for its subtree)
 
 Each error's message says what was expected, what was found and what to do next. Secrets never enter a message.
@@ -17,6 +18,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "DeploymentError",
+    "DeploymentNotFoundError",
     "OrchestratorError",
     "RuntimeUnavailableError",
 ]
@@ -72,3 +74,9 @@ class DeploymentError(OrchestratorError):
         self.fix = fix
         self.log_tail = list(log_tail or [])
         super().__init__(message)
+
+
+class DeploymentNotFoundError(DeploymentError):
+    """No deployment of ours has the name asked for: a wrong `--name`, not a failed start."""
+
+    exit_code = 2

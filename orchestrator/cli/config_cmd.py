@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrator.cli.options import settings_command
+from orchestrator.cli.options import make_console, settings_command
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -66,7 +66,6 @@ def show(
         }
         print(json.dumps(data, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="Effective settings ('-' = unset: TGI's own default)")
@@ -74,7 +73,7 @@ def show(
         table.add_column(column, overflow="fold")
     for path, value, source in rows:
         table.add_row(path, _text(value), source)
-    console = Console(soft_wrap=True)
+    console = make_console()
     console.print(table)
     for warning in warnings(settings):
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)

@@ -3,16 +3,18 @@
 No `from __future__ import annotations` here: typer must see the real `Annotated` options.
 
 Heavy imports (docker, rich, pydantic-settings) happen inside the commands so `orchestrator --help` stays fast.
-Exit codes: 0 ok, 2 invalid settings, 3 engine unavailable or unsuitable, 4 deployment failed.
+Exit codes: 0 ok, 2 invalid settings or no deployment of that --name, 3 engine unavailable or unsuitable,
+4 deployment failed.
 """
 
 import json
+import shlex
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrator.cli.options import exit_on_errors, settings_command
+from orchestrator.cli.options import exit_on_errors, print_error, settings_command
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -63,16 +65,26 @@ def _print_failure(exc: Exception, as_json: bool) -> None:
             data.update(cause=exc.cause, fix=exc.fix, log_tail=exc.log_tail)
         print(json.dumps(data), flush=True)
         return
-    print(f"Error: {exc}", file=sys.stderr)
-    if isinstance(exc, DeploymentError):
-        if exc.cause:
-            print(f"Cause: {exc.cause}", file=sys.stderr)
-        if exc.fix:
-            print(f"Fix:   {exc.fix}", file=sys.stderr)
-        if exc.log_tail:
-            print("Last log lines:", file=sys.stderr)
-            for line in exc.log_tail:
-                print(f"  | {line}", file=sys.stderr)
+    print_error(exc)
+
+
+def _print_interrupted(exc: KeyboardInterrupt, as_json: bool) -> None:
+    """`deploy.up` raises `UpInterrupted`: what the engine holds afterwards, and the command to remove a leftover."""
+    left = getattr(exc, "left", None) or "check `orchestrator status` for what was left"
+    leftover: str | None = getattr(exc, "leftover", None)
+    remove = f"orchestrator down --name {shlex.quote(leftover)}" if leftover else None
+    if as_json:
+        event = {
+            "event": "interrupted",
+            "exit_code": 130,
+            "left": left,
+            "leftover": leftover,
+            "remove": remove,
+        }
+        print(json.dumps(event), flush=True)
+    print(f"Interrupted: {left}.", file=sys.stderr)
+    if remove:
+        print(f"Remove it with: {remove}", file=sys.stderr)
 
 
 def up_cmd(
@@ -110,11 +122,7 @@ def up_cmd(
         raise typer.Exit(code=exc.exit_code) from None
     except KeyboardInterrupt as exc:
         reporter.close()
-        # `deploy.up` raises `UpInterrupted`, whose `left` says what it actually left behind.
-        left = getattr(exc, "left", None) or "check `orchestrator status` for what was left"
-        if as_json:
-            print(json.dumps({"event": "interrupted", "exit_code": 130, "left": left}), flush=True)
-        print(f"Interrupted: {left}.", file=sys.stderr)
+        _print_interrupted(exc, as_json)
         raise typer.Exit(code=130) from None
     reporter.close()
     if as_json:

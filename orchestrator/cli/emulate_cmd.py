@@ -1,13 +1,78 @@
-"""`orchestrator emulate [text-generation-launcher flags]`: run the TGI emulator in the foreground.
+"""`orchestrator emulate [text-generation-launcher flags]`: run the TGI emulator in the foreground, as our model.
 
-Every argument is handed untouched to the emulator's own launcher-style parser, so `orchestrator emulate --help`
-shows the launcher's flags and `orchestrator emulate --port 8080 --max-total-tokens 4096` means what it means to
-`text-generation-launcher`. Heavy imports happen inside the command.
+The arguments go to the emulator's own launcher-style parser, so `orchestrator emulate --port 8080` means what it
+means to `text-generation-launcher`, with one difference: where neither a flag nor its env var says otherwise, the
+emulator serves this project's model with its default settings (`--model-id`, `--quantize` and the token limits),
+so `orchestrator smoke` against it passes as it does against `orchestrator up`. `python -m orchestrator.emulator`
+keeps TGI's own launcher defaults. Heavy imports happen inside the command.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
+
 import typer
+
+__all__ = ["register", "with_project_defaults"]
+
+_LIMIT_FLAGS = ("max-input-tokens", "max-input-length", "max-total-tokens", "max-batch-prefill-tokens")
+
+DEFAULTS_HELP = (
+    "orchestrator emulate serves this project's model unless told otherwise: where neither the flag nor its env "
+    "var is given it adds --model-id {model} --quantize {quantize}, and, when none of --max-input-tokens, "
+    "--max-input-length, --max-total-tokens, --max-batch-prefill-tokens is given, --max-input-tokens {input} "
+    "--max-total-tokens {total} --max-batch-prefill-tokens {prefill} (the settings' defaults, as `orchestrator "
+    "up` uses them). `python -m orchestrator.emulator` keeps TGI's own launcher defaults."
+)
+
+
+def _project_defaults() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(model flags, limit flags) with the values `orchestrator up` passes by default."""
+    from orchestrator.config.settings import ModelSettings, TokenLimits
+
+    model, limits = ModelSettings(), TokenLimits()
+    model_flags = [("model-id", model.id)] + ([("quantize", model.quantize)] if model.quantize else [])
+    limit_flags = [
+        ("max-input-tokens", str(limits.max_input_tokens)),
+        ("max-total-tokens", str(limits.max_total_tokens)),
+        ("max-batch-prefill-tokens", str(limits.max_batch_prefill_tokens)),
+    ]
+    return model_flags, limit_flags
+
+
+def _given(name: str, argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether `--name` is on the command line (`--name V` or `--name=V`) or its launcher env var is set."""
+    from orchestrator.emulator.flags import LAUNCHER_FLAGS
+
+    env = next((flag.env for flag in LAUNCHER_FLAGS if flag.long == name), None)
+    on_line = any(word == f"--{name}" or word.startswith(f"--{name}=") for word in argv)
+    return on_line or (env is not None and env in environ)
+
+
+def with_project_defaults(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """`argv` with this project's model and limits added where neither a flag nor its env var sets them.
+
+    The limits go together (one given: none added), since TGI derives the others from it and a mix could break
+    its rules (input < total <= prefill budget).
+    """
+    model_flags, limit_flags = _project_defaults()
+    added = [f"--{name}={value}" for name, value in model_flags if not _given(name, argv, environ)]
+    if not any(_given(name, argv, environ) for name in _LIMIT_FLAGS):
+        added += [f"--{name}={value}" for name, value in limit_flags]
+    return [*added, *argv]
+
+
+def _defaults_help() -> str:
+    model_flags, limit_flags = _project_defaults()
+    values = dict(model_flags + limit_flags)
+    return DEFAULTS_HELP.format(
+        model=values["model-id"],
+        quantize=values.get("quantize", "-"),
+        input=values["max-input-tokens"],
+        total=values["max-total-tokens"],
+        prefill=values["max-batch-prefill-tokens"],
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -17,9 +82,13 @@ def register(app: typer.Typer) -> None:
         "emulate",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
         add_help_option=False,
-        help="Run the TGI 3.3.x emulator (GPU-less). Takes text-generation-launcher flags; see `emulate --help`.",
+        help="Run the TGI 3.3.x emulator (GPU-less) serving this project's model by default. Takes "
+        "text-generation-launcher flags; see `emulate --help`.",
     )
     def emulate(ctx: typer.Context) -> None:
         from orchestrator.emulator.server import main
 
-        raise typer.Exit(main(list(ctx.args)))
+        args = list(ctx.args)
+        if "--help" in args or "-h" in args:
+            typer.echo(_defaults_help() + "\n")
+        raise typer.Exit(main(with_project_defaults(args, os.environ)))

@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from orchestrator.config.settings import Settings
 
-__all__ = ["SETTINGS_PANEL", "exit_on_errors", "load_cli_settings", "settings_command"]
+__all__ = [
+    "SETTINGS_PANEL",
+    "exit_on_errors",
+    "load_cli_settings",
+    "make_console",
+    "print_error",
+    "settings_command",
+]
 
 SETTINGS_PANEL = "Settings (flags beat ORCHESTRATOR_* env, .env, orchestrator.toml)"
 
@@ -190,5 +199,40 @@ def exit_on_errors() -> Iterator[None]:
     try:
         yield
     except OrchestratorError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print_error(exc)
         raise typer.Exit(code=exc.exit_code) from None
+
+
+def print_error(exc: Exception) -> None:
+    """`Error: ...` on stderr, with a `DeploymentError`'s cause, fix and log tail under it."""
+    from orchestrator.errors import DeploymentError
+
+    print(f"Error: {exc}", file=sys.stderr)
+    if isinstance(exc, DeploymentError):
+        if exc.cause:
+            print(f"Cause: {exc.cause}", file=sys.stderr)
+        if exc.fix:
+            print(f"Fix:   {exc.fix}", file=sys.stderr)
+        if exc.log_tail:
+            print("Last log lines:", file=sys.stderr)
+            for line in exc.log_tail:
+                print(f"  | {line}", file=sys.stderr)
+
+
+UNCUT_WIDTH = 10_000
+"""Console width outside a terminal: wide enough that no table cell or line of ours is wrapped or cut."""
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich Console for a command's output, fitted to the terminal when there is one.
+
+    Outside a terminal (a pipe, a file, CI logs) rich assumes 80 columns and folds or cuts table cells with
+    `…`, which hid fixes and hints; there lines keep their full length instead (`COLUMNS` still wins if set).
+    """
+    import os
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    fitted = stream.isatty() or bool(os.environ.get("COLUMNS"))
+    return Console(stderr=stderr, soft_wrap=True, width=None if fitted else UNCUT_WIDTH)

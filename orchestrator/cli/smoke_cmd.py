@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrator.cli.options import exit_on_errors, settings_command
+from orchestrator.cli.options import exit_on_errors, make_console, settings_command
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -173,7 +173,6 @@ def _conflict(first: str, second: str) -> None:
 
 
 def _print_table(report: "SmokeReport") -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -186,7 +185,7 @@ def _print_table(report: "SmokeReport") -> None:
         table.add_column(column, **kwargs)  # type: ignore[arg-type]
     for status, title, took, detail in table_rows(report):
         table.add_row(f"[{colour[status]}]{status}[/]", escape(title), took, escape(detail))
-    console = Console()
+    console = make_console()
     console.print(table)
     console.print(
         summary_line(report), style="green" if report.ok else "bold red", highlight=False, markup=False

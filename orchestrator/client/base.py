@@ -31,7 +31,7 @@ from orchestrator.client.protocol import (
 )
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryBudget, RetryPolicy
-from orchestrator.client.translate import error_from_exception, error_from_response
+from orchestrator.client.translate import error_from_exception, error_from_response, key_was_sent
 
 if TYPE_CHECKING:
     from orchestrator.tokens import MistralTokenizer
@@ -68,7 +68,9 @@ def attempt_timeout(ctx: CallContext) -> Any:
 def check_status(response: httpx2.Response, url: str) -> None:
     """Raise the translated error for an HTTP error status of a fully read response."""
     if response.status_code >= 400:
-        raise error_from_response(response.status_code, response.headers, response.content, url)
+        raise error_from_response(
+            response.status_code, response.headers, response.content, url, key_sent=key_was_sent(response)
+        )
 
 
 class _Attempt:

@@ -85,9 +85,17 @@ def _class_for(status: int | None, error_type: str | None) -> type[TGIError]:
 
 
 def error_from_response(
-    status: int, headers: Mapping[str, str], body: bytes, endpoint: str | None = None
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    endpoint: str | None = None,
+    *,
+    key_sent: bool | None = None,
 ) -> TGIError:
-    """An error for a non-2xx response; TGI's JSON body `{error, error_type}` or a framework's plain text."""
+    """An error for a non-2xx response; TGI's JSON body `{error, error_type}` or a framework's plain text.
+
+    `key_sent` (whether the request carried an API key, when known) picks the 401 hint.
+    """
     server_message: str | None = None
     error_type: str | None = None
     text = body[:4096].decode("utf-8", "replace").strip()
@@ -112,7 +120,7 @@ def error_from_response(
     retry_after = parse_retry_after(headers.get("retry-after"))
     what = server_message or "(empty body)"
     if status == 401:
-        what = "the endpoint needs a valid API key (pass api_key=... or set ORCHESTRATOR_SECRETS__API_KEY)"
+        what = _AUTH_HINTS[key_sent]
     return cls(
         f"TGI answered {status}: {what}",
         status=status,
@@ -121,6 +129,26 @@ def error_from_response(
         endpoint=endpoint,
         retry_after=retry_after,
     )
+
+
+_FROM_SETTINGS = (
+    "a client made from a URL does not read the environment; TGIClient.from_settings(load_settings()) takes "
+    "secrets.api_key, e.g. from ORCHESTRATOR_SECRETS__API_KEY"
+)
+_AUTH_HINTS: Mapping[bool | None, str] = {
+    True: "the endpoint refused the API key sent (check the client's api_key against the server's --api-key)",
+    False: f"the endpoint needs an API key and none was sent: pass api_key=... ({_FROM_SETTINGS})",
+    None: f"the endpoint needs a valid API key: pass api_key=... ({_FROM_SETTINGS})",
+}
+"""The 401 hint by whether a key was sent: a client built from a URL never reads the environment."""
+
+
+def key_was_sent(response: Any) -> bool | None:
+    """Whether `response`'s request carried an Authorization header; None when the request is not known."""
+    try:
+        return "authorization" in response.request.headers
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def error_from_sse(payload: Mapping[str, Any], endpoint: str | None = None) -> TGIError:
@@ -190,7 +218,9 @@ def _from_hf_response(response: Any, endpoint: str | None) -> TGIError:
         body = response.content
     except Exception:  # a streamed error response that was never read
         body = b""
-    return error_from_response(int(response.status_code), response.headers, body, endpoint)
+    return error_from_response(
+        int(response.status_code), response.headers, body, endpoint, key_sent=key_was_sent(response)
+    )
 
 
 def _from_transport(exc: httpx2.TransportError, endpoint: str | None, first_byte: bool) -> TGIError:

@@ -33,8 +33,9 @@ from orchestrator.deploy.readiness import (
 )
 from orchestrator.deploy.status import status
 from orchestrator.engines.diagnosis import redact
-from orchestrator.errors import DeploymentError
+from orchestrator.errors import DeploymentError, DeploymentNotFoundError
 from orchestrator.launch.labels import label
+from orchestrator.launch.settings_label import SETTINGS_LABEL, changed_settings
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -92,18 +93,74 @@ def _connect(runtime: DockerRuntime | None) -> DockerRuntime:
 
 
 class UpInterrupted(KeyboardInterrupt):
-    """Ctrl-C during `up`; `left` says in words what `up` had done and left behind (the CLI prints it)."""
+    """Ctrl-C during `up`; `left` says in words what is there afterwards (the CLI prints it), and `leftover`
+    names a container this `up` created or was replacing that is still there (`orchestrator down` removes it)."""
 
-    def __init__(self, left: str) -> None:
+    def __init__(self, left: str, leftover: str | None = None) -> None:
         super().__init__(left)
         self.left = left
+        self.leftover = leftover
 
 
 class _Trail:
-    """What `up` has done so far, in words, kept current step by step for `UpInterrupted`."""
+    """What `up` is doing, kept current step by step, and which container it touches, for `UpInterrupted`.
+
+    Words alone cannot say what a second Ctrl-C cut short (a removal the engine finished anyway), so once a
+    container is involved the engine is asked afterwards (`_interrupted`).
+    """
 
     def __init__(self) -> None:
         self.left = "nothing was created (interrupted before any container or pull was started)"
+        self.engine: DockerRuntime | None = None
+        self.container: str | None = None
+        self.step = ""
+        self.predates = False
+        self.removing = False  # a clean-up removal is under way (a second Ctrl-C may cut it short)
+
+    def touch(self, engine: DockerRuntime, container: str, step: str, *, predates: bool = False) -> None:
+        self.engine, self.container, self.step, self.predates = engine, container, step, predates
+
+
+def _finish_removal(engine: DockerRuntime, name: str, wait: float = 10.0) -> ContainerInfo | None:
+    """A removal cut short by a second Ctrl-C may or may not have reached the engine, so what is left would be a
+    guess: ask again (a forced removal is idempotent; one already in progress is waited for), then look."""
+    engine.remove(name, force=True)
+    deadline = time.monotonic() + wait
+    found = engine.inspect(name)
+    while found is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = engine.inspect(name)
+    return found
+
+
+def _interrupted(trail: _Trail) -> UpInterrupted:
+    """What is really there after Ctrl-C: the engine's answer for the container `up` touched, if any."""
+    name, engine = trail.container, trail.engine
+    if name is None or engine is None:
+        return UpInterrupted(trail.left)
+    try:
+        found = engine.inspect(name)
+        if found is not None and trail.removing:
+            found = _finish_removal(engine, name)
+            trail.step += "; the removal was finished" if found is None else "; it could not be removed"
+    except (Exception, KeyboardInterrupt):
+        return UpInterrupted(
+            f"container {name} may be left ({trail.step}; the engine could not be asked)",
+            leftover=name,
+        )
+    if trail.predates:
+        state = (
+            "still running" if found is not None and found.running else (found.status if found else "gone")
+        )
+        return UpInterrupted(
+            f"the existing container {name} (started before this command) was left as it was, {state}"
+        )
+    if found is None and trail.removing:
+        with contextlib.suppress(Exception, KeyboardInterrupt):
+            engine.remove_secrets(name)  # the cut-short clean-up did not get to its secret files
+    if found is None:
+        return UpInterrupted(f"no container {name} is left ({trail.step})")
+    return UpInterrupted(f"container {name} is left, {found.status} ({trail.step})", leftover=name)
 
 
 def up(
@@ -116,7 +173,7 @@ def up(
 ) -> DeploymentInfo:
     """Start the deployment `settings` describe and wait until it serves; see the module docstring.
 
-    Ctrl-C raises `UpInterrupted` (a `KeyboardInterrupt`) whose `left` tells what was left behind.
+    Ctrl-C raises `UpInterrupted` (a `KeyboardInterrupt`) whose `left` tells what the engine holds afterwards.
     """
     trail = _Trail()
     try:
@@ -124,7 +181,7 @@ def up(
     except UpInterrupted:
         raise
     except KeyboardInterrupt as exc:
-        raise UpInterrupted(trail.left) from exc
+        raise _interrupted(trail) from exc
 
 
 def _up(
@@ -158,8 +215,8 @@ def _up(
             return _attach(engine, existing, settings, tracker, emit, trail)
         if not same and not recreate and existing.running:
             raise DeploymentError(
-                f"deployment {existing.name!r} is already running with different settings "
-                f"(settings hash {existing.labels.get(label('settings-hash'), '?')} != {plan.settings_hash})",
+                f"deployment {existing.name!r} is already running with different settings: "
+                + _what_differs(existing, plan),
                 cause="the requested settings differ from those of the running container",
                 fix="rerun with --recreate to replace it (in-flight requests are drained first), "
                 "or `orchestrator down` it, or pick another --name",
@@ -167,12 +224,9 @@ def _up(
         # Pull before removing: a failed pull keeps the old one.
         _ensure_image(engine, plan.image, tracker, emit, trail)
         _emit_info(emit, tracker, f"removing previous container {existing.name} ({existing.status})")
-        trail.left = (
-            f"the previous container {existing.name} was being stopped and removed; no new container was "
-            "created (check `orchestrator status`)"
-        )
+        trail.touch(engine, existing.name, "interrupted while replacing the previous container")
         _remove_deployment(engine, existing, settings.timeouts.stop_grace)
-        trail.left = f"the previous container {existing.name} was removed; no new container was created"
+        trail.step = "the previous container was removed; no new one was created"
         action = "recreated" if existing.running else "replaced"
         if existing.running:
             from orchestrator.deploy.preflight import check_port
@@ -180,6 +234,20 @@ def _up(
             check_port(settings.host.bind_address, settings.host.port)
     _ensure_image(engine, plan.image, tracker, emit, trail)
     return _launch(engine, plan, settings, tracker, emit, trail, keep_failed=keep_failed, action=action)
+
+
+def _what_differs(existing: ContainerInfo, plan: LaunchPlan) -> str:
+    """Each setting that differs, `path: old → new` (secrets only as set/unset), from the containers' labels."""
+    changed = changed_settings(existing.labels.get(SETTINGS_LABEL), plan.labels[SETTINGS_LABEL])
+    if changed:
+        return "; ".join(changed)
+    old_hash = existing.labels.get(label("settings-hash"), "?")
+    why = (
+        "it was started by an older orchestrator that did not record its settings"
+        if changed is None
+        else "no setting differs, but the launch plan does (e.g. another GPU count, or a newer orchestrator)"
+    )
+    return f"{why} (settings hash {old_hash} != {plan.settings_hash})"
 
 
 def _emit_info(emit: ProgressCallback, tracker: StartupTracker, message: str) -> None:
@@ -197,9 +265,7 @@ def _attach(
 ) -> DeploymentInfo:
     """Same settings, container running: nothing to do if it serves; otherwise wait for it like a fresh start."""
     info = deployment_info(existing)
-    trail.left = (
-        f"the existing container {info.name} (started before this command) was left as it was, still running"
-    )
+    trail.touch(engine, existing.name, "interrupted while waiting for it", predates=True)
     served = settings.serving_engine
     if probe_health(info.endpoint, served.routes.health) == 200:
         ok, note = probe_generate(
@@ -259,18 +325,15 @@ def _launch(
     emit(
         ProgressEvent("phase", Phase.STARTING, now - tracker.started, 0.0, f"creating {plan.container_name}")
     )
+    trail.touch(engine, plan.container_name, "interrupted while creating it")
     try:
         container_id = engine.create(plan)  # removes its secret files itself when it fails
     except KeyboardInterrupt:
         # The engine may have created it just before the interrupt (our name, checked free by preflight).
-        trail.left = (
-            f"container {plan.container_name} may exist (its creation was interrupted); `down` removes it"
-        )
         with contextlib.suppress(Exception):
             engine.remove(plan.container_name, force=True)  # not there: not an error
-            trail.left = f"no container was left (the creation of {plan.container_name} was interrupted)"
         raise
-    trail.left = f"the half-started container {plan.container_name} was left in place"
+    trail.step = "interrupted while it was starting"
     try:
         engine.start(
             container_id,
@@ -291,8 +354,9 @@ def _launch(
         error = deployment_error(failure, settings)
         _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
         raise error from failure
-    except BaseException:
-        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        _cleanup(engine, container_id, plan.container_name, keep_failed, emit, tracker, trail, interrupted)
         raise
     container = engine.inspect(container_id)
     if container is None:
@@ -308,18 +372,18 @@ def _cleanup(
     emit: ProgressCallback,
     tracker: StartupTracker,
     trail: _Trail,
+    interrupted: bool = False,
 ) -> None:
     if keep_failed:
         _emit_info(emit, tracker, f"keeping failed container {name} (--keep-failed); remove it with down")
-        trail.left = (
-            f"the half-started container {name} was kept (--keep-failed); `orchestrator down` removes it"
-        )
+        trail.step = "interrupted while it was starting; kept (--keep-failed)"
         return
-    try:
+    trail.step, trail.removing = "interrupted again while removing the half-started one", True
+    if interrupted:  # a failure has said its last word already; an interrupt is told what happens now
+        _emit_info(emit, tracker, f"interrupted: removing the half-started container {name}")
+    with contextlib.suppress(Exception):  # still there: `_interrupted` or the error says so
         engine.remove(container_id, force=True)
-        trail.left = f"the half-started container {name} was removed"
-    except Exception:
-        trail.left = f"the half-started container {name} could not be removed; `orchestrator down` removes it"
+    trail.step, trail.removing = "interrupted while it was starting; the half-started one was removed", False
     engine.remove_secrets(name)
 
 
@@ -368,10 +432,10 @@ def logs(
     engine = _connect(runtime)
     container = engine.inspect(name)
     if container is None or not container.managed:
-        raise DeploymentError(
+        raise DeploymentNotFoundError(
             f"no deployment named {name!r}",
             cause="no container of ours has this name",
-            fix="`orchestrator status` lists deployments; pass --name to pick one",
+            fix="run `orchestrator status` to list deployments, then pass one of their names to --name",
         )
     lines = (
         engine.follow_logs(container.id, tail=tail) if follow else iter(engine.logs(container.id, tail=tail))

@@ -29,6 +29,7 @@ from orchestrator.config.validation import check
 from orchestrator.config.validation import warnings as settings_warnings
 from orchestrator.engines.base import EngineLaunch, LaunchValues
 from orchestrator.launch.labels import label
+from orchestrator.launch.settings_label import SETTINGS_LABEL, settings_label
 
 __all__ = [
     "API_KEY_TARGET",
@@ -164,6 +165,7 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
         label("port"): str(settings.host.port),
         label("bind-address"): settings.host.bind_address,
         label("gpus"): settings.host.gpus,
+        SETTINGS_LABEL: settings_label(settings),
     }
     return replace(plan, labels=labels, settings_hash=digest)
 

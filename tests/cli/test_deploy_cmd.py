@@ -7,8 +7,10 @@ real console script (no engine behind DOCKER_HOST, and the emulator image on the
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +24,7 @@ from orchestrator.deploy import lifecycle as deploy
 from orchestrator.deploy.lifecycle import DeploymentInfo, DeploymentStatus
 from orchestrator.errors import DeploymentError
 from tests.fixtures.emulator import free_port
-from tests.helpers import isolate, run_orchestrator
+from tests.helpers import ORCHESTRATOR, clean_environ, isolate, run_orchestrator
 
 INFO = DeploymentInfo(
     name="tgi-mistral",
@@ -277,3 +279,81 @@ def test_negative_grace_and_tail_are_refused(monkeypatch: pytest.MonkeyPatch, ar
     assert result.exit_code == 2
     flat = "".join(ch for ch in result.stderr if ch.isalnum() or ch in "-")  # rich wraps the error box
     assert "Invalidvalue" in flat and "greaterthanorequalto0" in flat and args[1] in flat
+
+
+def _up_process(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [ORCHESTRATOR, "up", "--json", *args],
+        cwd=cwd,
+        env={**clean_environ(), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _read_until(process: subprocess.Popen[str], wanted: Callable[[dict[str, Any]], bool]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        if wanted(json.loads(line)):
+            return
+    pytest.fail(
+        f"`up` ended before the awaited event: {process.wait()} {process.stderr.read() if process.stderr else ''}"
+    )
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("keep_failed", [False, True], ids=["second-ctrl-c-during-clean-up", "keep-failed"])
+def test_ctrl_c_during_up_reports_what_the_engine_really_holds(
+    keep_failed: bool, emulator_image: str, docker_client: Any, tmp_path: Path
+) -> None:
+    """Ctrl-C while the emulator loads; without --keep-failed a second Ctrl-C lands as the clean-up removes the
+    container. The words printed must match what `docker` then holds, with the `down` command if it holds one."""
+    name = f"orch-cli-{uuid.uuid4().hex[:8]}"
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        "ORCHESTRATOR_HOST__CACHE_DIR": str(tmp_path / "cache"),
+        "ORCHESTRATOR_ENGINE__EXTRA_ARGS": '["--emulator-load-seconds", "120"]',
+    }
+    args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name]
+    process = _up_process([*args, *(["--keep-failed"] if keep_failed else [])], env, tmp_path)
+    try:
+        _read_until(process, lambda event: event.get("phase") == "loading")
+        process.send_signal(signal.SIGINT)
+        if not keep_failed:
+            _read_until(
+                process, lambda event: "removing the half-started container" in event.get("message", "")
+            )
+            process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 130, out + err
+        event = json.loads(out.strip().splitlines()[-1])
+        assert event["event"] == "interrupted"
+        held = docker_client.containers.list(all=True, filters={"name": f"^/{name}$"})
+        if held:
+            assert event["leftover"] == name and event["remove"] == f"orchestrator down --name {name}"
+            assert f"container {name} is left" in event["left"]
+            assert f"Remove it with: orchestrator down --name {name}" in err
+            removed = _orchestrator("down", "--name", name, env=env, cwd=tmp_path)
+            assert removed.returncode == 0 and f"{name}: stopped and removed" in removed.stdout
+        else:
+            assert event["leftover"] is None and event["remove"] is None
+            assert f"no container {name} is left" in event["left"] and "left in place" not in err
+            assert "Remove it with" not in err
+            assert not (tmp_path / "xdg" / "tgi-orchestrator" / "secrets" / name).exists()
+        assert bool(held) is keep_failed  # kept only when asked; a cut-short removal is finished
+    finally:
+        if process.poll() is None:
+            process.kill()
+        for container in docker_client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
+
+
+@pytest.mark.docker
+def test_logs_of_an_unknown_name_exits_2_with_the_status_hint(docker_client: Any, tmp_path: Path) -> None:
+    name = f"orch-none-{uuid.uuid4().hex[:8]}"
+    result = _orchestrator("logs", "--name", name, env={}, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"Error: no deployment named {name!r}" in result.stderr
+    assert "Fix:   run `orchestrator status` to list deployments" in result.stderr

@@ -223,3 +223,37 @@ def test_interrupted_sync_attempt_gives_its_endpoint_back_and_propagates_unchang
         getattr(client, method)("x")
     assert [e.in_flight for e in client._pool.endpoints] == [0, 0]
     assert client.last_stats is not None and client.last_stats.attempts == 1
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_401_hint_says_what_was_sent_and_that_a_url_client_reads_no_environment(
+    cls: Any, emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the variable set, `TGIClient(url)` still sends no key: the hint must not tell to set it."""
+    from orchestrator.client import TGIAuthenticationError
+
+    monkeypatch.setenv("ORCHESTRATOR_SECRETS__API_KEY", "sk-right-key")
+    emu = emulator_factory("--api-key", "sk-right-key")
+
+    def call(client: Any) -> Any:
+        if isinstance(client, TGIClient):
+            with client:
+                return client.generate("hi", max_new_tokens=1)
+
+        async def run() -> Any:
+            async with client:
+                return await client.generate("hi", max_new_tokens=1)
+
+        return asyncio.run(run())
+
+    with pytest.raises(TGIAuthenticationError) as none_sent:
+        call(cls(emu.url))
+    message = str(none_sent.value)
+    assert "none was sent: pass api_key=..." in message
+    assert "a client made from a URL does not read the environment" in message
+    assert "or set ORCHESTRATOR_SECRETS__API_KEY" not in message
+    with pytest.raises(TGIAuthenticationError) as wrong:
+        call(cls(emu.url, api_key=SecretStr("sk-wrong-key")))
+    assert "refused the API key sent" in str(wrong.value) and "sk-" not in str(wrong.value)
+    settings = load_settings({"host.port": int(emu.url.rsplit(":", 1)[1])}, env_file=None, validate=False)
+    assert isinstance(call(cls.from_settings(settings)), str)  # the key from the env, via settings

@@ -18,9 +18,9 @@ _REPO = Path(__file__).resolve().parents[2]
 REFERENCE_SPEC = Path(
     os.environ.get("TGI_OPENAPI_SPEC", _REPO.parent / "shared" / "reference" / "tgi-openapi-3.3.7.json")
 )
-"""TGI's own spec from shared/reference, beside the checkout (as on developer machines and in CI)."""
+"""TGI's own spec beside the checkout, where there is one (developer machines); optional, a plain clone has none."""
 SHIPPED_SPEC = _REPO / "orchestrator" / "emulator" / "openapi.json"
-"""The byte-identical copy the emulator serves at /api-doc/openapi.json (a test keeps the two equal)."""
+"""The copy the emulator serves at /api-doc/openapi.json: the source for schema checks (test_spec_copy pins it)."""
 
 
 @dataclass
@@ -88,8 +88,7 @@ def wait_healthy(url: str, container: Any, timeout: float = 60) -> None:
 
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
-    path = REFERENCE_SPEC if REFERENCE_SPEC.exists() else SHIPPED_SPEC
-    return dict(json.loads(path.read_text()))
+    return dict(json.loads(SHIPPED_SPEC.read_text()))
 
 
 def _convert(node: Any, depth: int = 0) -> Any:

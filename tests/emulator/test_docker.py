@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -96,7 +97,7 @@ def test_build_script_builds_a_working_image(docker_client: Any) -> None:
         docker_client.images.get(base)
     except docker.errors.ImageNotFound:
         require_or_skip(f"base image {base} is missing: run .ci/make-base-image.sh")
-    tag = "tgi-orchestrator/emulator:build-test"
+    tag = f"tgi-orchestrator/emulator:build-test-{uuid.uuid4().hex[:8]}"  # unique: runs side by side
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "EMULATOR_IMAGE": tag, "BASE_IMAGE": base, "PYTHON": sys.executable}
     result = subprocess.run(["bash", str(root / "compose/build-emulator-image.sh")], capture_output=True, text=True,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.fixtures.emulator import free_port
+
 
 def test_short_p_is_refused_like_tgi_3_3() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.emulator", "-p", "8099"],
+        [sys.executable, "-m", "orchestrator.emulator", "-p", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,6 +16,7 @@ import pytest
 from orchestrator.launch.docker_command import docker_run_argv, render_docker_run
 from orchestrator.launch.plan import LaunchPlan, build_plan
 from tests.fixtures.docker_engine import require_or_skip
+from tests.fixtures.emulator import free_port
 from tests.plan.helpers import settings
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -131,13 +132,14 @@ def test_real_docker_cli_accepts_the_command_and_inspect_shows_no_secret(
     except Exception:
         require_or_skip(f"image {image} is not built: run .ci/make-base-image.sh")
     name = f"tgi-orch-test-{uuid.uuid4().hex[:8]}"
+    port = free_port()
     plan = build_plan(
         settings(
             engine__image=image,
             engine__tgi_version="3.3.7",
             host__gpus="none",  # no NVIDIA runtime here; --gpus is covered by the parsing tests
             host__container_name=name,
-            host__port=18080,
+            host__port=port,
             host__cache_dir="cache",
             secrets__hf_token=HF,
             secrets__api_key=KEY,
@@ -152,12 +154,12 @@ def test_real_docker_cli_accepts_the_command_and_inspect_shows_no_secret(
         raw = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout
         assert "DRYRUNSECRET" not in raw
         (info,) = json.loads(raw)
-        _assert_matches_plan(info, plan, isolated)
+        _assert_matches_plan(info, plan, isolated, port)
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
 
 
-def _assert_matches_plan(info: dict[str, Any], plan: LaunchPlan, isolated: Path) -> None:
+def _assert_matches_plan(info: dict[str, Any], plan: LaunchPlan, isolated: Path, port: int) -> None:
     config, host = info["Config"], info["HostConfig"]
     assert config["Entrypoint"] == plan.entrypoint[:1] if plan.entrypoint else None
     assert config["Cmd"] == [*(plan.entrypoint or [])[1:], *plan.command]
@@ -168,7 +170,7 @@ def _assert_matches_plan(info: dict[str, Any], plan: LaunchPlan, isolated: Path)
     assert config["Healthcheck"]["Test"][0] == "CMD-SHELL"
     assert config["Healthcheck"]["Retries"] == 3
     assert host["ShmSize"] == 1024**3
-    assert host["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]}
+    assert host["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
     assert sorted(host["Binds"]) == sorted(
         [
             f"{isolated / 'cache'}:/data",
@@ -224,7 +226,7 @@ def test_secrets_reach_the_launcher_in_a_real_container(
             engine__tgi_version=version,
             host__gpus="none",
             host__container_name=name,
-            host__port=18081,
+            host__port=free_port(),
             host__cache_dir="cache",
             secrets__hf_token=HF,
             **({"secrets__api_key": KEY} if with_key else {}),

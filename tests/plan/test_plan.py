@@ -6,6 +6,7 @@ Flag and env names per version are those of shared/reference/tgi-server.md (§2 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -102,6 +103,7 @@ def test_pinned_release_plan_is_exactly_this() -> None:
         f"{prefix}.port": "8080",
         f"{prefix}.bind-address": "127.0.0.1",
         f"{prefix}.gpus": "all",
+        f"{prefix}.settings": "{}",  # only settings that differ from the defaults
     }
     assert dataclasses.replace(plan, labels={}) == expected
 
@@ -338,3 +340,26 @@ def test_healthcheck_command_probes_a_real_server(emulator: Any) -> None:
     assert subprocess.run(["/bin/sh", "-c", live], capture_output=True, timeout=30).returncode == 0
     dead = command.replace("http://127.0.0.1:80/health", f"http://127.0.0.1:{free_port()}/health")
     assert subprocess.run(["/bin/sh", "-c", dead], capture_output=True, timeout=30).returncode != 0
+
+
+def test_settings_label_carries_what_differs_from_the_defaults_with_secrets_masked() -> None:
+    from orchestrator.launch.settings_label import SETTINGS_LABEL, changed_settings
+
+    old = build_plan(settings(secrets__hf_token="hf_OLDSECRET")).labels[SETTINGS_LABEL]
+    new_settings = settings(
+        limits__max_total_tokens=8192,
+        secrets__api_key="sk-NEWSECRET-0123",
+        engine__extra_args=["--cuda-graphs", "1,2"],
+    )
+    new = build_plan(new_settings).labels[SETTINGS_LABEL]
+    assert "SECRET" not in old + new
+    assert json.loads(old) == {"secrets.hf_token": "***"}
+    assert changed_settings(old, new) == [
+        "limits.max_total_tokens: 4096 → 8192",
+        'engine.extra_args: [] → ["--cuda-graphs", "1,2"]',
+        'secrets.hf_token: "***" → unset',
+        'secrets.api_key: unset → "***"',
+    ]
+    assert changed_settings(new, new) == []
+    assert changed_settings(None, new) is None  # a container from before the label: no claim
+    assert "timeouts.stall_pull" not in build_plan(settings(timeouts__stall_pull=5)).labels[SETTINGS_LABEL]

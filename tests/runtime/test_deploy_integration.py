@@ -143,6 +143,11 @@ def test_lifecycle_up_status_logs_idempotence_recreate_and_draining_down(
     with pytest.raises(DeploymentError) as refused:
         deploy.up(changed)
     assert "--recreate" in refused.value.fix and refused.value.exit_code == 4
+    assert "limits.max_total_tokens: 4096 → 4000" in str(
+        refused.value
+    )  # read back from the container's label
+    assert str(refused.value).endswith("with different settings: limits.max_total_tokens: 4096 → 4000")
+    assert API_KEY not in str(refused.value) and HF_TOKEN not in str(refused.value)
     recreated = deploy.up(changed, recreate=True)
     assert recreated.action == "recreated" and recreated.container_id != info.container_id
     [row] = deploy.status(settings.host.container_name)

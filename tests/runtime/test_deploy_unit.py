@@ -69,7 +69,9 @@ class FakeRuntime:
 
     def remove(self, container_id: str, *, force: bool = False) -> None:
         self.calls.append("remove")
-        self.containers.pop(container_id, None)
+        found = self.inspect(container_id)  # by id or name, like the engine
+        if found is not None:
+            del self.containers[found.id]
 
     def remove_secrets(self, name: str) -> None:
         self.calls.append("remove-secrets")
@@ -157,6 +159,37 @@ def test_running_deployment_with_other_settings_is_refused_untouched(settings: S
     with pytest.raises(DeploymentError) as caught:
         deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
     assert "--recreate" in caught.value.fix
+    assert "started by an older orchestrator" in str(caught.value) and "settings hash other !=" in str(
+        caught.value
+    )
+    assert runtime.calls == []
+
+
+def test_refusal_names_each_setting_that_differs_old_to_new_secrets_masked(settings: Settings) -> None:
+    from orchestrator.launch.plan import build_plan
+
+    before = settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"max_total_tokens": 8192, "max_batch_size": 16})}
+    )
+    runtime = FakeRuntime()
+    runtime.containers["old"] = _info(
+        "old", settings.host.container_name, "running", build_plan(before).labels
+    )
+    with_key = load_settings(
+        {
+            **{p: v for p, v, _ in settings.effective() if not p.startswith("secrets.")},
+            "secrets.api_key": "sk-x1y2z3w4",
+        },
+        env_file=None,
+    )
+    with pytest.raises(DeploymentError) as caught:
+        deploy.up(with_key, runtime=runtime)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.endswith(
+        "already running with different settings: limits.max_total_tokens: 8192 → 4096; "
+        'limits.max_batch_size: 16 → unset; secrets.api_key: unset → "***"'
+    )
+    assert "sk-x1y2z3w4" not in message and "settings hash" not in message
     assert runtime.calls == []
 
 
@@ -195,10 +228,55 @@ def test_ctrl_c_after_create_removes_or_keeps_the_container_and_says_which(
     with pytest.raises(KeyboardInterrupt) as caught:  # UpInterrupted is a KeyboardInterrupt
         deploy.up(settings, runtime=runtime, keep_failed=keep_failed)  # type: ignore[arg-type]
     assert isinstance(caught.value, deploy.UpInterrupted)
+    name = settings.host.container_name
     if keep_failed:
-        assert "was kept (--keep-failed)" in caught.value.left and "c1" in runtime.containers
+        assert (
+            f"container {name} is left, created" in caught.value.left
+            and "(--keep-failed)" in caught.value.left
+        )
+        assert caught.value.leftover == name and "c1" in runtime.containers
     else:
-        assert "was removed" in caught.value.left and runtime.calls[-2:] == ["remove", "remove-secrets"]
+        assert caught.value.left == f"no container {name} is left (interrupted while it was starting; " + (
+            "the half-started one was removed)"
+        )
+        assert caught.value.leftover is None and runtime.calls[-2:] == ["remove", "remove-secrets"]
+
+
+class _InterruptedCleanUp(_InterruptedStart):
+    """The first Ctrl-C lands in `start`; a second one cuts each of the first `cuts` removals short."""
+
+    def __init__(self, cuts: int) -> None:
+        super().__init__()
+        self.cuts = cuts
+
+    def remove(self, container_id: str, *, force: bool = False) -> None:
+        if self.cuts:
+            self.cuts -= 1
+            self.calls.append("remove-cut")
+            raise KeyboardInterrupt
+        super().remove(container_id)
+
+
+def test_second_ctrl_c_during_clean_up_finishes_the_removal_and_says_none_is_left(settings: Settings) -> None:
+    runtime = _InterruptedCleanUp(cuts=1)
+    with pytest.raises(deploy.UpInterrupted) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    name = settings.host.container_name
+    assert caught.value.left == (
+        f"no container {name} is left (interrupted again while removing the half-started one; "
+        "the removal was finished)"
+    )
+    assert caught.value.leftover is None and runtime.containers == {}
+    assert runtime.calls[-3:] == ["remove-cut", "remove", "remove-secrets"]
+
+
+def test_ctrl_c_that_keeps_cutting_the_removal_names_the_leftover(settings: Settings) -> None:
+    runtime = _InterruptedCleanUp(cuts=2)
+    with pytest.raises(deploy.UpInterrupted) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    name = settings.host.container_name
+    assert caught.value.left.startswith(f"container {name} may be left") and caught.value.leftover == name
+    assert "c1" in runtime.containers
 
 
 class _InterruptedWait(FakeRuntime):
@@ -212,6 +290,7 @@ class _InterruptedWait(FakeRuntime):
 
     def inspect(self, id_or_name: str) -> ContainerInfo | None:
         if self.waiting:
+            self.waiting = False  # one Ctrl-C; the engine answers the look afterwards
             raise KeyboardInterrupt
         return super().inspect(id_or_name)
 

@@ -239,3 +239,34 @@ def test_load_settings_validates_every_entry_point() -> None:
     with pytest.raises(ConfigError) as info:
         settings(host__port=0)
     assert [p.setting for p in info.value.problems] == ["host.port"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "invalid"),
+    [
+        ({"limits__max_total_tokens": -5}, "limits.max_total_tokens"),
+        ({"limits__max_input_tokens": 0}, "limits.max_input_tokens"),
+        ({"limits__max_batch_prefill_tokens": -1}, "limits.max_batch_prefill_tokens"),
+        ({"limits__max_batch_total_tokens": 0}, "limits.max_batch_total_tokens"),
+    ],
+)
+def test_a_limit_below_its_minimum_is_named_alone_not_as_a_bound_for_the_others(
+    overrides: dict[str, Any], invalid: str
+) -> None:
+    """`--max-total-tokens -5` once suggested "lower max_input_tokens to at most -6"."""
+    found = problems(unchecked(**overrides))
+    assert [p.setting for p in found] == [invalid]
+    assert "must be at least" in found[0].rule
+    assert not any("-6" in p.fix or "at most -" in p.fix for p in found)
+
+
+def test_the_tag_of_a_custom_image_points_to_the_tgi_version_setting() -> None:
+    (custom,) = problems(unchecked(engine__image="ghcr.io/x/image:1.0"))
+    assert custom.setting == "engine.image" and "the tag of a custom image need not be TGI's" in custom.rule
+    assert "--tgi-version" in custom.fix and "ORCHESTRATOR_ENGINE__TGI_VERSION" in custom.fix
+    assert "use TGI 1.1.0 or newer" not in custom.fix
+    assert problems(unchecked(engine__image="ghcr.io/x/image:1.0", engine__tgi_version="3.3.7")) == []
+    (official,) = problems(unchecked(engine__image=OLD + "1.0.3"))
+    assert "TGI 1.0.3 is older than 1.1.0" in official.rule and "use TGI 1.1.0 or newer" in official.fix
+    (pinned_old,) = problems(unchecked(engine__image="ghcr.io/x/image:9", engine__tgi_version="1.0.0"))
+    assert pinned_old.setting == "engine.tgi_version" and "use TGI 1.1.0 or newer" in pinned_old.fix

@@ -11,8 +11,8 @@ from orchestrator.engines.tgi import diagnosis, launch, launcher_flags, log_line
 
 __all__ = ["DEFAULT_IMAGE", "DEFAULT_VERSION", "ENGINE"]
 
-DEFAULT_VERSION = "3.3.7"
-DEFAULT_IMAGE = f"ghcr.io/huggingface/text-generation-inference:{DEFAULT_VERSION}"
+DEFAULT_VERSION = rules.DEFAULT_VERSION
+DEFAULT_IMAGE = f"{rules.IMAGE_REPOSITORY}:{DEFAULT_VERSION}"
 
 ENGINE = Engine(
     kind="tgi",

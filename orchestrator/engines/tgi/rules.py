@@ -29,6 +29,8 @@ __all__ = ["DRAIN_SECONDS", "RULES", "warnings"]
 
 DRAIN_SECONDS = 90
 """TGI's default `--graceful-termination-timeout` [§2]."""
+IMAGE_REPOSITORY = "ghcr.io/huggingface/text-generation-inference"
+DEFAULT_VERSION = "3.3.7"
 
 
 def _quantize_and_dtype(rin: RuleInput) -> Iterator[EngineProblem]:
@@ -69,10 +71,19 @@ _MINIMUM: dict[str, int] = {
 }
 
 
+def _out_of_range(rin: RuleInput) -> set[str]:
+    """The limits below their minimum: the rules between limits skip them (their own rule says what is wrong)."""
+    return {
+        name
+        for name, minimum in _MINIMUM.items()
+        if rin.values[f"limits.{name}"] is not None and rin.values[f"limits.{name}"] < minimum
+    }
+
+
 def _limit_ranges(rin: RuleInput) -> Iterator[EngineProblem]:
+    bad = _out_of_range(rin)
     for name, minimum in _MINIMUM.items():
-        value = rin.values[f"limits.{name}"]
-        if value is not None and value < minimum:
+        if name in bad:
             yield EngineProblem(f"limits.{name}", f"must be at least {minimum}", f"raise it to >= {minimum}")
     ratio = rin.values["limits.waiting_served_ratio"]
     if ratio is not None and not ratio > 0:
@@ -86,34 +97,44 @@ def _token_limits(rin: RuleInput) -> Iterator[EngineProblem]:
     values, src = rin.values, rin.source_of
     max_input, max_total = values["limits.max_input_tokens"], values["limits.max_total_tokens"]
     prefill, total = values["limits.max_batch_prefill_tokens"], values["limits.max_batch_total_tokens"]
-    if max_input >= max_total:
+    bad = _out_of_range(rin)
+
+    def sound(*names: str) -> bool:
+        return not bad.intersection(names)
+
+    if sound("max_input_tokens", "max_total_tokens") and max_input >= max_total:
         yield EngineProblem(
             "limits.max_input_tokens",
             f"must be < limits.max_total_tokens ({max_total}, from {src('limits.max_total_tokens')}): "
             "a request needs room for at least one generated token",
             f"lower max_input_tokens to at most {max_total - 1} or raise max_total_tokens above {max_input}",
         )
-    if prefill < max_input:
+    if sound("max_batch_prefill_tokens", "max_input_tokens") and prefill < max_input:
         yield EngineProblem(
             "limits.max_batch_prefill_tokens",
             f"must be >= limits.max_input_tokens ({max_input}, from {src('limits.max_input_tokens')}): "
             "the longest prompt must fit in one prefill",
             f"raise max_batch_prefill_tokens to at least {max_input} or lower max_input_tokens",
         )
-    if total is not None and max_total > total:
+    if total is not None and sound("max_batch_total_tokens", "max_total_tokens") and max_total > total:
         yield EngineProblem(
             "limits.max_batch_total_tokens",
             f"must be >= limits.max_total_tokens ({max_total}, from {src('limits.max_total_tokens')}): "
             "one full request must fit in the batch",
             f"raise max_batch_total_tokens to at least {max_total}, or unset it (TGI infers it)",
         )
-    if total is not None and prefill > total:
+    if total is not None and sound("max_batch_total_tokens", "max_batch_prefill_tokens") and prefill > total:
         yield EngineProblem(
             "limits.max_batch_total_tokens",
             f"must be >= limits.max_batch_prefill_tokens ({prefill}, from "
             f"{src('limits.max_batch_prefill_tokens')}): TGI's router rejects a prefill budget above the batch's",
             f"raise max_batch_total_tokens to at least {prefill}, or unset it",
         )
+
+
+def _is_tgi_repository(image: str) -> bool:
+    """Whether `image` is TGI's own (its tag is then TGI's version); any other image's tag may be its own."""
+    return image.split("@", 1)[0].rsplit(":", 1)[0] == IMAGE_REPOSITORY
 
 
 def _version(rin: RuleInput) -> Iterator[EngineProblem]:
@@ -135,6 +156,14 @@ def _version(rin: RuleInput) -> Iterator[EngineProblem]:
             "its tag does not name a TGI release, so the launcher's flag names cannot be chosen",
             "pin the image to a release tag (ghcr.io/huggingface/text-generation-inference:3.3.7), or set "
             f"{rin.where('engine.tgi_version')} to the TGI version the image runs",
+        )
+    elif version < OLDEST_SUPPORTED and not pinned and not _is_tgi_repository(image):
+        yield EngineProblem(
+            "engine.image",
+            f"its tag is read as TGI {format_version(version)}, older than {format_version(OLDEST_SUPPORTED)} "
+            "(the oldest release this tool knows the flags of); the tag of a custom image need not be TGI's",
+            "name the TGI version the image runs in engine.tgi_version (flag --tgi-version, env "
+            f"{rin.env_var('engine.tgi_version')}), e.g. --tgi-version {DEFAULT_VERSION}",
         )
     elif version < OLDEST_SUPPORTED:
         yield EngineProblem(
