@@ -33,7 +33,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, cast
 
-from _support import free_port
+from _support import Targets, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -289,7 +289,7 @@ def ttft_error(users: int, duration: float, work: Path) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -302,16 +302,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.ttft, args.itl)
-        return
+        return 0
     if not _pin(1):
         print("warning: taskset or a second core is missing: processes are not pinned", file=sys.stderr)
+    targets = Targets("load_capacity")
     with tempfile.TemporaryDirectory(prefix="load-capacity-") as tmp:
         work = Path(tmp)
         if not args.skip_throughput:
             t = tokens_per_cpu_second(args.duration, work)
             print(f"tokens per CPU-second of the Locust process: {t['tokens_per_cpu_s']:,.0f} "
                   f"({t['token_events']:,} token events in {t['cpu_s']:.2f} CPU-s; "
-                  f"{t['wall_tokens_per_s']:,.0f}/s wall; target >= 40,000)")  # fmt: skip
+                  f"{t['wall_tokens_per_s']:,.0f}/s wall)")  # fmt: skip
+            targets.check("tokens_per_cpu_s", t["tokens_per_cpu_s"], ">=", 40_000, "tokens/CPU-s")
         held = held_median = 0
         for users in (int(x) for x in args.streams.split(",")):
             r = ttft_error(users, args.duration, work)
@@ -324,9 +326,10 @@ def main() -> None:
                 held = users
             if r["held_median"]:
                 held_median = users
-        print(f"concurrent streams held with p95 TTFT error < 1 ms: {held} (target 256); "
-              f"with median error < 1 ms: {held_median}")  # fmt: skip
+        print(f"concurrent streams held with median TTFT error < 1 ms: {held_median}")
+        targets.check("streams_held_p95_error_under_1ms", held, ">=", 256, "streams")
+    return targets.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
