@@ -52,7 +52,11 @@ class Outcome:
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         verdict = "met" if self.met else "MISSED"
-        return f"{self.target}: {self.figure:,.4g}{unit} (target {self.relation} {self.bound:,.4g}{unit}) -> {verdict}"
+        return f"{self.target}: {_number(self.figure)}{unit} (target {self.relation} {_number(self.bound)}{unit}) -> {verdict}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
 
 
 def _overrides(benchmark: str) -> dict[str, float]:
@@ -133,7 +137,7 @@ def render_table(lines: list[str]) -> tuple[str, int]:
             (
                 o.benchmark,
                 o.target,
-                f"{o.figure:,.4g}{unit} ({o.relation} {o.bound:,.4g}{unit})",
+                f"{_number(o.figure)}{unit} ({o.relation} {_number(o.bound)}{unit})",
                 "met" if o.met else "MISSED",
             )
         )
