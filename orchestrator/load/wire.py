@@ -58,7 +58,11 @@ def stamped_lines(resp: Any, block_size: int, sep: bytes = b"\n") -> Iterator[tu
     """`(line, perf_counter time it arrived)` for each line of `resp`'s body, until the message is complete.
 
     A line completed by one read takes that read's stamp; lines already buffered with the headers take the time
-    this starts. Errors close the connection (as geventhttpclient's own `readline` does) and propagate.
+    this starts. The limit: TCP keeps one stamp per read, the newest packet's, and merges packets that queue up
+    unread, so when the process was away longer than a stream's token gap, its older queued events are timed when
+    the newest arrived (still earlier than when read); and a first event that came before the response headers were
+    read (the process was away longer than the time to first token) is timed when they were read. Errors close the connection (as geventhttpclient's own
+    `readline` does) and propagate.
     """
     sock = resp._sock
     buffer: bytearray = resp._body_buffer

@@ -23,8 +23,10 @@ LINES = (b'data: {"token":1}\n', b'data: {"token":2}\n', b"data: [DONE]\n")
 
 
 @pytest.fixture
-def stream_server() -> Iterator[tuple[int, list[float]]]:
-    """Answers one request with LINES as chunks, 80 ms apart; records when each was written (perf_counter)."""
+def stream_server(request: pytest.FixtureRequest) -> Iterator[tuple[int, list[float]]]:
+    """Answers one request with LINES as chunks, 80 ms apart (or the gaps the test names); records when each was
+    written (perf_counter)."""
+    gaps = getattr(request, "param", (0.080,) * len(LINES))
     listener = socket.create_server(("127.0.0.1", 0))
     sent: list[float] = []
 
@@ -35,8 +37,8 @@ def stream_server() -> Iterator[tuple[int, list[float]]]:
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
             )
-            for line in LINES:
-                time.sleep(0.080)
+            for line, gap in zip(LINES, gaps, strict=True):
+                time.sleep(gap)
                 conn.sendall(b"%x\r\n%s\r\n" % (len(line), line))
                 sent.append(time.perf_counter())
             conn.sendall(b"0\r\n\r\n")
@@ -49,13 +51,13 @@ def stream_server() -> Iterator[tuple[int, list[float]]]:
     listener.close()
 
 
-def _read_busily(port: int) -> list[tuple[bytes, float, float]]:
+def _read_busily(port: int, busy: float = BUSY + 0.080) -> list[tuple[bytes, float, float]]:
     client = HTTPClient("127.0.0.1", port, concurrency=1, network_timeout=5.0)
     resp = client.get("/generate_stream")
     out = []
     for line, arrived in wire.stamped_lines(resp, 16384):
         out.append((line, arrived, time.perf_counter()))
-        time.sleep(BUSY + 0.080)  # not a gevent sleep: the process is busy; the next line arrives meanwhile
+        time.sleep(busy)  # not a gevent sleep: the process is busy; the next line arrives meanwhile
     client.close()
     return out
 
