@@ -9,9 +9,16 @@ small streaming server on the other core (`taskset -c 1`, asyncio + uvloop, TGI'
    fast as it can (like a decode loop). Figure = token events the Locust process read and JSON-parsed / the CPU
    time it used between test start and stop (`time.process_time()`, all greenlets). Target: >= 40,000.
 2. Streams held on time: N concurrent streams (TTFT 50 ms, then a token every 25 ms); the server records the
-   wall-clock time it wrote each request's first token (matched by the prompt's request number); the TTFT error
-   of a request = when our user read that first token - when the server wrote it. Held = p95 error < 1 ms
-   (the median is reported too). Target: 256 streams.
+   wall-clock time each request's first byte arrived and it wrote the request's first (and second) token
+   (matched by the prompt's request number); the TTFT error of a request = when our user timed that first
+   token - when the server wrote it. Held = p95 error < 1 ms (the median is reported too). Target: 256 streams.
+   Users time a line by the kernel's receive stamp (orchestrator/load/wire.py); beside the error the benchmark
+   prints what else moves a TTFT, so each share can be told apart: the server's own lateness (in both sides'
+   TTFT, not an error), request sent -> server saw its first byte (what a TTFT gains over a server record that
+   starts at arrival, such as the emulator's), the share of first tokens timed only after their second was
+   written (the load process was off the CPU longer than the token gap, so TCP merged the two; other processes
+   cause it) with the error over the rest, and a second run timing lines when read (`LOADGEN_TIMESTAMPS=read`,
+   skipped with --no-read-comparison): the load process's own queueing that the receive stamps remove.
 
 Both sides share the machine's clock, so the error needs no synchronisation. The figures depend on the machine:
 run it on a quiet one.
