@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from _support import Targets
+
 
 def _default_command() -> list[str]:
     script = Path(sys.executable).with_name("orchestrator")
@@ -48,26 +50,27 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.split(args.command) if args.command else _default_command()
     times = sorted(measure(command, args.runs))
     p90 = times[min(len(times) - 1, round(0.9 * (len(times) - 1)))]
+    median = statistics.median(times)
     figures = {
         "command": shlex.join(command),
         "runs": len(times),
         "min_s": round(times[0], 4),
-        "median_s": round(statistics.median(times), 4),
+        "median_s": round(median, 4),
         "p90_s": round(p90, 4),
         "max_s": round(times[-1], 4),
         "target_s": args.target,
-        "meets_target": statistics.median(times) < args.target,
     }
-    if args.json:
-        print(json.dumps(figures))
-    else:
+    targets = Targets("cli_help", quiet=args.json)
+    if not args.json:
         print(f"{figures['command']}: {figures['runs']} fresh processes")
         print(
             f"  min {figures['min_s']:.3f} s  median {figures['median_s']:.3f} s  p90 {figures['p90_s']:.3f} s  "
-            f"max {figures['max_s']:.3f} s  (target: median < {args.target:.2f} s -> "
-            f"{'OK' if figures['meets_target'] else 'MISSED'})"
+            f"max {figures['max_s']:.3f} s"
         )
-    return 0 if figures["meets_target"] else 1
+    figures["meets_target"] = targets.check("median_s", median, "<", args.target, "s")
+    if args.json:
+        print(json.dumps(figures))
+    return targets.exit_code()
 
 
 if __name__ == "__main__":

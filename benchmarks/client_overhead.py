@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from _support import free_port
+from _support import Targets, free_port
 from huggingface_hub import InferenceClient
 
 from orchestrator.client import TGIClient
@@ -165,7 +165,7 @@ def memory(url: str, streams: int) -> dict[str, float]:
             "hf_exit_stack_entries": float(entries), "hf_streams": float(hf_streams)}  # fmt: skip
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -195,7 +195,7 @@ def main() -> None:
     for name, values in lat.items():
         print(f"  {name:36} {values['median_ms']:10.3f} {values['p99_ms']:10.3f}")
     ratio_median = ours["median_ms"] / bare["median_ms"]
-    print(f"  TGIClient / bare httpx2:         median x{ratio_median:.3f} (target <= 1.10)"
+    print(f"  TGIClient / bare httpx2:         median x{ratio_median:.3f}"
           f"  p99 x{ours['p99_ms'] / bare['p99_ms']:.3f}")  # fmt: skip
     print(f"  TGIClient / InferenceClient:     median x{ours['median_ms'] / plain['median_ms']:.3f}"
           f"  p99 x{ours['p99_ms'] / plain['p99_ms']:.3f}")  # fmt: skip
@@ -206,15 +206,20 @@ def main() -> None:
     )
     print(f"  InferenceClient.text_generation(stream) {plain_eps:12,.0f}  "
           f"(wall {eps['InferenceClient.text_generation(stream) (wall)']:,.0f}/s)")  # fmt: skip
-    print(f"  ratio x{ours_eps / plain_eps:.2f} (target >= 2)")
+    print(f"  ratio x{ours_eps / plain_eps:.2f}")
     print(f"memory after {args.memory_streams} streamed calls on one TGIClient:")
-    print(f"  RSS {mem['rss_before_mb']:.1f} MB -> {mem['rss_after_mb']:.1f} MB, growth {mem['growth_mb']:+.2f} MB"
-          " (target <= 5 MB)")  # fmt: skip
+    print(
+        f"  RSS {mem['rss_before_mb']:.1f} MB -> {mem['rss_after_mb']:.1f} MB, growth {mem['growth_mb']:+.2f} MB"
+    )
     print(f"  (one InferenceClient after {int(mem['hf_streams'])} streams holds "
           f"{int(mem['hf_exit_stack_entries'])} exit-stack entries until close())")  # fmt: skip
-    ok = ratio_median <= 1.10 and ours_eps / plain_eps >= 2 and mem["growth_mb"] <= 5
-    print("targets met" if ok else "TARGETS MISSED")
+    print("targets:")
+    targets = Targets("client_overhead")
+    targets.check("median_ratio_to_bare_post", ratio_median, "<=", 1.10, "x")
+    targets.check("stream_events_ratio_to_inference_client", ours_eps / plain_eps, ">=", 2.0, "x")
+    targets.check("rss_growth_mb", mem["growth_mb"], "<=", 5.0, "MB")
+    return targets.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

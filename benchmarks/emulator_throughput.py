@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _support import free_port
+from _support import Targets, free_port
 
 HOST = "127.0.0.1"
 
@@ -193,12 +193,12 @@ def main() -> int:
     finally:
         emulator.send_signal(signal.SIGTERM)
         emulator.wait(timeout=120)
-    targets = {"stream_tokens_per_s": 30_000, "generate_requests_per_s": 2_000}
     print(json.dumps(results, indent=2))
-    ok = all(float(results[key]) >= value for key, value in targets.items())  # type: ignore[arg-type]
-    ok = ok and float(results["rss_mb_open_streams"]) < 200  # type: ignore[arg-type]
-    print("targets met" if ok else "targets NOT met")
-    return 0 if ok else 1
+    targets = Targets("emulator_throughput")
+    targets.check("stream_tokens_per_s", tokens_per_s, ">=", 30_000, "tokens/s")
+    targets.check("generate_requests_per_s", requests_per_s, ">=", 2_000, "req/s")
+    targets.check("rss_mb_open_streams", rss, "<", 200, "MB")
+    return targets.exit_code()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Prompts for load tests: synthetic ones with exact Mistral token lengths, or a user's JSONL file.
 
-Synthetic prompts are `Request 00001234: <filler words>` inside the `[INST] ... [/INST]` template. The Mistral
+Synthetic prompts are `Request 38461547: <filler words>` inside the `[INST] ... [/INST]` template. The Mistral
 tokenizer splits digits into single tokens, so the 8-digit request number always costs the same tokens: the
-filler for a length is built and checked once with the tokenizer, then each request only swaps its number. A
-unique number per request (the default) keeps prefix caching from flattering the results; `unique_prefix=False`
-sends the same prefix every time to study caching.
+filler is built and checked once with the tokenizer, then each request only picks its number and its window of
+filler words. By default (`unique_prefix=True`) every prompt differs from every other one from its first token
+after the template to its last: request numbers are scattered (consecutive requests differ in their leading
+digits) and each request's filler is a different window of one long random word sequence, ending at a different
+place. So no engine's prefix cache or deduplication can serve one request from an earlier one, and an engine (or
+the emulator) seeding its output from the prompt gives each request its own output. `unique_prefix=False` sends
+the same prompt for a length every time, to study caching.
 
 Input length counts what the server counts: BOS + the templated prompt (TGI's `input_length`, the chat route's
 `usage.prompt_tokens`). Both routes template a single user turn the same way, so one length fits both.
@@ -108,15 +112,22 @@ class PromptSpec:
 
 
 _PREFIX_DIGITS = 8
+_NUMBER_STRIDE = (
+    38_461_547  # coprime with 10**8: numbers visit all 10**8 values, consecutive ones look unrelated
+)
+_WINDOW_ENDS = (
+    32_768  # distinct places a filler window can end (so tails differ for this many requests in a row)
+)
+_END_STRIDE = 12_345  # coprime with _WINDOW_ENDS: consecutive requests' windows end far apart
 
 
 class SyntheticPrompts:
     """Prompts of exact token lengths drawn from two distributions (input and output).
 
     Filler words are vocabulary pieces `▁word` that the tokenizer maps back to exactly one token; SentencePiece
-    never merges across a space, so `n` such words joined by spaces are exactly `n` tokens. One long filler text
-    is built (and checked) once; a prompt of any length is then a slice of it: no tokenizer call per request,
-    which would stall the load process and delay the timing of every other stream it reads.
+    never merges across a space, so `n` such words joined by spaces are exactly `n` tokens. One long random word
+    sequence is built (and checked) once; a prompt of any length is then a slice of it: no tokenizer call per
+    request, which would stall the load process and delay the timing of every other stream it reads.
     """
 
     def __init__(
@@ -132,7 +143,7 @@ class SyntheticPrompts:
         self.output_tokens = output_tokens
         self.unique_prefix = unique_prefix
         self._rng = random.Random(seed)
-        self._ids = itertools.count(self._rng.randrange(10**_PREFIX_DIGITS // 2))
+        self._sequence = itertools.count(self._rng.randrange(10**_PREFIX_DIGITS))
         tok = get_tokenizer()
         self._overhead = tok.count(format_prompt(self._prefix(0)))
         if self.input_tokens.kind == "fixed" and int(self.input_tokens.a) < self._overhead:
@@ -142,9 +153,10 @@ class SyntheticPrompts:
             )
         words = _single_token_words()
         rng = random.Random(1234)
-        sequence = [rng.choice(words) for _ in range(max(0, max_tokens - self._overhead))]
+        self._max_words = max(0, max_tokens - self._overhead)
+        sequence = [rng.choice(words) for _ in range(self._max_words + _WINDOW_ENDS)]
         self._text = " ".join(sequence)
-        # _ends[n] = length of the text holding the first n words
+        # _ends[n] = length of the text holding the first n words (word n starts at _ends[n] + 1 for n > 0)
         self._ends = [0]
         for word in sequence:
             self._ends.append(self._ends[-1] + len(word) + (1 if len(self._ends) > 1 else 0))
@@ -157,15 +169,22 @@ class SyntheticPrompts:
     def _prefix(self, number: int) -> str:
         return f"Request {number % 10**_PREFIX_DIGITS:0{_PREFIX_DIGITS}d}:"
 
-    def filler(self, length: int) -> str:
-        """Words that bring the templated prompt to exactly `length` tokens."""
+    def filler(self, length: int, end: int | None = None) -> str:
+        """Words that bring the templated prompt to exactly `length` tokens, the window ending at word `end`."""
         words = max(0, min(length, self.max_tokens) - self._overhead)
-        return self._text[: self._ends[words]]
+        stop = self._max_words if end is None else end
+        start = stop - words
+        return self._text[self._ends[start] + (1 if start > 0 else 0) : self._ends[stop]] if words else ""
 
     def next(self) -> PromptSpec:
         length = min(self.max_tokens, max(self._overhead, self.input_tokens.sample(self._rng)))
-        number = next(self._ids) % 10**_PREFIX_DIGITS if self.unique_prefix else 0
-        filler = self.filler(length)
+        if self.unique_prefix:
+            index = next(self._sequence)
+            number = index * _NUMBER_STRIDE % 10**_PREFIX_DIGITS
+            end = self._max_words + index * _END_STRIDE % _WINDOW_ENDS
+        else:
+            number, end = 0, self._max_words
+        filler = self.filler(length, end)
         text = f"{self._prefix(number)} {filler}" if filler else self._prefix(number)
         return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)), number)
 

@@ -1,9 +1,10 @@
 """Locust users for TGI's routes, timing every token event exactly.
 
 Each user owns one keep-alive connection (geventhttpclient's `HTTPClient`, the engine under Locust's
-`FastHttpUser`) and reads streams line by line with `readline(b"\\n")`, taking `perf_counter()` as each line
-arrives: `FastHttpUser.iter_lines` would hold small events back until 1 KiB piles up, and its `readline()` waits
-for `\\r\\n`, which TGI never sends. The exact figures go to the run's `SampleCollector`; `events.request` is
+`FastHttpUser`) and reads streams line by line (`wire.stamped_lines`), timing each line when its bytes reached
+the machine (the kernel's receive stamp), not when this busy process got round to reading it:
+`FastHttpUser.iter_lines` would hold small events back until 1 KiB piles up, and its `readline()` waits for
+`\\r\\n`, which TGI never sends. The exact figures go to the run's `SampleCollector`; `events.request` is
 still fired (e2e, plus `TTFT` and `ITL` rows) so Locust's CSV/HTML show them, bucketed as Locust does.
 
 Importing this module imports Locust (and gevent's monkey-patching): only locustfiles import it.
@@ -25,10 +26,12 @@ from orchestrator.load.options import auth_headers
 from orchestrator.load.prompts import PromptSpec
 from orchestrator.load.runtime import LoadRuntime, get_runtime
 from orchestrator.load.sse import ChatStreamReader, GenerateStreamReader, parse_error_body
+from orchestrator.load.wire import stamped_lines
 
 __all__ = ["ChatUser", "GenerateUser", "StreamUser", "TGIUser"]
 
 _perf = time.perf_counter
+_BLOCK_SIZE = 16384
 
 
 class RequestTimeout(BaseException):
@@ -93,7 +96,7 @@ class TGIUser(User):
             # No per-read timeout: gevent would arm a timer object for every read (about a microsecond per token
             # event, which delays every other stream in a burst). One timer per request instead (`one_request`).
             network_timeout=cast(float, None),
-            block_size=16384,
+            block_size=_BLOCK_SIZE,
         )
         self.headers = {"Content-Type": "application/json", **auth_headers()}
         _DIGESTER.ensure_running()
@@ -178,18 +181,15 @@ class TGIUser(User):
             error_type, message = parse_error_body(resp.read())
             return self.fail(sample, start, status, error_type, message)
         self.flight.reader = reader
-        readline = resp.readline
         feed = reader.feed
+        end: float | None = None
         try:
-            while True:
-                line = readline(b"\n")
-                if not line:
-                    break
-                if feed(line, _perf()):
-                    break
-            end = _perf()
-            while readline(b"\n"):  # drain the blank line / chunk terminator so the connection is reused
-                pass
+            for line, arrived in stamped_lines(resp, _BLOCK_SIZE):
+                # after the final event: drain the blank line / chunk terminator so the connection is reused
+                if end is None and feed(line, arrived):
+                    end = arrived
+            if end is None:
+                end = _perf()
         except Exception as exc:
             return self.fail(sample, start, 200, type(exc).__name__, f"stream broken: {exc}")
         reader.digest()  # whatever the idle digester has not parsed yet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.load.prompts import PromptError, PromptFile, SyntheticPrompts, parse_distribution
-from orchestrator.tokens import format_chat, get_tokenizer
+from orchestrator.tokens import format_chat, format_prompt, get_tokenizer
 
 
 @pytest.mark.parametrize("length", [19, 20, 64, 257, 1000])
@@ -93,3 +94,29 @@ def test_bad_jsonl_names_file_line_and_fix(tmp_path: Path, content: str, message
     path.write_text(content)
     with pytest.raises(PromptError, match=message):
         PromptFile(path, parse_distribution("8"))
+
+
+def _shared_prefix(a: list[int], b: list[int]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+@pytest.mark.parametrize("lengths", ["256", "uniform:80,400"])
+def test_synthetic_prompts_differ_at_their_beginning_and_their_end(lengths: str) -> None:
+    """Item 22: no two prompts share their first or last 64 tokens (a prefix cache, dedup or an engine seeding
+    from the prompt cannot treat one like another), and consecutive ones diverge right after the template."""
+    prompts = SyntheticPrompts(parse_distribution(lengths), parse_distribution("8"), seed=3, max_tokens=600)
+    tok = get_tokenizer()
+    specs = [prompts.next() for _ in range(300)]
+    ids = [tok.encode(spec.as_inputs()) for spec in specs]
+    assert [len(x) for x in ids] == [spec.input_tokens for spec in specs]  # exact counts, real tokenizer
+    assert len({tuple(x[:64]) for x in ids}) == len(ids)
+    assert len({tuple(x[-64:]) for x in ids}) == len(ids)
+    template = _shared_prefix(tok.encode(format_prompt("Request 0")), tok.encode(format_prompt("Request 9")))
+    shared_digits = sorted(_shared_prefix(a, b) - template for a, b in itertools.pairwise(ids))
+    assert shared_digits[len(shared_digits) // 2] == 0  # the first digit of the number already differs
+
+
+def test_long_prompts_keep_exact_counts_at_every_window() -> None:
+    prompts = SyntheticPrompts(parse_distribution("600"), parse_distribution("8"), seed=4, max_tokens=600)
+    tok = get_tokenizer()
+    assert all(tok.count(prompts.next().as_inputs()) == 600 for _ in range(40))
