@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from orchestrator.load.figures import UNFINISHED
+from orchestrator.load.plots import throughput_series
 from orchestrator.load.report import read_samples
 from orchestrator.load.runner import LoadRequest, run_load
 from tests.fixtures.emulator import EmulatorProcess, free_port
@@ -166,6 +167,14 @@ def test_ctrl_c_stops_the_load_writes_an_interrupted_report_and_exits_130(
     assert 2.0 < summary["run"]["window_s"] < 30.0
     a = check_sums(summary, report)
     assert a["completed"] > 0 and summary["figures"]["all"]["succeeded"] > 0
+    # the plot's data: requests in flight at the stop are not errors (the table says 0), the last bin is no drop
+    samples = read_samples(report / "samples.jsonl")
+    run = summary["run"]
+    series = throughput_series(samples, (run["window_start_at"], run["window_stop_at"]))
+    assert summary["figures"]["all"]["failed"] == 0 and a["unfinished"] > 0
+    assert series.unfinished == a["unfinished"] and set(series.errors_per_s) == {0.0}
+    assert series.edges[-1] == run["window_stop_at"]
+    assert series.completed_per_s[-1] > 0.5 * max(series.completed_per_s), series.completed_per_s
     assert (report / "throughput.png").is_file()
     assert "INTERRUPTED" in stdout and "Interrupted: stopping the load" in stderr
     text = log.read_text()
