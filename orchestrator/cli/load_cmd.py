@@ -262,8 +262,8 @@ def load(
         )
         try:
             code = _run(request, sweep, sweep_all, as_json)
-        except KeyboardInterrupt:  # before Locust started (a Ctrl-C during the run is handled by the runner)
-            print("Interrupted before the load started; nothing was written.", file=sys.stderr)
+        except KeyboardInterrupt:  # outside a run (a Ctrl-C during one is handled by the runner: report, 130)
+            print("Interrupted: no load ran to report on.", file=sys.stderr)
             code = INTERRUPTED_EXIT_CODE
     if code:
         raise typer.Exit(code)

@@ -35,6 +35,8 @@ class LocustInterrupted(OrchestratorError):
 
 
 class LocustTimeout(OrchestratorError):
+    """Locust ran past its time limit (run time + 120 s) and was killed."""
+
     exit_code = 2
 
 

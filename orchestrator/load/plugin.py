@@ -226,7 +226,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         return
     state.reported = True
     control = state.control
-    if not state.stopped_at and environment.runner is not None:
+    if state.started_at and not state.stopped_at and environment.runner is not None:
         control.interrupt(environment)  # quitting before the run stopped: SIGTERM or Ctrl-C
     record = RunRecord(
         options=state.options,
