@@ -63,7 +63,11 @@ def run_locust(
     """Run `cmd` to its end (output into `log`); on Ctrl-C stop it gracefully and report that it was interrupted."""
     proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        return LocustExit(proc.wait(timeout=timeout_s), interrupted=False)
+        code = proc.wait(timeout=timeout_s)
+        _kill_group(
+            proc
+        )  # workers of --processes whose master died early (e.g. its port taken) stay otherwise
+        return LocustExit(code, interrupted=False)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise LocustTimeout(f"Locust did not finish within {timeout_s:.0f} s; see {log_file}") from None

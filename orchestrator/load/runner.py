@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,10 +156,18 @@ def build_command(req: LoadRequest) -> list[str]:
     if req.duration_s is not None:
         cmd += ["--tgi-run-time", f"{req.duration_s:g}"]  # exact: Locust's -t takes whole seconds
     if req.processes > 1:
-        cmd += ["--processes", str(req.processes)]
+        # the master's port for its workers: a free one, not Locust's fixed 5557, so two runs can share a host
+        port = str(_free_port())
+        cmd += ["--processes", str(req.processes), "--master-bind-port", port, "--master-port", port]
     cmd += list(req.options)
     cmd += list(SCENARIOS[req.scenario])
     return cmd
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -222,3 +222,19 @@ def test_an_error_rate_above_the_ceiling_exits_7_and_a_raised_ceiling_passes(
     )  # fmt: skip
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "REQUESTS FAILED" not in allowed.stdout
+
+
+def test_two_multi_process_runs_side_by_side_both_work(
+    emulator_a100: EmulatorProcess, tmp_path: Path
+) -> None:
+    # Locust's master listens for its workers on a fixed port (5557) unless told otherwise: two runs with
+    # --processes at once used to collide (one died, its workers orphaned); each now takes a free port
+    from concurrent.futures import ThreadPoolExecutor
+
+    dirs = [tmp_path / "one", tmp_path / "two"]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda d: load(emulator_a100.url, d, duration=3.0, processes=2), dirs))
+    for result in results:
+        assert result.summary["settings"]["workers_reporting"] == [0, 1]
+        assert result.summary["figures"]["all"]["succeeded"] > 0
+    assert not [cmd for cmd in _command_lines() if any(str(d) in cmd for d in dirs)]
