@@ -9,6 +9,7 @@ are exact.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,12 @@ class RunRecord:
                 ),
                 "meaning": "CPU time of the load processes from test start to stop, and stream events they parsed",
             },
-            "warnings": _warnings(by["all"], token_check),
+            "warnings": _warnings(by["all"], token_check)
+            + (
+                _pool_warning(arrivals, by["all"], self.options.rate, self.users)
+                if self.options.rate > 0
+                else []
+            ),
             "slo": {
                 "thresholds": self.options.slo.to_dict(),
                 "passed": passed,
@@ -166,6 +172,20 @@ def _arrivals(counters: dict[str, int], fig: Figures) -> dict[str, Any]:
         "unfinished (in flight at the stop); not_due_at_stop: handed out ahead to waiting users, due after the "
         "window, not counted",
     }
+
+
+def _pool_warning(arrivals: dict[str, int], fig: Figures, rate: float, users: int) -> list[str]:
+    """Open loop: too few users for the rate shows as late, dropped and untaken slots; say how many are needed."""
+    missed = arrivals.get("late", 0) + arrivals.get("dropped", 0) + arrivals.get("unsent_at_stop", 0)
+    slots = arrivals.get("slots", 0)
+    if not slots or missed <= 0.1 * slots:
+        return []
+    e2e = fig.e2e_s.p(99) if fig.e2e_s is not None else None
+    need = f"; at least rate x e2e p99 = {math.ceil(rate * e2e)} users" if e2e else ""
+    return [
+        f"{missed} of {slots} slots were sent late, dropped or not taken by the stop: {users} users are too few "
+        f"for {rate:g} req/s (latency counts the wait for a free user){need}"
+    ]
 
 
 def _warnings(fig: Figures, token_check: dict[str, Any]) -> list[str]:

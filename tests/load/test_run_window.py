@@ -58,6 +58,7 @@ def test_rate_times_duration_slots_all_sent_in_an_exact_window(
     summary = result.summary
     a = check_sums(summary, tmp_path)
     assert (a["slots"], a["sent"], a["dropped"], a["unsent_at_stop"]) == (20, 20, 0, 0), a
+    assert not any("too few" in w for w in summary["warnings"]), summary["warnings"]
     run = summary["run"]
     assert run["stop_reason"] == "duration" and run["window_s"] == pytest.approx(4.0, abs=1e-6)
     # the load really stopped at the window's end (Locust's own -t stopped 10 s runs after 9.2 s)
@@ -78,6 +79,9 @@ def test_too_few_users_leave_due_slots_unsent_and_it_still_adds_up(
     result = load(emulator_a100.url, tmp_path, "--rate", "20", "--max-lateness", "0.5", users=1, duration=3.0)
     a = check_sums(result.summary, tmp_path)
     assert a["slots"] == 60 and a["dropped"] + a["unsent_at_stop"] > 0 and a["sent"] < 60, a
+    assert any("1 users are too few for 20 req/s" in w for w in result.summary["warnings"]), result.summary[
+        "warnings"
+    ]
 
 
 def test_two_processes_share_the_window_and_the_slots(emulator_a100: EmulatorProcess, tmp_path: Path) -> None:
