@@ -3,19 +3,24 @@
 Thin: parse options, call `orchestrator.load.runner` (which runs Locust in a subprocess: `import locust`
 monkey-patches with gevent, which must not happen in the CLI process), render the summary it wrote.
 No `from __future__ import annotations`: typer must see the real `Annotated` options.
-Exit codes: 0 done (SLO met or none set), 5 an SLO was missed, 2 bad options or Locust could not run.
+Exit codes (`orchestrator.load.outcome`): 0 done (SLO met or none set), 5 an SLO was missed, 7 the requests failed
+(none succeeded, or more than --max-error-rate), 130 interrupted (the report of what finished is written), 2 bad
+options or Locust could not run.
 """
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from orchestrator.cli.options import exit_on_errors
+from orchestrator.load.outcome import DEFAULT_MAX_ERROR_RATE, INTERRUPTED_EXIT_CODE
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
-    from orchestrator.load.runner import LoadRequest, LoadResult, SweepResult
+    from orchestrator.load.runner import LoadRequest, LoadResult
+    from orchestrator.load.sweep import SweepResult
 
 __all__ = ["register"]
 
@@ -55,18 +60,12 @@ def _print_result(result: "LoadResult") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from orchestrator.load.table import figure_table, server_rows
+    from orchestrator.load.table import arrivals_line, figure_table, run_title, server_rows
 
     summary = result.summary
     console = Console(soft_wrap=True)
-    s = summary["settings"]
-    mode = (
-        f"open loop {s['arrival']} {s['rate']:g} req/s"
-        if s["rate"] > 0
-        else f"closed loop, {s['users']} users"
-    )
     table = Table(
-        title=f"{escape(str(summary['host']))} - {mode} - {summary['duration_s']:.1f} s - {s['processes']} process(es)",
+        title=escape(run_title(summary)),
         caption="exact percentiles from every request; definitions in summary.json and docs/loadtest.md",
     )
     headers, rows = figure_table(summary)
@@ -88,19 +87,28 @@ def _print_result(result: "LoadResult") -> None:
         console.print(
             "errors by status:error_type: " + ", ".join(f"{k} x{v}" for k, v in errors.items()), markup=False
         )
-    if summary.get("arrivals"):
-        a = summary["arrivals"]
-        fig = summary["figures"]["all"]
-        send = f"{fig['send_rate']:.2f}" if fig.get("send_rate") else "-"
-        console.print(
-            f"arrivals: {a['slots']} slots, {a['late']} late, {a['dropped']} dropped; achieved send rate {send} req/s"
-        )
+    arrivals = arrivals_line(summary)
+    if arrivals:
+        console.print(arrivals, highlight=False, markup=False)
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     console.print(f"reports: {result.request.report_dir}", highlight=False, markup=False)
     verdict = result.verdict
     style = "green" if result.slo_passed else "red"
     console.print(verdict, style=style, highlight=False, markup=False)
+    _print_problems(console, result.problems)
+    if result.interrupted or summary.get("interrupted"):
+        console.print(
+            "INTERRUPTED: the load was stopped early; the figures cover the requests that finished before the stop",
+            style="bold yellow",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _print_problems(console: Any, problems: list[str]) -> None:
+    for problem in problems:
+        console.print(f"REQUESTS FAILED: {problem}", style="bold red", highlight=False, markup=False)
 
 
 def _print_sweep(sweep: "SweepResult") -> None:
@@ -126,6 +134,7 @@ def _print_sweep(sweep: "SweepResult") -> None:
         return "-" if v is None else f"{v * 1000:.1f} ms"
 
     for r in sweep.rows:
+        verdict = "pass" if r["passed"] else ("FAIL" if r.get("requests_passed", True) else "FAIL: errors")
         table.add_row(
             f"{r['rate']:g}",
             f"{r['send_rate']:.2f}" if r["send_rate"] else "-",
@@ -135,11 +144,15 @@ def _print_sweep(sweep: "SweepResult") -> None:
             ms(r["ttft_p99"]),
             ms(r["itl_p99"]),
             ms(r["e2e_p99"]),
-            "pass" if r["passed"] else "FAIL",
+            verdict,
         )
     console.print(table)
     console.print(f"reports: {sweep.report_dir} (sweep.json, sweep.png)", highlight=False, markup=False)
-    if sweep.goodput_rate is None:
+    for r in sweep.rows:
+        _print_problems(console, [f"at {r['rate']:g} req/s: {p}" for p in r.get("problems", [])])
+    if sweep.interrupted:
+        console.print("INTERRUPTED: the sweep was stopped early", style="bold yellow", markup=False)
+    elif sweep.goodput_rate is None:
         console.print("[red]SLO FAIL: no rate of the sweep met the SLO[/red]")
     else:
         console.print(
@@ -152,7 +165,25 @@ def load(
     users: Annotated[
         int, typer.Option(help="Concurrent users (closed loop) or the user pool (open loop).")
     ] = 8,
-    duration: Annotated[str, typer.Option(help="Run time per run: 30s, 2m, 1h30m.")] = "30s",
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            help="Run time per run: 30s, 2m, 1h30m (default 30s; with --requests, none unless given)."
+        ),
+    ] = None,
+    requests: Annotated[
+        int,
+        typer.Option(
+            help="Stop once N requests have completed (answered or failed); with --duration, whichever first."
+        ),
+    ] = 0,
+    max_error_rate: Annotated[
+        float,
+        typer.Option(
+            help="Fail the run (exit 7) when more than this share of requests failed; 1 allows any. "
+            "No successful request always fails."
+        ),
+    ] = DEFAULT_MAX_ERROR_RATE,
     rate: Annotated[
         float, typer.Option(help="Open loop: requests/s over all processes (0 = closed loop).")
     ] = 0.0,
@@ -197,7 +228,8 @@ def load(
 ) -> None:
     """Load-test TGI with Locust: exact TTFT/ITL/TPOT/e2e percentiles, open or closed loop, SLO gate, reports."""
     words = ["--input-tokens", input_tokens, "--output-tokens", output_tokens, "--arrival", arrival,
-             "--max-lateness", f"{max_lateness:g}", "--seed", str(seed)]  # fmt: skip
+             "--max-lateness", f"{max_lateness:g}", "--seed", str(seed), "--requests", str(requests),
+             "--max-error-rate", f"{max_error_rate:g}"]  # fmt: skip
     if rate:
         words += ["--rate", f"{rate:g}"]
     if shape:
@@ -222,24 +254,30 @@ def load(
             url=_resolve_url(url, name, settings),
             scenario=scenario,
             users=users,
-            duration_s=parse_duration(duration),
+            duration_s=parse_duration(duration) if duration else (None if requests else DEFAULT_DURATION_S),
             report_dir=report_dir,
             processes=processes,
             options=tuple(words),
             api_key=settings.secrets.api_key_text(),
         )
-        passed = _run(request, sweep, sweep_all, as_json)
-    if not passed:
-        from orchestrator.load.report import SLO_EXIT_CODE
+        try:
+            code = _run(request, sweep, sweep_all, as_json)
+        except KeyboardInterrupt:  # outside a run (a Ctrl-C during one is handled by the runner: report, 130)
+            print("Interrupted: no load ran to report on.", file=sys.stderr)
+            code = INTERRUPTED_EXIT_CODE
+    if code:
+        raise typer.Exit(code)
 
-        raise typer.Exit(SLO_EXIT_CODE)
+
+DEFAULT_DURATION_S = 30.0
 
 
-def _run(request: "LoadRequest", sweep: str, sweep_all: bool, as_json: bool) -> bool:
-    """One run or a sweep, printed; True when the SLO was met (or none set)."""
+def _run(request: "LoadRequest", sweep: str, sweep_all: bool, as_json: bool) -> int:
+    """One run or a sweep, printed; returns the exit code (`orchestrator.load.outcome`)."""
     import json
 
-    from orchestrator.load.runner import parse_rates, run_load, run_sweep
+    from orchestrator.load.runner import parse_rates, run_load
+    from orchestrator.load.sweep import run_sweep
 
     if sweep:
         result = run_sweep(request, parse_rates(sweep), keep_going=sweep_all)
@@ -247,13 +285,13 @@ def _run(request: "LoadRequest", sweep: str, sweep_all: bool, as_json: bool) -> 
             print(json.dumps(result.to_dict(), indent=2))
         else:
             _print_sweep(result)
-        return result.goodput_rate is not None
+        return result.exit_code
     run = run_load(request)
     if as_json:
         print(json.dumps(run.summary, indent=2))
     else:
         _print_result(run)
-    return run.slo_passed
+    return run.command_exit_code
 
 
 def register(app: typer.Typer) -> None:

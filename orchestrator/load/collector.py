@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.load.arrivals import ARRIVAL_COUNTERS
 from orchestrator.load.figures import Sample
 
 __all__ = ["REPORT_KEY", "SampleCollector", "TokenCheck"]
@@ -56,11 +57,11 @@ class SampleCollector:
     worker: int = 0
     text_budget: int = 200
     samples: list[Sample] = field(default_factory=list)
-    arrivals: dict[str, int] = field(default_factory=lambda: {"slots": 0, "late": 0, "dropped": 0})
+    arrivals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ARRIVAL_COUNTERS, 0))
     token_check: TokenCheck = field(default_factory=TokenCheck)
     texts: list[tuple[int, str, bool]] = field(default_factory=list)
     _unsent: int = 0
-    _arrivals_sent: dict[str, int] = field(default_factory=lambda: {"slots": 0, "late": 0, "dropped": 0})
+    _arrivals_sent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ARRIVAL_COUNTERS, 0))
     _check_sent: TokenCheck = field(default_factory=TokenCheck)
     workers_seen: set[int] = field(default_factory=set)
     cpu_s: float = 0.0
@@ -143,7 +144,7 @@ class SampleCollector:
         self.samples.clear()
         self.texts.clear()
         self._unsent = 0
-        self.arrivals = {"slots": 0, "late": 0, "dropped": 0}
+        self.arrivals = dict.fromkeys(ARRIVAL_COUNTERS, 0)
         self._arrivals_sent = dict(self.arrivals)
         self.token_check = TokenCheck()
         self._check_sent = TokenCheck()

@@ -52,7 +52,9 @@ DEFINITIONS: dict[str, str] = {
     "output_tokens": "server count (details.generated_tokens or usage.completion_tokens), else token events",
     "tokens_per_s_request": "per request: output tokens / e2e",
     "output_tokens_per_s": "overall: sum of output tokens of successful requests / measured window",
-    "request_rate": "successful requests / measured window; window = first start to last end",
+    "request_rate": "successful requests / window",
+    "window_s": "the run's window: from its start (the first scheduled send in open loop, the test start in closed "
+    "loop) to the stop (run time over, --requests answered, or interrupted); without one, first start to last end",
     "send_rate": "(sends - 1) / (last actual send - first actual send)",
     "early_stops": "requests that finished before their max_new_tokens target (finish reason not length)",
     "unfinished": "requests still in flight when the run ended; not errors, not in the latency figures; for SLO "
@@ -216,21 +218,26 @@ def error_key(sample: Sample) -> str:
 
 
 def summarize(
-    samples: Sequence[Sample], *, late_after: float = 0.010, extra_percentiles: Sequence[float] = ()
+    samples: Sequence[Sample],
+    *,
+    late_after: float = 0.010,
+    extra_percentiles: Sequence[float] = (),
+    window: tuple[float, float] | None = None,
 ) -> Figures:
-    """Figures for `samples`; requests sent more than `late_after` seconds after their slot count as late."""
+    """Figures for `samples`; requests sent more than `late_after` seconds after their slot count as late.
+    `window` (start, stop; wall clock) is the run's, over which rates are taken."""
     qs = tuple(sorted(set(PERCENTILES) | set(extra_percentiles)))
     unfinished = [s for s in samples if s.error_type == UNFINISHED]
     if unfinished:
         samples = [s for s in samples if s.error_type != UNFINISHED]
     ok = [s for s in samples if s.ok]
     failed = [s for s in samples if not s.ok]
-    if samples:
-        first = min(s.start_at for s in samples)
-        last = max(s.start_at + s.e2e for s in samples)
-        window = max(last - first, 1e-9)
+    if window is not None:
+        span = max(window[1] - window[0], 1e-9)
+    elif samples:
+        span = max(max(s.start_at + s.e2e for s in samples) - min(s.start_at for s in samples), 1e-9)
     else:
-        window = 0.0
+        span = 0.0
     sends = sorted(s.sent_at for s in samples if s.sent_at)
     send_rate = (len(sends) - 1) / (sends[-1] - sends[0]) if len(sends) > 1 and sends[-1] > sends[0] else None
     total_tokens = sum(s.tokens for s in ok)
@@ -253,11 +260,11 @@ def summarize(
         error_rate=len(failed) / len(samples) if samples else 0.0,
         errors=dict(Counter(error_key(s) for s in failed).most_common()),
         early_stops=sum(1 for s in ok if s.early_stop),
-        window_s=window,
-        request_rate=len(ok) / window if window else 0.0,
+        window_s=span,
+        request_rate=len(ok) / span if span else 0.0,
         send_rate=send_rate,
         output_tokens=total_tokens,
-        output_tokens_per_s=total_tokens / window if window else 0.0,
+        output_tokens_per_s=total_tokens / span if span else 0.0,
         late_sends=sum(1 for s in samples if s.send_delay > late_after),
         token_events_mismatches=mismatches,
         ttft_s=describe((s.ttft for s in ok if s.ttft is not None), qs),
@@ -285,13 +292,18 @@ def summarize(
 
 
 def summarize_by_scenario(
-    samples: Sequence[Sample], *, late_after: float = 0.010, extra_percentiles: Sequence[float] = ()
+    samples: Sequence[Sample],
+    *,
+    late_after: float = 0.010,
+    extra_percentiles: Sequence[float] = (),
+    window: tuple[float, float] | None = None,
 ) -> dict[str, Figures]:
-    """`{"all": ..., "<scenario>": ...}`."""
+    """`{"all": ..., "<scenario>": ...}`, every one over the same run window."""
     groups: dict[str, list[Sample]] = {}
     for s in samples:
         groups.setdefault(s.scenario, []).append(s)
-    out = {"all": summarize(samples, late_after=late_after, extra_percentiles=extra_percentiles)}
+    kw: dict[str, Any] = {"late_after": late_after, "extra_percentiles": extra_percentiles, "window": window}
+    out = {"all": summarize(samples, **kw)}
     for name in sorted(groups):
-        out[name] = summarize(groups[name], late_after=late_after, extra_percentiles=extra_percentiles)
+        out[name] = summarize(groups[name], **kw)
     return out

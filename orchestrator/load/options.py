@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.load.outcome import DEFAULT_MAX_ERROR_RATE
 from orchestrator.load.prompts import (
     LengthDistribution,
     PromptError,
@@ -24,7 +25,7 @@ from orchestrator.load.prompts import (
 from orchestrator.load.shapes import Shape, ShapeError, parse_shape
 from orchestrator.load.slo import SloError, SloSet, load_slo_file, parse_slo_items
 
-__all__ = ["NAMED_SLOS", "LoadOptionError", "LoadOptions", "add_arguments"]
+__all__ = ["DEFAULT_MAX_ERROR_RATE", "NAMED_SLOS", "LoadOptionError", "LoadOptions", "add_arguments"]
 
 API_KEY_ENV = "ORCHESTRATOR_SECRETS__API_KEY"
 
@@ -63,6 +64,20 @@ def add_arguments(parser: Any) -> None:
         help="same prefix every request (study prefix caching)",
     )
     group.add_argument(
+        "--requests",
+        type=int,
+        default=0,
+        help="stop once this many requests have completed (answered or failed; 0 = no limit); "
+        "with a run time, whichever comes first",
+    )
+    group.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=DEFAULT_MAX_ERROR_RATE,
+        help="fail the run (exit 7) when more than this share of completed requests failed "
+        f"(default {DEFAULT_MAX_ERROR_RATE:g}; 1 allows any; a run with no successful request always fails)",
+    )
+    group.add_argument(
         "--rate", type=float, default=0.0, help="open loop: requests/s over all processes (0 = closed loop)"
     )
     group.add_argument(
@@ -97,7 +112,9 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument("--request-timeout", type=float, default=300.0, help="longest a request may take (s)")
     group.add_argument("--scenario-label", default="", help="free text stored in the summary")
-    # set by the master for its workers; not for users
+    # set by `orchestrator load` (exact run time, Locust's -t takes whole seconds) and by the master for its
+    # workers; not for users
+    group.add_argument("--tgi-run-time", type=float, default=0.0, help=argparse_suppress())
     group.add_argument("--tgi-epoch", type=float, default=0.0, help=argparse_suppress())
     group.add_argument("--tgi-processes", type=int, default=0, help=argparse_suppress())
 
@@ -125,6 +142,8 @@ class LoadOptions:
     token_check: int
     request_timeout: float
     label: str
+    requests: int = 0
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE
 
     @classmethod
     def from_namespace(cls, ns: Any) -> LoadOptions:
@@ -146,6 +165,12 @@ class LoadOptions:
             raise LoadOptionError(f"--rate {ns.rate}: must be 0 (closed loop) or a positive requests/s")
         if ns.max_lateness <= 0 or ns.late_after < 0:
             raise LoadOptionError("--max-lateness must be above 0 and --late-after at least 0 (seconds)")
+        if ns.requests < 0:
+            raise LoadOptionError(f"--requests {ns.requests}: must be a count of requests (0 = no limit)")
+        if not 0.0 <= ns.max_error_rate <= 1.0:
+            raise LoadOptionError(
+                f"--max-error-rate {ns.max_error_rate:g}: must be a share between 0 and 1 (0.05 = 5 %)"
+            )
         if ns.prompts_file and not Path(ns.prompts_file).is_file():
             raise LoadOptionError(f"--prompts-file {ns.prompts_file!r} does not exist; pass a JSONL file")
         return cls(
@@ -164,6 +189,8 @@ class LoadOptions:
             token_check=int(ns.token_check),
             request_timeout=float(ns.request_timeout),
             label=ns.scenario_label,
+            requests=int(ns.requests),
+            max_error_rate=float(ns.max_error_rate),
         )
 
     def prompt_source(self, *, worker: int = 0) -> PromptSource:

@@ -4,13 +4,16 @@ Importing this module registers listeners on Locust's global events (as a locust
 
 - `init_command_line_parser`: adds the options of `orchestrator.load.options`.
 - `init`: checks them (exit 2 with the reason) and installs a `--shape` as the run's load shape.
-- `test_start`: the master tells its workers how many they are and when the open-loop schedule starts (both ride
-  in the spawn message's options); each load process builds its `LoadRuntime`; `/info` and `/metrics` are read.
+- `test_start`: the master tells its workers how many they are, when the window starts and how long it lasts
+  (all ride in the spawn message's options); each load process builds its `LoadRuntime`; `/info` and `/metrics`
+  are read; the stop at the run time's end is armed (`run_control.py`; Locust's own `-t` timer is taken over).
 - `report_to_master` / `worker_report`: workers drain their new exact samples into every stats report; the master
-  merges them (see `collector.py`). The worker's final report is sent when it quits.
-- `test_stop`: tokenizer check of the kept texts (workers, local), `/metrics` read again (master, local).
-- `quitting`: summary JSON, samples JSONL and plots into `--report-dir`; the SLO verdict is logged and, when
-  missed, the process exit code is set to `SLO_EXIT_CODE` (5).
+  merges them (see `collector.py`). At `test_stop` each worker sends the rest in a final message.
+- `test_stop`: requests in flight become `unfinished`, the schedule's slots are accounted for, tokenizer check
+  of the kept texts (workers, local); `/metrics` read again (master, local).
+- `quitting`: a run not stopped yet (SIGTERM, Ctrl-C) is stopped first and marked interrupted; summary JSON,
+  samples JSONL and plots into `--report-dir`; the verdict is logged and sets the process exit code
+  (`outcome.py`: 130 interrupted, 7 requests failed, 5 SLO missed, 0).
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from locust.runners import MasterRunner, WorkerRunner
 from orchestrator.load.collector import REPORT_KEY, SampleCollector
 from orchestrator.load.options import LoadOptionError, LoadOptions, add_arguments, auth_headers
 from orchestrator.load.prompts import PromptError
-from orchestrator.load.report import SLO_EXIT_CODE, RunRecord, write_reports
+from orchestrator.load.report import RunRecord, write_reports
+from orchestrator.load.run_control import DONE_MESSAGE, FINAL_MESSAGE, RunControl, register_master_messages
 from orchestrator.load.runtime import LoadRuntime, get_runtime, set_runtime
 from orchestrator.load.shapes import Shape
-from orchestrator.load.slo import evaluate
 
 __all__ = ["SpecShape"]
 
@@ -72,15 +75,17 @@ def _fetch(url: str, timeout: float = 5.0) -> bytes | None:
 class _State:
     """What the master (or local runner) keeps for the reports."""
 
-    def __init__(self, options: LoadOptions) -> None:
+    def __init__(self, options: LoadOptions, run_time: float | None = None) -> None:
         self.options = options
         self.collector = SampleCollector()
+        self.control = RunControl(run_time)
         self.info: bytes | None = None
         self.metrics_before: bytes | None = None
         self.metrics_after: bytes | None = None
         self.started_at = 0.0
         self.stopped_at = 0.0
         self.processes = 1
+        self.reported = False
 
 
 def _options(environment: Any, *, check_prompts: bool = False) -> LoadOptions:
@@ -101,14 +106,21 @@ def _on_parser(parser: Any, **_: Any) -> None:
 def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if environment.parsed_options is None or isinstance(runner, WorkerRunner):
         return
+    parsed = environment.parsed_options
     options = _options(environment, check_prompts=True)
-    setattr(environment, _STATE, _State(options))
+    # the run time is ours (`run_control.py`): exact (`--tgi-run-time`, set by `orchestrator load`) or Locust's -t
+    run_time = float(parsed.tgi_run_time or parsed.run_time or 0) or None
+    parsed.run_time = None
+    state = _State(options, run_time)
+    setattr(environment, _STATE, state)
+    if isinstance(runner, MasterRunner):
+        register_master_messages(runner, lambda: state.control, state.collector.merge)
     if options.shape is not None:
         if options.rate > 0:
             sys.stderr.write("error: --shape drives the user count (closed loop); drop --rate or --shape\n")
             sys.exit(2)
-        spawn = float(environment.parsed_options.spawn_rate or max(1, options.shape.peak()))
-        shape = SpecShape(options.shape, spawn, environment.parsed_options.run_time or None)
+        spawn = float(parsed.spawn_rate or max(1, options.shape.peak()))
+        shape = SpecShape(options.shape, spawn, run_time)
         shape.runner = runner
         environment.shape_class = shape
 
@@ -116,13 +128,14 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
 def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
     options = _options(environment)
+    parsed = environment.parsed_options
     if isinstance(runner, WorkerRunner):
-        parsed = environment.parsed_options
-        rt = LoadRuntime(
-            environment, options, worker=runner.worker_index, processes=parsed.tgi_processes or 1
-        )
-        rt.start_schedule(parsed.tgi_epoch or time.time() + 0.2)
+        index = runner.worker_index
+        rt = LoadRuntime(environment, options, worker=index, processes=parsed.tgi_processes or 1)
+        rt.start_schedule(parsed.tgi_epoch or time.time() + 0.2, parsed.tgi_run_time or None)
+        rt.on_done = lambda: runner.send_message(DONE_MESSAGE, {"worker": index, "at": time.time()})
         set_runtime(environment, rt)
+        rt.check_done()  # a share of 0 requests: done at once
         return
     state: _State = getattr(environment, _STATE, None) or _State(options)
     setattr(environment, _STATE, state)
@@ -132,16 +145,27 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     state.info = _fetch(f"{host}/info")
     state.metrics_before = _fetch(f"{host}/metrics")
     state.started_at = time.time()
+    control = state.control
+    # the window opens at the first scheduled send (open loop: once every user is spawned, and with workers once
+    # the spawn message has reached them) or at once (closed loop: users send as they spawn)
+    warmup = (
+        (1.0 if isinstance(runner, MasterRunner) else 0.05) + _spawn_time(environment) if options.rate else 0
+    )
+    control.epoch = state.started_at + warmup
     if isinstance(runner, MasterRunner):
-        state.processes = max(1, len(runner.clients.ready))
-        environment.parsed_options.tgi_processes = state.processes
-        environment.parsed_options.tgi_epoch = time.time() + 1.0 + _spawn_time(environment)
+        state.processes = control.processes = max(1, len(runner.clients.ready))
+        parsed.tgi_processes = state.processes
+        parsed.tgi_epoch = control.epoch
+        parsed.tgi_run_time = control.run_time or 0.0
     else:
         rt = LoadRuntime(environment, options, worker=0, processes=1)
-        rt.start_schedule(time.time() + 0.05 + _spawn_time(environment))
+        rt.start_schedule(control.epoch, control.run_time)
         rt.collector = state.collector
         rt.collector.text_budget = options.token_check
+        rt.on_done = lambda: control.stop(environment, "requests")
         set_runtime(environment, rt)
+        rt.check_done()
+    control.arm(environment)
 
 
 def _spawn_time(environment: Any) -> float:
@@ -185,18 +209,25 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     if rt is not None:
         rt.stop_cpu_clock()
         rt.record_unfinished()
-        rt.sync_arrivals()
+        rt.settle()
         rt.collector.run_token_check()
+        if isinstance(environment.runner, WorkerRunner):  # the rest of its samples, before the master quits
+            environment.runner.send_message(FINAL_MESSAGE, rt.collector.drain())
     state: _State | None = getattr(environment, _STATE, None)
     if state is not None and not isinstance(environment.runner, WorkerRunner):
+        state.control.note_stopped()
         state.stopped_at = time.time()
         state.metrics_after = _fetch(f"{(environment.host or '').rstrip('/')}/metrics")
 
 
 def _on_quitting(environment: Any, **_: Any) -> None:
     state: _State | None = getattr(environment, _STATE, None)
-    if state is None or isinstance(environment.runner, WorkerRunner):
+    if state is None or isinstance(environment.runner, WorkerRunner) or state.reported:
         return
+    state.reported = True
+    control = state.control
+    if state.started_at and not state.stopped_at and environment.runner is not None:
+        control.interrupt(environment)  # quitting before the run stopped: SIGTERM or Ctrl-C
     record = RunRecord(
         options=state.options,
         host=environment.host or "",
@@ -209,15 +240,22 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         metrics_before=state.metrics_before,
         metrics_after=state.metrics_after,
         collector=state.collector,
+        window_start=control.epoch if state.started_at else 0.0,
+        window_stop=control.stop_at or state.stopped_at,
+        stop_reason=control.stop_reason or "locust",
+        run_time=control.run_time,
     )
     summary = record.summary()
     if state.options.report_dir is not None:
         write_reports(record, summary, state.options.report_dir)
-    passed, _checks, verdict = evaluate(state.options.slo, record.figures_all())
     if state.options.slo:
-        (log.info if passed else log.error)(verdict)
-        if not passed:
-            environment.process_exit_code = SLO_EXIT_CODE
+        (log.info if summary["slo"]["passed"] else log.error)(summary["slo"]["verdict"])
+    outcome = summary["outcome"]
+    for problem in outcome["problems"]:
+        log.error("requests failed: %s", problem)
+    if record.interrupted:
+        log.warning("orchestrator: interrupted; the report covers the requests that finished before the stop")
+    environment.process_exit_code = outcome["exit_code"]
 
 
 # registered on import, like a locustfile's own listeners (Locust's hooks are untyped: go through Any)

@@ -1,39 +1,39 @@
-"""The run's report: summary JSON (settings, server `/info`, figures with their definitions, server metrics, SLO
-verdict), every exact sample as JSONL, and PNG plots of latency percentiles and throughput over time.
+"""The run's report: summary JSON (settings, the run's window and how it stopped, server `/info`, figures with
+their definitions, server metrics, SLO verdict, outcome), every exact sample as JSONL, and PNG plots
+(`plots.py`).
 
 Locust writes its own CSV and HTML next to these (`--csv`, `--html`); their times are Locust's bucketed ones, ours
-are exact. Plots use matplotlib's Agg backend (no display needed).
+are exact.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from orchestrator.load.collector import SampleCollector
-from orchestrator.load.figures import (
-    DEFINITIONS,
-    Figures,
-    Sample,
-    percentile,
-    summarize,
-    summarize_by_scenario,
-)
+from orchestrator.load.figures import DEFINITIONS, Figures, Sample, summarize_by_scenario
 from orchestrator.load.options import LoadOptions
+from orchestrator.load.outcome import SLO_EXIT_CODE, judge
+from orchestrator.load.plots import plot_run
 from orchestrator.load.server_metrics import diff_metrics, parse_prometheus
 from orchestrator.load.slo import evaluate
 
-__all__ = ["SLO_EXIT_CODE", "SUMMARY_FILE", "RunRecord", "plot_run", "write_reports"]
+__all__ = ["SAMPLES_FILE", "SLO_EXIT_CODE", "SUMMARY_FILE", "RunRecord", "read_samples", "write_reports"]
 
-SLO_EXIT_CODE = 5
 SUMMARY_FILE = "summary.json"
 SAMPLES_FILE = "samples.jsonl"
+
+STOP_REASONS = {
+    "duration": "the run time was over",
+    "requests": "every one of --requests was answered",
+    "interrupted": "interrupted (Ctrl-C or SIGTERM): the report covers what finished before the stop",
+    "locust": "Locust stopped the run (the end of a --shape, or an error)",
+}
 
 
 @dataclass
@@ -51,20 +51,53 @@ class RunRecord:
     metrics_before: bytes | None
     metrics_after: bytes | None
     collector: SampleCollector
+    window_start: float = 0.0
+    """the first scheduled send (open loop) or the test start (closed loop); 0: unknown"""
+    window_stop: float = 0.0
+    """when the load stopped (run time over, --requests answered, interrupted); 0: unknown"""
+    stop_reason: str = "locust"
+    run_time: float | None = None
 
-    def figures_all(self) -> Figures:
-        return summarize(
-            self.collector.samples,
-            late_after=self.options.late_after,
-            extra_percentiles=self.options.slo.percentiles(),
-        )
+    @property
+    def window(self) -> tuple[float, float] | None:
+        return (self.window_start, self.window_stop) if self.window_start and self.window_stop else None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stop_reason == "interrupted"
+
+    def run_section(self) -> dict[str, Any]:
+        """The window, the warm-up before it and how the run stopped: what the rates are taken over."""
+        return {
+            "window_start_at": self.window_start or None,
+            "window_stop_at": self.window_stop or None,
+            "window_s": max(0.0, self.window_stop - self.window_start) if self.window else None,
+            "warmup_s": max(0.0, self.window_start - self.started_at) if self.window_start else None,
+            "run_time_s": self.run_time,
+            "requests_limit": self.options.requests or None,
+            "stop_reason": self.stop_reason,
+            "stopped_because": STOP_REASONS.get(self.stop_reason, self.stop_reason),
+            "interrupted": self.interrupted,
+            "meaning": "rates are over the window: from the first scheduled send (open loop; the test start in "
+            "closed loop) to the stop. warmup_s is the time before it (spawning users, a margin for workers); "
+            "after the stop nothing is sent, and requests still in flight are counted as unfinished",
+        }
 
     def summary(self) -> dict[str, Any]:
         samples = self.collector.samples
         by = summarize_by_scenario(
-            samples, late_after=self.options.late_after, extra_percentiles=self.options.slo.percentiles()
+            samples,
+            late_after=self.options.late_after,
+            extra_percentiles=self.options.slo.percentiles(),
+            window=self.window,
         )
         passed, checks, verdict = evaluate(self.options.slo, by["all"])
+        outcome = judge(
+            by["all"],
+            max_error_rate=self.options.max_error_rate,
+            slo_passed=passed,
+            interrupted=self.interrupted,
+        )
         info: Any = None
         if self.info:
             try:
@@ -81,9 +114,11 @@ class RunRecord:
         arrivals = dict(self.collector.arrivals)
         return {
             "host": self.host,
+            "interrupted": self.interrupted,
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
             "duration_s": max(0.0, self.stopped_at - self.started_at),
+            "run": self.run_section(),
             "settings": {
                 **self.options.describe(),
                 "user_classes": self.user_classes,
@@ -94,7 +129,7 @@ class RunRecord:
             "server_info": info,
             "definitions": DEFINITIONS,
             "figures": {name: fig.to_dict() for name, fig in by.items()},
-            "arrivals": arrivals if self.options.rate > 0 else None,
+            "arrivals": _arrivals(arrivals, by["all"]) if self.options.rate > 0 else None,
             "server_metrics": server,
             "token_check": token_check,
             "load_generator": {
@@ -107,7 +142,12 @@ class RunRecord:
                 ),
                 "meaning": "CPU time of the load processes from test start to stop, and stream events they parsed",
             },
-            "warnings": _warnings(by["all"], token_check),
+            "warnings": _warnings(by["all"], token_check)
+            + (
+                _pool_warning(arrivals, by["all"], self.options.rate, self.users)
+                if self.options.rate > 0
+                else []
+            ),
             "slo": {
                 "thresholds": self.options.slo.to_dict(),
                 "passed": passed,
@@ -116,8 +156,36 @@ class RunRecord:
                     {"key": c.key, "limit": c.limit, "actual": c.actual, "passed": c.passed} for c in checks
                 ],
             },
+            "outcome": outcome.to_dict(),
             "samples_file": SAMPLES_FILE,
         }
+
+
+def _arrivals(counters: dict[str, int], fig: Figures) -> dict[str, Any]:
+    """The schedule's counters with the identities they satisfy: every slot due in the window was sent, dropped
+    or not yet taken at the stop; every send was answered (completed) or was in flight at the stop."""
+    return {
+        **counters,
+        "completed": fig.requests,
+        "unfinished": fig.unfinished,
+        "meaning": "slots = the window's scheduled sends = sent + dropped + unsent_at_stop; sent = completed + "
+        "unfinished (in flight at the stop); not_due_at_stop: handed out ahead to waiting users, due after the "
+        "window, not counted",
+    }
+
+
+def _pool_warning(arrivals: dict[str, int], fig: Figures, rate: float, users: int) -> list[str]:
+    """Open loop: too few users for the rate shows as late, dropped and untaken slots; say how many are needed."""
+    missed = arrivals.get("late", 0) + arrivals.get("dropped", 0) + arrivals.get("unsent_at_stop", 0)
+    slots = arrivals.get("slots", 0)
+    if not slots or missed <= 0.1 * slots:
+        return []
+    e2e = fig.e2e_s.p(99) if fig.e2e_s is not None else None
+    need = f"; at least rate x e2e p99 = {math.ceil(rate * e2e)} users" if e2e else ""
+    return [
+        f"{missed} of {slots} slots were sent late, dropped or not taken by the stop: {users} users are too few "
+        f"for {rate:g} req/s (latency counts the wait for a free user){need}"
+    ]
 
 
 def _warnings(fig: Figures, token_check: dict[str, Any]) -> list[str]:
@@ -161,110 +229,6 @@ def read_samples(path: Path) -> list[Sample]:
 def write_reports(record: RunRecord, summary: dict[str, Any], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     write_samples(record.collector.samples, directory / SAMPLES_FILE)
-    plots = plot_run(record.collector.samples, directory)
+    plots = plot_run(record.collector.samples, directory, record.window)
     summary["plots"] = [p.name for p in plots]
     (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-
-
-def rolling_percentiles(
-    points: Sequence[tuple[float, float]], centers: Sequence[float], window: float, qs: Sequence[float]
-) -> dict[float, list[float]]:
-    """Percentiles of the values whose time lies within +- window/2 of each center (NaN where none)."""
-    ordered = sorted(points)
-    times = [t for t, _ in ordered]
-    out: dict[float, list[float]] = {q: [] for q in qs}
-    for c in centers:
-        lo, hi = bisect.bisect_left(times, c - window / 2), bisect.bisect_right(times, c + window / 2)
-        values = sorted(v for _, v in ordered[lo:hi])
-        for q in qs:
-            out[q].append(percentile(values, q) if values else math.nan)
-    return out
-
-
-def token_rate(samples: Sequence[Sample], edges: Sequence[float]) -> list[float]:
-    """Output tokens/s per interval, each request's tokens spread evenly over its decode time (first token to end);
-    by completion time would show spikes when a closed loop's requests finish together."""
-    rates = [0.0] * (len(edges) - 1)
-    for s in samples:
-        if not s.ok or s.tokens <= 0:
-            continue
-        begin = s.start_at + (s.ttft if s.ttft is not None else 0.0)
-        end = s.start_at + s.e2e
-        span = max(end - begin, 1e-9)
-        first = max(0, bisect.bisect_right(edges, begin) - 1)
-        for k in range(first, len(rates)):
-            lo, hi = edges[k], edges[k + 1]
-            if lo >= end:
-                break
-            overlap = min(hi, end) - max(lo, begin)
-            if overlap > 0:
-                rates[k] += s.tokens * overlap / span
-    widths = [b - a for a, b in itertools.pairwise(edges)]
-    return [r / w for r, w in zip(rates, widths, strict=True)]
-
-
-def plot_run(samples: Sequence[Sample], directory: Path) -> list[Path]:
-    """`latency.png` (each request, and rolling p50/p90/p99 of TTFT, ITL and e2e by completion time) and
-    `throughput.png` (output tokens/s, completed requests/s and errors/s)."""
-    ok = [s for s in samples if s.ok]
-    if not ok:
-        return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t0 = min(s.start_at for s in samples)
-    t1 = max(s.start_at + s.e2e for s in samples)
-    span = max(t1 - t0, 1e-3)
-    window = max(1.0, span / 15)
-    centers = [span * i / 100 for i in range(101)]
-    getters: tuple[tuple[str, Callable[[Sample], float | None]], ...] = (
-        ("TTFT (ms)", lambda s: s.ttft),
-        ("ITL (ms)", lambda s: s.itl),
-        ("e2e (ms)", lambda s: s.e2e),
-    )
-    fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
-    for ax, (label, getter) in zip(axes, getters, strict=True):
-        points = [(s.start_at + s.e2e - t0, v * 1000) for s in ok if (v := getter(s)) is not None]
-        if points:
-            ax.scatter(
-                [p[0] for p in points], [p[1] for p in points], s=4, color="grey", alpha=0.35, label="request"
-            )
-            rolled = rolling_percentiles(points, centers, window, (50, 90, 99))
-            for q, style in ((50, "-"), (90, "--"), (99, ":")):
-                ax.plot(centers, rolled[q], style, label=f"p{q} (rolling {window:.1f} s)")
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=7)
-    axes[-1].set_xlabel("time since start (s), at request completion")
-    fig.suptitle("Latency over time (exact per-request samples)")
-    fig.tight_layout()
-    latency = directory / "latency.png"
-    fig.savefig(latency, dpi=90)
-    plt.close(fig)
-
-    width = max(1.0, span / 60)
-    edges = [t0 + width * i for i in range(math.ceil(span / width) + 1)]
-    mids = [(a + b) / 2 - t0 for a, b in itertools.pairwise(edges)]
-    done = [0.0] * len(mids)
-    failed = [0.0] * len(mids)
-    for s in samples:
-        k = min(len(mids) - 1, int((s.start_at + s.e2e - t0) / width))
-        (done if s.ok else failed)[k] += 1 / width
-    fig, ax1 = plt.subplots(figsize=(9, 4))
-    ax1.plot(mids, token_rate(samples, edges), label="output tokens/s")
-    ax1.set_ylabel("output tokens/s")
-    ax2 = ax1.twinx()
-    ax2.plot(mids, done, "g--", label="completed requests/s")
-    ax2.plot(mids, failed, "r:", label="errors/s")
-    ax2.set_ylabel("requests/s")
-    ax1.set_xlabel(f"time since start (s), {width:.1f} s bins")
-    ax1.grid(True, alpha=0.3)
-    fig.legend(loc="upper right", fontsize=8)
-    fig.suptitle("Throughput over time")
-    fig.tight_layout()
-    throughput = directory / "throughput.png"
-    fig.savefig(throughput, dpi=90)
-    plt.close(fig)
-    return [latency, throughput]

@@ -3,8 +3,8 @@
 Why a subprocess: `import locust` monkey-patches the interpreter with gevent (sockets, threads, time), which must
 never happen inside the CLI or a test process, and `--processes N` forks anyway. The child is
 `python -m locust -f orchestrator/load/locustfile.py --headless ...` with our options; its output goes to
-`<report dir>/locust.log`, its reports into the report directory. A sweep is a series of such runs at rising
-open-loop rates, stopping at the first whose SLO fails; the goodput is the highest rate that still met it.
+`<report dir>/locust.log`, its reports into the report directory (`locust_process.py` runs it and stops it
+cleanly on Ctrl-C). Sweeps, a series of such runs: `sweep.py`.
 """
 
 from __future__ import annotations
@@ -15,31 +15,30 @@ import json
 import math
 import os
 import re
-import subprocess
+import socket
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.load.locust_process import LocustInterrupted, LocustTimeout, run_locust
 from orchestrator.load.options import API_KEY_ENV, LoadOptionError, LoadOptions, add_arguments
+from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE, SLO_EXIT_CODE
 from orchestrator.load.prompts import PromptError
-from orchestrator.load.report import SAMPLES_FILE, SLO_EXIT_CODE, SUMMARY_FILE, read_samples
+from orchestrator.load.report import SUMMARY_FILE
 
 __all__ = [
     "SCENARIOS",
     "LoadError",
     "LoadRequest",
     "LoadResult",
-    "SweepResult",
     "build_command",
     "parse_duration",
     "parse_rates",
     "prepare_report_dir",
     "require_load_extra",
     "run_load",
-    "run_sweep",
 ]
 
 SCENARIOS: dict[str, tuple[str, ...]] = {
@@ -57,12 +56,6 @@ class LoadError(OrchestratorError):
     """The load test could not run (bad option, Locust crashed, no summary)."""
 
     exit_code = 2
-
-
-class SloMissed(OrchestratorError):
-    """The run finished but missed an SLO: CI should fail."""
-
-    exit_code = SLO_EXIT_CODE
 
 
 def parse_duration(text: str, *, setting: str = "--duration") -> float:
@@ -106,7 +99,8 @@ class LoadRequest:
     url: str
     scenario: str
     users: int
-    duration_s: float
+    duration_s: float | None
+    """None: no run time (a `--requests` run ends when its requests are answered)"""
     report_dir: Path
     processes: int = 1
     spawn_rate: float | None = None
@@ -123,6 +117,8 @@ class LoadRequest:
             raise LoadError(f"--users {self.users} must be at least 1")
         if self.processes < 1:
             raise LoadError(f"--processes {self.processes} must be at least 1")
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise LoadError(f"--duration {self.duration_s:g} s must be above zero")
         parser = argparse.ArgumentParser(prog="orchestrator load", add_help=False, exit_on_error=False)
         add_arguments(parser)
         try:
@@ -136,6 +132,8 @@ class LoadRequest:
             options.prompt_source()  # a too-short length or a bad JSONL line fails here, before Locust starts
         except (LoadOptionError, PromptError) as exc:
             raise LoadError(str(exc)) from exc
+        if self.duration_s is None and not options.requests and options.shape is None:
+            raise LoadError("give --duration, --requests or both (the run stops at whichever comes first)")
         return options
 
 
@@ -149,18 +147,27 @@ def build_command(req: LoadRequest) -> list[str]:
         "--host", req.url,
         "-u", str(req.users),
         "-r", f"{spawn:g}",
-        "-t", f"{max(1, round(req.duration_s))}s",
         "--csv", str(req.report_dir / "locust"),
         "--html", str(req.report_dir / "report.html"),
         "--report-dir", str(req.report_dir),
         "--only-summary",
         "--loglevel", "INFO",
     ]  # fmt: skip
+    if req.duration_s is not None:
+        cmd += ["--tgi-run-time", f"{req.duration_s:g}"]  # exact: Locust's -t takes whole seconds
     if req.processes > 1:
-        cmd += ["--processes", str(req.processes)]
+        # the master's port for its workers: a free one, not Locust's fixed 5557, so two runs can share a host
+        port = str(_free_port())
+        cmd += ["--processes", str(req.processes), "--master-bind-port", port, "--master-port", port]
     cmd += list(req.options)
     cmd += list(SCENARIOS[req.scenario])
     return cmd
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -168,7 +175,10 @@ class LoadResult:
     request: LoadRequest
     summary: dict[str, Any]
     exit_code: int
+    """Locust's own exit status"""
     log_file: Path
+    interrupted: bool = False
+    """Ctrl-C reached `orchestrator load` during the run"""
 
     @property
     def slo_passed(self) -> bool:
@@ -177,6 +187,24 @@ class LoadResult:
     @property
     def verdict(self) -> str:
         return str(self.summary.get("slo", {}).get("verdict", "SLO: none set"))
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        return dict(self.summary.get("outcome") or {})
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the requests count as failed (`outcome.py`); empty when they do not."""
+        return list(self.outcome.get("problems", []))
+
+    @property
+    def command_exit_code(self) -> int:
+        """What `orchestrator load` exits with: 130 interrupted, 7 requests failed, 5 SLO missed, else 0."""
+        if self.interrupted:
+            return INTERRUPTED_EXIT_CODE
+        if "exit_code" in self.outcome:
+            return int(self.outcome["exit_code"])
+        return 0 if self.slo_passed else SLO_EXIT_CODE
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -239,7 +267,8 @@ def _child_env(req: LoadRequest) -> dict[str, str]:
 
 
 def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
-    """Run Locust to the end and return its summary; raise `LoadError` if it produced none."""
+    """Run Locust to the end (or until Ctrl-C) and return its summary; raise `LoadError` if it produced none,
+    `LocustInterrupted` (exit 130) when interrupted before it wrote one."""
     require_load_extra()
     req.checked_options()
     cmd = build_command(req)
@@ -251,152 +280,20 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
         log = log_file.open("w", encoding="utf-8")
     except OSError as exc:
         raise _report_dir_error(req.report_dir, exc) from None
-    limit = timeout_s if timeout_s is not None else req.duration_s + 120
+    limit = timeout_s
+    if limit is None and req.duration_s is not None:
+        limit = req.duration_s + 120
     with log:
         try:
-            proc = subprocess.run(
-                cmd, stdout=log, stderr=subprocess.STDOUT, timeout=limit, check=False, env=_child_env(req)
-            )
-        except subprocess.TimeoutExpired:
-            raise LoadError(
-                f"Locust did not finish within {limit:.0f} s; see {log_file}:\n{_tail(log_file)}"
-            ) from None
+            done = run_locust(cmd, log, _child_env(req), timeout_s=limit, log_file=log_file)
+        except LocustTimeout as exc:
+            raise LoadError(f"{exc}:\n{_tail(log_file)}") from None
     if not summary_path.is_file():
+        if done.interrupted:
+            raise LocustInterrupted(f"interrupted before Locust wrote a report; see {log_file}")
         raise LoadError(
-            f"Locust exited with code {proc.returncode} and wrote no summary; see {log_file}:\n"
+            f"Locust exited with code {done.returncode} and wrote no summary; see {log_file}:\n"
             f"{_tail(log_file)}"
         )
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    return LoadResult(req, summary, proc.returncode, log_file)
-
-
-@dataclass
-class SweepResult:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    goodput_rate: float | None = None
-    report_dir: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "goodput_rate": self.goodput_rate,
-            "definition": "highest offered rate (requests/s) whose run met every SLO",
-            "runs": self.rows,
-        }
-
-
-def _sweep_row(result: LoadResult, rate: float, options: LoadOptions) -> dict[str, Any]:
-    fig = result.summary["figures"]["all"]
-    samples = read_samples(result.request.report_dir / SAMPLES_FILE)
-    window = fig["window_s"] or 1.0
-    good = sum(1 for s in samples if options.slo.request_ok(s)) if options.slo else fig["succeeded"]
-
-    def p(name: str, q: str) -> float | None:
-        dist = fig.get(name)
-        return dist["percentiles"][q] if dist else None
-
-    return {
-        "rate": rate,
-        "passed": result.slo_passed,
-        "verdict": result.verdict,
-        "send_rate": fig["send_rate"],
-        "request_rate": fig["request_rate"],
-        "goodput_requests_per_s": good / window,
-        "error_rate": fig["error_rate"],
-        "ttft_p50": p("ttft_s", "p50"),
-        "ttft_p99": p("ttft_s", "p99"),
-        "itl_p50": p("itl_s", "p50"),
-        "itl_p99": p("itl_s", "p99"),
-        "e2e_p50": p("e2e_s", "p50"),
-        "e2e_p99": p("e2e_s", "p99"),
-        "report_dir": str(result.request.report_dir),
-    }
-
-
-def run_sweep(base: LoadRequest, rates: Sequence[float], *, keep_going: bool = False) -> SweepResult:
-    """Open-loop runs at each rate (rising) until one misses the SLO; goodput = last rate that met it."""
-    require_load_extra()
-    out = SweepResult(report_dir=base.report_dir)
-    prepare_report_dir(base.report_dir)
-    for rate in rates:
-        opts = [o for o in _without_rate(base.options)] + ["--rate", f"{rate:g}"]
-        req = LoadRequest(
-            url=base.url,
-            scenario=base.scenario,
-            users=base.users,
-            duration_s=base.duration_s,
-            report_dir=base.report_dir / f"rate-{rate:g}",
-            processes=base.processes,
-            spawn_rate=base.spawn_rate,
-            options=tuple(opts),
-            api_key=base.api_key,
-        )
-        options = req.checked_options()
-        result = run_load(req)
-        row = _sweep_row(result, rate, options)
-        out.rows.append(row)
-        if row["passed"]:
-            out.goodput_rate = rate
-        elif not keep_going:
-            break
-    (base.report_dir / "sweep.json").write_text(json.dumps(out.to_dict(), indent=2) + "\n", encoding="utf-8")
-    plot_sweep(out, base.report_dir / "sweep.png")
-    return out
-
-
-def _without_rate(options: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for word in options:
-        if skip:
-            skip = False
-            continue
-        if word == "--rate":
-            skip = True
-            continue
-        if word.startswith("--rate="):
-            continue
-        out.append(word)
-    return out
-
-
-def plot_sweep(result: SweepResult, path: Path) -> Path | None:
-    """Latency percentiles and goodput against the offered rate."""
-    if not result.rows:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rates = [r["rate"] for r in result.rows]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
-    for key, style in (
-        ("ttft_p50", "b-"),
-        ("ttft_p99", "b:"),
-        ("e2e_p50", "k-"),
-        ("e2e_p99", "k:"),
-        ("itl_p50", "m-"),
-        ("itl_p99", "m:"),
-    ):
-        ys = [r[key] * 1000 if r[key] is not None else math.nan for r in result.rows]
-        ax1.plot(rates, ys, style, marker="o", label=key)
-    ax1.set_yscale("log")
-    ax1.set_ylabel("latency (ms)")
-    ax1.legend(fontsize=8)
-    ax1.grid(True, alpha=0.3)
-    ax2.plot(
-        rates, [r["goodput_requests_per_s"] for r in result.rows], "g-o", label="goodput (req/s within SLO)"
-    )
-    ax2.plot(rates, [r["request_rate"] for r in result.rows], "k--", label="completed req/s")
-    ax2.plot(rates, rates, ":", color="grey", label="offered")
-    if result.goodput_rate is not None:
-        ax2.axvline(result.goodput_rate, color="g", alpha=0.4)
-    ax2.set_xlabel("offered rate (requests/s)")
-    ax2.set_ylabel("requests/s")
-    ax2.legend(fontsize=8)
-    ax2.grid(True, alpha=0.3)
-    fig.suptitle(f"Rate sweep: goodput {result.goodput_rate or 0:g} req/s")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return LoadResult(req, summary, done.returncode, log_file, interrupted=done.interrupted)

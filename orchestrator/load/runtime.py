@@ -1,19 +1,24 @@
-"""Per-process state of a load run: options, prompt source, arrival schedule and the sample collector.
+"""Per-process state of a load run: options, prompt source, arrival schedule, request budget and the samples.
 
 Built at `test_start` (when a worker has received the master's options) and hung on the Locust environment, so
 users find it with `get_runtime(environment)`. `record` keeps the exact sample and fires Locust's `request` event
 for the e2e time, and `TTFT` / `ITL` rows for streams, so Locust's own tables show the same requests.
+
+No request starts after the window's end (start + run time) or beyond this process's share of `--requests`;
+once its share is sent and answered the process calls `on_done` (the plug-in stops the run, or tells the master).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.load.arrivals import ArrivalSchedule
 from orchestrator.load.collector import SampleCollector
 from orchestrator.load.figures import UNFINISHED, Sample
+from orchestrator.load.limits import RequestBudget, process_share
 from orchestrator.load.options import LoadOptions
 from orchestrator.load.prompts import PromptSource
 
@@ -47,12 +52,20 @@ class LoadRuntime:
         self.schedule: ArrivalSchedule | None = None
         self.failure_messages: dict[int, str] = {}
         self.inflight: dict[int, InFlight] = {}
+        share = process_share(options.requests, self.processes, worker % self.processes)
+        self.budget = RequestBudget(share if options.requests else None)
+        self.deadline: float | None = None
+        """perf-clock end of the window: no request starts at or after it"""
+        self.on_done: Callable[[], None] | None = None
+        self._done = False
 
-    def start_schedule(self, epoch: float) -> None:
-        """Open loop: slots from `epoch` (wall clock, shared by all processes) on."""
+    def start_schedule(self, epoch: float, run_time: float | None = None) -> None:
+        """The window opens at `epoch` (wall clock, shared by all processes) and lasts `run_time` seconds (None:
+        until the budget is used or the run stopped). Open loop: slots from `epoch` on."""
+        start = time.perf_counter() + (epoch - time.time())
+        self.deadline = start + run_time if run_time else None
         if self.options.rate <= 0:
             return
-        start = time.perf_counter() + (epoch - time.time())
         self.schedule = ArrivalSchedule(
             self.options.rate,
             kind=self.options.arrival,
@@ -62,18 +75,39 @@ class LoadRuntime:
             seed=self.options.seed,
             max_lateness=self.options.max_lateness,
             late_after=self.options.late_after,
+            end=self.deadline,
+            budget=self.budget,
         )
 
     def sync_arrivals(self) -> None:
         """Copy the schedule's counters into the collector (before a report is drained or written)."""
         if self.schedule is not None:
-            stats = self.schedule.stats
-            self.collector.arrivals.update(slots=stats.slots, late=stats.late, dropped=stats.dropped)
+            self.collector.arrivals.update(self.schedule.stats.to_dict())
+
+    def settle(self) -> None:
+        """At the stop: account for the window's slots that were neither sent nor dropped (see `arrivals`)."""
+        if self.schedule is not None:
+            self.schedule.settle(time.perf_counter())
+        self.sync_arrivals()
 
     def begin(self, key: int, scenario: str, start: float) -> InFlight:
+        """A request is about to be sent. Closed loop: past the window's end or beyond the budget, the user stops
+        instead (open loop: the schedule already refused such a slot)."""
+        if self.schedule is None and (
+            (self.deadline is not None and time.perf_counter() >= self.deadline) or not self.budget.claim()
+        ):
+            from locust.exception import StopUser  # only Locust processes get here
+
+            raise StopUser()
         flight = InFlight(scenario, start)
         self.inflight[key] = flight
         return flight
+
+    def check_done(self) -> None:
+        """Call `on_done` once this process's share of `--requests` is sent and every one of them answered."""
+        if not self._done and self.budget.exhausted and not self.inflight and self.on_done is not None:
+            self._done = True
+            self.on_done()
 
     def end(self, key: int) -> None:
         self.inflight.pop(key, None)
@@ -106,6 +140,10 @@ class LoadRuntime:
 
     def record(self, sample: Sample, name: str) -> None:
         self.collector.add(sample)
+        self._fire(sample, name)
+        self.check_done()
+
+    def _fire(self, sample: Sample, name: str) -> None:
         fire = self.environment.events.request.fire
         if sample.ok:
             fire(

@@ -1,6 +1,7 @@
-"""Rows of the readable summary table, from a summary JSON (pure; the CLI renders them).
+"""Rows, title and lines of the readable summary, from a summary JSON (pure; the CLI renders them).
 
-One row per figure and one column per scenario (plus `all` for a mix), so the table fits a narrow terminal.
+One row per figure and one column per scenario (plus `all` for a mix), so the table fits a narrow terminal. The
+title says over which window the rates are taken and how the run stopped (INTERRUPTED when it was).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["figure_table", "server_rows"]
+__all__ = ["arrivals_line", "figure_table", "run_title", "server_rows"]
 
 
 def _ms(key: str, q: str) -> Callable[[Mapping[str, Any]], str]:
@@ -71,3 +72,42 @@ def server_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
             )
         )
     return rows
+
+
+def _mode(settings: Mapping[str, Any]) -> str:
+    if settings["rate"] > 0:
+        return f"open loop {settings['arrival']} {settings['rate']:g} req/s"
+    return f"closed loop, {settings['users']} users"
+
+
+def run_title(summary: Mapping[str, Any]) -> str:
+    """`[INTERRUPTED - ]host - mode - window (warm-up) - how it stopped - processes`."""
+    run = summary.get("run") or {}
+    settings = summary["settings"]
+    if run.get("window_s") is not None:
+        span = f"{run['window_s']:.2f} s window"
+        if run.get("warmup_s"):
+            span += f" (after {run['warmup_s']:.2f} s warm-up)"
+        span += f", stopped by {run['stop_reason']}"
+    else:
+        span = f"{summary['duration_s']:.1f} s"
+    parts = [str(summary["host"]), _mode(settings), span, f"{settings['processes']} process(es)"]
+    if summary.get("interrupted"):
+        parts.insert(0, "INTERRUPTED")
+    return " - ".join(parts)
+
+
+def arrivals_line(summary: Mapping[str, Any]) -> str | None:
+    """Open loop: how the window's slots went, as identities that add up; None in a closed loop."""
+    a = summary.get("arrivals")
+    if not a:
+        return None
+    send_rate = summary["figures"]["all"].get("send_rate")
+    send = f"{send_rate:.2f}" if send_rate else "-"
+    if "sent" not in a:  # a summary from before the accounting was kept
+        return f"arrivals: {a['slots']} slots, {a['late']} late, {a['dropped']} dropped; achieved send rate {send} req/s"
+    return (
+        f"arrivals: {a['slots']} slots due in the window = {a['sent']} sent + {a['dropped']} dropped + "
+        f"{a['unsent_at_stop']} not taken by the stop; {a['late']} sent late; sent = {a['completed']} completed + "
+        f"{a['unfinished']} in flight at the stop; achieved send rate {send} req/s"
+    )

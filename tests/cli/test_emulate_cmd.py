@@ -136,7 +136,9 @@ def test_emulate_help_says_what_it_adds() -> None:
     assert done.returncode == 0, done.stderr
     assert "--model-id TheBloke/Mistral-7B-Instruct-v0.2-AWQ" in done.stdout
     assert "python -m orchestrator.emulator` keeps TGI's own launcher defaults" in done.stdout
-    assert "Usage: text-generation-launcher [OPTIONS]" in done.stdout  # clap's help, as the launcher prints it
+    assert (
+        "Usage: text-generation-launcher [OPTIONS]" in done.stdout
+    )  # clap's help, as the launcher prints it
 
 
 @pytest.mark.parametrize(

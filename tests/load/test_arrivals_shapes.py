@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from orchestrator.load.arrivals import ArrivalSchedule
+from orchestrator.load.limits import RequestBudget, process_share
 from orchestrator.load.shapes import ShapeError, parse_shape
 
 
@@ -38,7 +39,53 @@ def test_late_and_dropped_sends_are_counted() -> None:
     dropped = sched.decide(sched.next_slot(), 0.2 + 0.9)
     assert on_time.send and late.send and not dropped.send
     assert late.delay == pytest.approx(0.2)
-    assert (sched.stats.slots, sched.stats.late, sched.stats.dropped) == (3, 1, 1)
+    stats = sched.settle(stop=0.25)  # slots at 0, 0.1, 0.2 were due; the user waiting for 0.3 is not counted
+    assert (stats.slots, stats.sent, stats.late, stats.dropped, stats.unsent_at_stop) == (3, 2, 1, 1, 0)
+
+
+def test_the_window_holds_exactly_rate_times_run_time_slots_and_they_add_up() -> None:
+    # 5/s for 10 s: slots at 0, 0.2, ..., 9.8 (50); the one at 10.0 is the next window's, never sent
+    sched = ArrivalSchedule(5.0, start=100.0, end=110.0)
+    sent = 0
+    for _ in range(46):  # users take the first 46 slots on time
+        slot = sched.next_slot()
+        sent += sched.decide(slot, slot).send
+    waiting = [sched.next_slot() for _ in range(3)]  # three users wait for slots 46-48 when the run stops
+    assert waiting[-1] == pytest.approx(109.6)
+    stats = sched.settle(stop=109.5)  # 46-47 due (109.2, 109.4), 48 (109.6) not; 49 (109.8) after the stop
+    assert (stats.slots, stats.sent, stats.unsent_at_stop, stats.not_due_at_stop) == (48, 46, 2, 1)
+    full = ArrivalSchedule(5.0, start=100.0, end=110.0)
+    decisions = []
+    for _ in range(51):
+        slot = full.next_slot()
+        decisions.append(full.decide(slot, slot).send)
+    assert decisions == [True] * 50 + [False]  # the slot at exactly 110.0 is outside the window
+    stats = full.settle(stop=110.004)
+    assert (stats.slots, stats.sent, stats.dropped, stats.unsent_at_stop) == (50, 50, 0, 0)
+
+
+def test_busy_users_leave_due_slots_unsent_and_the_request_budget_closes_the_window() -> None:
+    busy = ArrivalSchedule(10.0, start=0.0, end=5.0)
+    busy.decide(busy.next_slot(), 0.0)  # one send, then every user stays busy until the stop at 2 s
+    stats = busy.settle(stop=2.0)
+    assert (stats.slots, stats.sent, stats.unsent_at_stop) == (20, 1, 19)
+    budget = RequestBudget(3)
+    capped = ArrivalSchedule(10.0, start=0.0, end=100.0, budget=budget, max_lateness=0.05)
+    sends = []
+    for now in (0.0, 0.1, 0.9, 0.3, 0.4, 0.5):  # the third slot (0.2) is taken 0.7 s late: dropped
+        slot = capped.next_slot()
+        sends.append(capped.decide(slot, max(now, slot)).send)
+    assert sends == [True, True, False, True, False, False] and budget.exhausted
+    stats = capped.settle(stop=30.0)  # the window closed with the third send (slot 0.3), long before the stop
+    assert (stats.slots, stats.sent, stats.dropped, stats.unsent_at_stop) == (4, 3, 1, 0)
+
+
+def test_requests_are_shared_over_processes() -> None:
+    assert [process_share(10, 3, i) for i in range(3)] == [4, 3, 3]
+    assert [process_share(1, 2, i) for i in range(2)] == [1, 0]
+    budget = RequestBudget(2)
+    assert [budget.claim() for _ in range(3)] == [True, True, False] and budget.exhausted
+    assert not RequestBudget(None).exhausted
 
 
 def test_bad_schedule_arguments() -> None:

@@ -159,3 +159,32 @@ def test_without_the_load_extra_the_command_names_the_install(
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"missing: {missing}" in done.stderr and "pip install 'tgi-orchestrator[load]'" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
+
+
+def test_failed_requests_exit_7_and_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = fake_summary()
+    failed["outcome"] = {
+        "exit_code": 7,
+        "problems": ["every request failed (3 of 3: 0:ConnectionRefusedError x3)"],
+    }
+    monkeypatch.setattr(
+        load_runner, "run_load", lambda req, **_: LoadResult(req, failed, 1, req.report_dir / "locust.log")
+    )
+    out = invoke("--url", "http://127.0.0.1:9", "--report-dir", str(tmp_path))
+    assert out.exit_code == 7, out.output
+    assert "REQUESTS FAILED: every request failed (3 of 3" in out.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--requests", "-1"), "--requests -1: must be a count"),
+        (("--max-error-rate", "1.5"), "--max-error-rate 1.5: must be a share between 0 and 1"),
+    ],
+)
+def test_bad_stop_options_exit_2(
+    captured: list[LoadRequest], tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    out = invoke("--url", "http://127.0.0.1:9", "--report-dir", str(tmp_path), *args)
+    assert out.exit_code == 2 and message in out.output, out.output
+    assert captured == []

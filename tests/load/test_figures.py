@@ -109,7 +109,7 @@ def test_row_round_trip() -> None:
 
 
 def test_token_rate_spreads_tokens_over_decode_time() -> None:
-    from orchestrator.load.report import rolling_percentiles, token_rate
+    from orchestrator.load.plots import rolling_percentiles, token_rate
 
     # 100 tokens decoded from t=1 to t=3 (TTFT 1 s): 50 tokens/s in each of the two middle seconds
     s = Sample("stream", True, 0.0, e2e=3.0, ttft=1.0, last_token=3.0, token_events=100, output_tokens=100)
@@ -133,3 +133,35 @@ def test_unfinished_requests_are_counted_apart_and_bound_the_slo() -> None:
     assert (
         not ok and "e2e p50 1095.00 ms > 1000.00 ms" in verdict
     )  # the gate counts the stuck ones (lower bounds)
+
+
+def test_throughput_series_keeps_in_flight_requests_out_of_errors_and_has_no_false_drop_at_the_end() -> None:
+    from orchestrator.load.figures import UNFINISHED
+    from orchestrator.load.plots import bin_edges, throughput_series
+
+    # steady state over a 10.4 s window: a request starts every 0.25 s and streams 20 tokens over 1 s (4
+    # completions/s, 80 tokens/s); the four started in the last second are still in flight at the stop
+    stop = 10.4
+    samples = []
+    for i in range(46):
+        start = -1.0 + 0.25 * i
+        if start + 1.0 <= stop:
+            samples.append(Sample("stream", True, start, e2e=1.0, ttft=0.0, last_token=1.0, token_events=20,
+                                  output_tokens=20))  # fmt: skip
+        elif start < stop:
+            elapsed = stop - start
+            samples.append(Sample("stream", False, start, e2e=elapsed, ttft=0.0, token_events=round(20 * elapsed),
+                                  error_type=UNFINISHED))  # fmt: skip
+    series = throughput_series(samples, window=(0.0, stop))
+    assert series.unfinished == 4
+    assert series.errors_per_s == [0.0] * len(series.widths)  # the table says 0 errors: so does the plot
+    assert series.edges[0] == 0.0 and series.edges[-1] == stop
+    assert series.widths[-1] == pytest.approx(
+        1.4
+    )  # the 0.4 s remainder joins the last bin, scaled by its width
+    assert series.completed_per_s[1:] == pytest.approx([4.0] * (len(series.widths) - 1), abs=0.3)
+    # tokens of the streams still in flight count where they were received: no drop in the last bin either
+    assert series.output_tokens_per_s == pytest.approx([80.0] * len(series.widths), rel=0.03)
+    # a remainder of at least half a bin is a bin of its own, with its real width
+    assert bin_edges(0.0, 10.6)[-2:] == [10.0, 10.6]
+    assert bin_edges(0.0, 0.4) == [0.0, 0.4]

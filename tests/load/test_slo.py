@@ -81,3 +81,30 @@ def test_request_level_check_for_goodput() -> None:
     slo = parse_slo_items(["ttft_p99=100ms", "itl_p99=20ms"])
     fast, slow = samples(0.05, n=1)[0], samples(0.5, n=1)[0]
     assert slo.request_ok(fast) and not slo.request_ok(slow)
+
+
+def test_the_verdict_orders_interrupted_then_failed_requests_then_slo() -> None:
+    from orchestrator.load.figures import UNFINISHED, Sample, summarize
+    from orchestrator.load.outcome import judge
+
+    ok = [Sample("stream", True, float(i), e2e=0.1, ttft=0.05) for i in range(19)]
+    one_error = [Sample("stream", False, 30.0, e2e=0.01, status=429, error_type="overloaded")]
+    dead = [
+        Sample("stream", False, float(i), e2e=0.001, error_type="ConnectionRefusedError") for i in range(5)
+    ]
+    stuck = [Sample("stream", False, 0.0, e2e=9.0, error_type=UNFINISHED)]
+
+    def code(
+        samples: list[Sample], *, slo: bool = True, interrupted: bool = False, ceiling: float = 0.05
+    ) -> int:
+        fig = summarize(samples)
+        return judge(fig, max_error_rate=ceiling, slo_passed=slo, interrupted=interrupted).exit_code
+
+    assert code(ok + one_error) == 0  # 5 % failed: at the ceiling, not above it
+    assert code(ok + one_error + one_error) == 7 and code(ok + one_error * 2, ceiling=0.2) == 0
+    assert code(dead) == 7 and code(dead, ceiling=1.0) == 7  # nothing succeeded: always a failure
+    assert code(stuck) == 7  # nothing completed
+    assert code(ok, slo=False) == 5 and code(dead, slo=False) == 7
+    assert code(dead, slo=False, interrupted=True) == 130
+    problems = judge(summarize(dead), max_error_rate=0.05, slo_passed=True, interrupted=False).problems
+    assert problems and "every request failed (5 of 5: 0:ConnectionRefusedError x5)" in problems[0]
