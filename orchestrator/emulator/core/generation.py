@@ -19,7 +19,7 @@ import time
 from array import array
 from collections.abc import Sequence
 
-from orchestrator.emulator.vocab import Vocabulary
+from orchestrator.emulator.core.vocab import Vocabulary
 from orchestrator.tokens import EOS_ID
 
 __all__ = ["ROUND_TOKENS", "Generation", "round_limit"]

@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.emulator.config import VERSION, EmulatorConfig
-from orchestrator.emulator.engine import Engine
-from orchestrator.emulator.errors import ApiError, overloaded
-from orchestrator.emulator.faults import FaultInjector, FaultPlan
-from orchestrator.emulator.generation import Generation
-from orchestrator.emulator.metrics import Metrics
-from orchestrator.emulator.validation import Limits, ValidRequest, check_best_of, validate
-from orchestrator.emulator.vocab import get_vocabulary
+from orchestrator.emulator.core.engine import Engine
+from orchestrator.emulator.core.faults import FaultInjector, FaultPlan
+from orchestrator.emulator.core.generation import Generation
+from orchestrator.emulator.core.vocab import get_vocabulary
+from orchestrator.emulator.tgi.config import VERSION, EmulatorConfig
+from orchestrator.emulator.tgi.errors import ApiError, overloaded
+from orchestrator.emulator.tgi.metrics import SchedulerMetrics, tgi_metrics
+from orchestrator.emulator.tgi.validation import Limits, ValidRequest, check_best_of, validate
 from orchestrator.tokens import get_tokenizer
 
 __all__ = ["CRASH_ERROR", "Job", "Service"]
@@ -61,10 +61,10 @@ class Service:
         self.config = config
         self.tokenizer = get_tokenizer()
         self.vocab = get_vocabulary()
-        self.metrics = Metrics(config.max_input_tokens, config.max_total_tokens, config.max_batch_size)
+        self.metrics = tgi_metrics(config.max_input_tokens, config.max_total_tokens, config.max_batch_size)
         self.engine = Engine(
             config.profile,
-            self.metrics,
+            SchedulerMetrics(self.metrics),
             max_batch_prefill_tokens=config.max_batch_prefill_tokens,
             max_batch_total_tokens=config.max_batch_total_tokens,
             max_batch_size=config.max_batch_size,
