@@ -3,6 +3,6 @@
 `flags` + `clap` + `config` (launcher arguments, clap's parsing, the launcher's checks), `startup` + `logs` +
 `server` (milestone lines, process lifecycle), `app` (axum-like routing; `openapi.json` is TGI's spec), `schema` +
 `jsonreader` (serde's reading of request bodies), `validation`, `errors`, `service` (the request pipeline),
-`jobs` / `streaming` / `tokenize` / `openai_common` / `tools` (what the routes share) and `routes/` (one module per
-group of routes, which never import one another), `metrics` (TGI's series).
+`rounds` (v3's 1024-token rounds), `metrics` (TGI's series), `routes/` (one module per group of routes, which
+never import one another) and what the routes share: `jobs`, `streaming`, `tokenize`, `openai_common`, `tools`.
 """

@@ -23,6 +23,7 @@ from orchestrator.emulator.core.vocab import get_vocabulary
 from orchestrator.emulator.tgi.config import VERSION, EmulatorConfig
 from orchestrator.emulator.tgi.errors import ApiError, overloaded
 from orchestrator.emulator.tgi.metrics import SchedulerMetrics, tgi_metrics
+from orchestrator.emulator.tgi.rounds import reserved_tokens, round_limit
 from orchestrator.emulator.tgi.validation import Limits, ValidRequest, check_best_of, validate
 from orchestrator.tokens import get_tokenizer
 
@@ -156,12 +157,13 @@ class Service:
     def _generation(self, valid: ValidRequest, arrival: float, index: int) -> Generation:
         self._next_id += 1
         seed = valid.seed + index if valid.sampling else None
+        limit = round_limit(valid.input_length, valid.max_new_tokens, self.config.max_total_tokens)
         return Generation(
             request_id=self._next_id,
             input_ids=valid.input_ids,
             input_length=valid.input_length,
-            max_new_tokens=valid.max_new_tokens,
-            max_total_tokens=self.config.max_total_tokens,
+            limit=limit,
+            reserved_tokens=reserved_tokens(valid.input_length, limit),
             stop=valid.stop,
             seed=seed,
             eos_rate=self.config.eos_rate,
