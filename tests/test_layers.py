@@ -4,7 +4,8 @@ Every `import` counts, including the lazy ones inside functions and those under 
 that runs back up is still an arrow running back up. Layers, top to bottom (README, "How the parts fit"):
 the CLI; load tests and smoke checks; the client; the deployment lifecycle; the Docker runtime; launch plans;
 configuration; engine facts; wire formats, errors and tokens. The emulator stands beside them and may use only
-what a real server could know: the engine facts, the wire formats, the tokenizer.
+what a real server could know: the engine facts, the wire formats, the tokenizer. Inside it, the engine-neutral
+core never imports a protocol front-end, and a front-end's route modules never import one another.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ LAYERS: tuple[frozenset[str], ...] = (
 """Top to bottom; a module may import its own layer's packages only within the same package."""
 
 EMULATOR_MAY_USE = frozenset({"emulator", "engines", "formats", "tokens"})
+EMULATOR_CORE = "orchestrator.emulator.core"
+EMULATOR_FRONT_ENDS = frozenset({"orchestrator.emulator.tgi"})
+"""The protocol front-ends on the emulator core; each keeps its route handlers in `<front-end>.routes`."""
 
 
 def _module_name(path: Path) -> str:
@@ -116,6 +120,46 @@ def test_no_import_runs_up_a_layer() -> None:
             elif other != top and _layer(other) <= _layer(top):
                 wrong.append(f"{module} -> {target} (layer {_layer(top)} importing layer {_layer(other)})")
     assert not wrong, "imports that run up or across layers:\n" + "\n".join(wrong)
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_emulator_core_imports_no_front_end() -> None:
+    wrong = [
+        f"{module} -> {target}"
+        for module in sorted(_modules())
+        if _within(module, EMULATOR_CORE)
+        for target in sorted(_imports(module))
+        if _within(target, "orchestrator.emulator") and not _within(target, EMULATOR_CORE)
+    ]
+    assert not wrong, "the emulator core imports a front-end (it must stay engine-neutral):\n" + "\n".join(
+        wrong
+    )
+
+
+def test_every_emulator_package_is_core_or_a_front_end() -> None:
+    packages = {".".join(m.split(".")[:3]) for m in _modules() if m.count(".") >= 2 and _top(m) == "emulator"}
+    stray = {p for p in packages if p != EMULATOR_CORE and p not in EMULATOR_FRONT_ENDS}
+    stray = {p for p in stray if _modules()[p].name == "__init__.py"}
+    assert not stray, f"emulator packages outside core and the known front-ends: {sorted(stray)}"
+
+
+@pytest.mark.parametrize("front_end", sorted(EMULATOR_FRONT_ENDS))
+def test_emulator_route_modules_do_not_import_one_another(front_end: str) -> None:
+    routes = f"{front_end}.routes"
+    assert routes in _modules(), f"{routes} is missing"
+    wrong = [
+        f"{module} -> {target}"
+        for module in sorted(_modules())
+        if _within(module, routes) and module != routes
+        for target in sorted(_imports(module))
+        if _within(target, routes)
+    ]
+    assert not wrong, "route modules import one another (move the shared helper beside them):\n" + "\n".join(
+        wrong
+    )
 
 
 def _cycle_from(start: str) -> list[str] | None:

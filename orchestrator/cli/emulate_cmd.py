@@ -43,7 +43,7 @@ def _project_defaults() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 def _given(name: str, argv: Sequence[str], environ: Mapping[str, str]) -> bool:
     """Whether `--name` is on the command line (`--name V` or `--name=V`) or its launcher env var is set."""
-    from orchestrator.emulator.flags import LAUNCHER_FLAGS
+    from orchestrator.emulator.tgi.flags import LAUNCHER_FLAGS
 
     env = next((flag.env for flag in LAUNCHER_FLAGS if flag.long == name), None)
     on_line = any(word == f"--{name}" or word.startswith(f"--{name}=") for word in argv)
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         "text-generation-launcher flags; see `emulate --help`.",
     )
     def emulate(ctx: typer.Context) -> None:
-        from orchestrator.emulator.server import main
+        from orchestrator.emulator.tgi.server import main
 
         args = list(ctx.args)
         if "--help" in args or "-h" in args:

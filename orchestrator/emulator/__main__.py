@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator.emulator.server import main
+from orchestrator.emulator.tgi.server import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ REFERENCE_SPEC = Path(
     os.environ.get("TGI_OPENAPI_SPEC", _REPO.parent / "shared" / "reference" / "tgi-openapi-3.3.7.json")
 )
 """TGI's own spec beside the checkout, where there is one (developer machines); optional, a plain clone has none."""
-SHIPPED_SPEC = _REPO / "orchestrator" / "emulator" / "openapi.json"
+SHIPPED_SPEC = _REPO / "orchestrator" / "emulator" / "tgi" / "openapi.json"
 """The copy the emulator serves at /api-doc/openapi.json: the source for schema checks (test_spec_copy pins it)."""
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from orchestrator.emulator.arrival import ArrivalStampingProtocol
-from orchestrator.emulator.http import ARRIVAL_KEY, arrival_of, send_json
+from orchestrator.emulator.core.arrival import ArrivalStampingProtocol
+from orchestrator.emulator.core.http import ARRIVAL_KEY, arrival_of, send_json
 from tests.emulator.helpers import get
 from tests.fixtures.emulator import EmulatorProcess, free_port
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from orchestrator.emulator.clap import ClapExit, jaro
-from orchestrator.emulator.flags import parse_flags
+from orchestrator.emulator.tgi.clap import ClapExit, jaro
+from orchestrator.emulator.tgi.flags import parse_flags
 from tests.fixtures.emulator import free_port
 
 _QUANT = ("awq, compressed-tensors, eetq, exl2, gptq, marlin, bitsandbytes, bitsandbytes-nf4, bitsandbytes-fp4, "

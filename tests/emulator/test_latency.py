@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from orchestrator.emulator.latency import get_profile
+from orchestrator.emulator.core.latency import get_profile
 from orchestrator.tokens import get_tokenizer
 from tests.emulator.helpers import get, post
 from tests.fixtures.emulator import EmulatorProcess

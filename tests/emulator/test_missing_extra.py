@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.emulator import server
+from orchestrator.emulator.tgi import server
 
 
 def test_missing_server_stack_names_the_extra(

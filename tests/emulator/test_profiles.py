@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.emulator.config import ArgumentValidationError, build_config
-from orchestrator.emulator.flags import parse_flags
-from orchestrator.emulator.latency import KV_BYTES_PER_TOKEN, PROFILES
+from orchestrator.emulator.core.latency import KV_BYTES_PER_TOKEN, PROFILES
+from orchestrator.emulator.tgi.config import ArgumentValidationError, build_config
+from orchestrator.emulator.tgi.flags import parse_flags
 
 # model-facts.md: decode floor = 4.15 GB of AWQ weights / bandwidth; prefill = 14.5 GFLOP per prompt token.
 FLOORS = {"a100-awq": (0.0020, 312e12), "h100-awq": (0.00124, 790e12), "a10g-awq": (0.0069, 125e12),

@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-from orchestrator.emulator.errors import PlainError
-from orchestrator.emulator.jsonreader import DeError, Reader
-from orchestrator.emulator.schema import CHAT, COMPAT, COMPLETION, GENERATE, SAGEMAKER, Type, parse
+from orchestrator.emulator.tgi.errors import PlainError
+from orchestrator.emulator.tgi.jsonreader import DeError, Reader
+from orchestrator.emulator.tgi.schema import CHAT, COMPAT, COMPLETION, GENERATE, SAGEMAKER, Type, parse
 
 SEEDS = [
     b'{"inputs":"hi","parameters":{"max_new_tokens":5,"stop":["a"],"grammar":{"type":"json","value":'

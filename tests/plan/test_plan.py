@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from orchestrator.emulator.flags import parse_flags
+from orchestrator.emulator.tgi.flags import parse_flags
 from orchestrator.errors import ConfigError
 from orchestrator.launch.plan import (
     GpuRequest,

@@ -12,15 +12,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestrator.emulator.config import (
+from orchestrator.emulator.core.serve import wait_or_stop
+from orchestrator.emulator.tgi.config import (
     EmulatorConfig,
     RouterValidationError,
     router_argument_checks,
     router_checks,
     warmup_checks,
 )
-from orchestrator.emulator.flags import LAUNCHER_FLAGS
-from orchestrator.emulator.logs import TgiLogger
+from orchestrator.emulator.tgi.flags import LAUNCHER_FLAGS
+from orchestrator.emulator.tgi.logs import TgiLogger
 
 __all__ = ["StartupFailed", "args_debug", "run_startup"]
 
@@ -75,17 +76,6 @@ def args_debug(values: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _phase(seconds: float, stop: asyncio.Event) -> bool:
-    """Wait `seconds` unless `stop` is set first; True if interrupted."""
-    if seconds <= 0:
-        return stop.is_set()
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-        return True
-    except TimeoutError:
-        return False
-
-
 async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event) -> bool:
     """Print the milestones and wait the phases; False if a SIGTERM stopped start-up. Raises StartupFailed."""
     faults = config.faults
@@ -96,7 +86,7 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
     log.launcher(f"Starting check and download process for {config.model_id}", span="download")
     if config.download_seconds > 0 or faults.crash_during_startup == "download":
         log.download("Download file: model.safetensors")
-        if await _phase(config.download_seconds, stop):
+        if await wait_or_stop(config.download_seconds, stop):
             log.launcher("Terminating download")
             log.launcher("Waiting for download to gracefully shutdown")
             log.launcher("download terminated")
@@ -116,7 +106,7 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
     remaining = config.load_seconds
     while remaining > 0:
         step = min(SHARD_WAIT_LOG_EVERY, remaining)
-        if await _phase(step, stop):
+        if await wait_or_stop(step, stop):
             _shutdown_shards(log)
             return False
         remaining -= step
@@ -137,7 +127,7 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
     log.launcher("Starting Webserver")
     _router_check(router_argument_checks, config, log)
     log.router("Warming up model", line=125)
-    if await _phase(config.warmup_seconds, stop):
+    if await wait_or_stop(config.warmup_seconds, stop):
         _shutdown_shards(log)
         return False
     if faults.warmup_oom:

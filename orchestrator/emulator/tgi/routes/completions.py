@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestrator.emulator.errors import ApiError
-from orchestrator.emulator.http import Send, json_text, send_json, sse_start
-from orchestrator.emulator.native import raise_planned_error, run_job, start_job, timing_headers
-from orchestrator.emulator.openai import DONE, chat_error_event, common_params, model_name, usage
-from orchestrator.emulator.service import Job, Service
-from orchestrator.emulator.streaming import PumpResult, end_stream, pump
+from orchestrator.emulator.core.http import Send, json_text, send_json, sse_start
+from orchestrator.emulator.tgi.errors import ApiError
+from orchestrator.emulator.tgi.jobs import raise_planned_error, run_job, start_job, timing_headers
+from orchestrator.emulator.tgi.openai_common import DONE, chat_error_event, common_params, model_name, usage
+from orchestrator.emulator.tgi.service import Job, Service
+from orchestrator.emulator.tgi.streaming import PumpResult, end_stream, pump
 from orchestrator.tokens import EOS_ID
 
 __all__ = ["DEFAULT_MAX_TOKENS", "completions"]

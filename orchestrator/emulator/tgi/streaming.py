@@ -12,9 +12,9 @@ import os
 import time
 from collections.abc import Callable
 
-from orchestrator.emulator.errors import ApiError
-from orchestrator.emulator.http import Send, abort_connection, client_disconnected
-from orchestrator.emulator.service import Job, Service
+from orchestrator.emulator.core.http import Send, abort_connection, client_disconnected
+from orchestrator.emulator.tgi.errors import ApiError, planned_error
+from orchestrator.emulator.tgi.service import Job, Service
 
 __all__ = ["PumpResult", "end_stream", "pump"]
 
@@ -53,6 +53,7 @@ async def pump(
     """Stream `job.best`'s tokens; returns (result, error). The caller sends the closing events."""
     generation = job.generations[0]
     plan = job.plan
+    planned = planned_error(plan)
     consumed = 0
     stalled = plan.stall_seconds <= 0
     while True:
@@ -76,12 +77,12 @@ async def pump(
                 service.cancel(job)
                 abort_connection(send, reset=False)
                 return PumpResult.DROPPED, None
-            if plan.error is not None and plan.fail_mid_generation:
+            if planned is not None and plan.fail_mid_generation:
                 service.cancel(job)
-                service.fail(plan.error)
-                await send({"type": "http.response.body", "body": render_error(plan.error).encode(),
+                service.fail(planned)
+                await send({"type": "http.response.body", "body": render_error(planned).encode(),
                             "more_body": True})  # fmt: skip
-                return PumpResult.FAILED, plan.error
+                return PumpResult.FAILED, planned
             if not stalled:
                 stalled = True
                 await _stall(send, plan.stall_seconds)

@@ -15,11 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from orchestrator.emulator import completions, native, openai
-from orchestrator.emulator.config import VERSION
-from orchestrator.emulator.errors import ApiError, PlainError
-from orchestrator.emulator.faults import unhealthy_error
-from orchestrator.emulator.http import (
+from orchestrator.emulator.core.http import (
     Headers,
     Receive,
     Scope,
@@ -30,8 +26,11 @@ from orchestrator.emulator.http import (
     send_json,
     send_plain,
 )
-from orchestrator.emulator.schema import CHAT, COMPAT, COMPLETION, GENERATE, SAGEMAKER, Type, parse
-from orchestrator.emulator.service import Service
+from orchestrator.emulator.tgi.config import VERSION
+from orchestrator.emulator.tgi.errors import ApiError, PlainError, unhealthy_error
+from orchestrator.emulator.tgi.routes import completions, native, openai
+from orchestrator.emulator.tgi.schema import CHAT, COMPAT, COMPLETION, GENERATE, SAGEMAKER, Type, parse
+from orchestrator.emulator.tgi.service import Service
 
 __all__ = ["EmulatorApp"]
 

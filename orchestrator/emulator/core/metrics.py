@@ -1,14 +1,14 @@
-"""Prometheus metrics with TGI's names, types and buckets, rendered in the text exposition format.
+"""A Prometheus registry rendered in the text exposition format, as metrics-exporter-prometheus writes it.
 
-TGI (metrics-exporter-prometheus) writes counters without a `_total` suffix, histograms as `_bucket/_sum/_count`,
-and a series only appears once it has been touched. Duration histograms use 35 geometric buckets from 0.00015 s,
-factor 1.5; token-count histograms use 20 linear buckets up to the token limits (as TGI's router sets them).
+Counters carry no `_total` suffix, histograms are `_bucket/_sum/_count`, and a series only appears once it has been
+touched. Histograms use 35 geometric buckets from 0.00015 s, factor 1.5, unless the front-end names other buckets
+for a series (TGI's token counts: `tgi/metrics.py`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = ["DURATION_BUCKETS", "Metrics"]
 
@@ -50,17 +50,11 @@ def _labels(labels: _Labels, extra: str = "") -> str:
 class Metrics:
     """The registry: counters, gauges and histograms keyed by (name, labels)."""
 
-    def __init__(self, max_input_tokens: int, max_total_tokens: int, max_batch_size: int | None) -> None:
+    def __init__(self, bucket_sets: Mapping[str, tuple[float, ...]] | None = None) -> None:
         self.counters: dict[tuple[str, _Labels], float] = {}
         self.gauges: dict[tuple[str, _Labels], float] = {}
         self.histograms: dict[tuple[str, _Labels], _Histogram] = {}
-        self._bucket_sets: dict[str, tuple[float, ...]] = {
-            "tgi_request_input_length": tuple(max_input_tokens / 20 * (i + 1) for i in range(20)),
-            "tgi_request_max_new_tokens": tuple(max_total_tokens / 20 * (i + 1) for i in range(20)),
-            "tgi_request_generated_tokens": tuple(max_total_tokens / 20 * (i + 1) for i in range(20)),
-            "tgi_batch_next_size": tuple(float(i + 1) for i in range(max_batch_size or 1024)),
-            "tgi_request_skipped_tokens": (0.0, 1.0, 2.0, 3.0, 4.0),
-        }
+        self._bucket_sets = dict(bucket_sets or {})  # histogram name -> its buckets, else DURATION_BUCKETS
 
     def inc(self, name: str, value: float = 1.0, labels: _Labels = ()) -> None:
         key = (name, labels)

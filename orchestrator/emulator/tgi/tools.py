@@ -16,8 +16,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.emulator.errors import ApiError
-from orchestrator.emulator.vocab import Vocabulary
+from orchestrator.emulator.core.vocab import Vocabulary
+from orchestrator.emulator.tgi.errors import ApiError
 from orchestrator.tokens import MistralTokenizer
 
 __all__ = ["ToolCallPlan", "plan_tool_call", "select_function"]

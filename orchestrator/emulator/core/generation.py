@@ -4,10 +4,8 @@ Token choice is deterministic: greedy requests (TGI's default without `do_sample
 the whole prompt, so the same prompt always gives the same text, as greedy decoding does; sampling requests from
 the prompt and their `seed` (a random one when the request has none, as TGI draws), so two sampled requests
 differ even for the same prompt unless they share a seed. Stopping follows TGI's StoppingCriteria order: length first, then EOS, then stop sequences
-(the text generated so far ends with one of them).
-
-v3 generates at most 1024 tokens per scheduling round and re-queues transparently; an explicit `max_new_tokens`
-above that ends with `length` once another round would not fit the `max_total_tokens` budget (`round_limit`).
+(the text generated so far ends with one of them). How many tokens a sequence may take (`limit`) and how many KV
+tokens it reserves when admitted are the front-end's scheduling rules (TGI v3's rounds: `tgi/rounds.py`).
 """
 
 from __future__ import annotations
@@ -19,25 +17,12 @@ import time
 from array import array
 from collections.abc import Sequence
 
-from orchestrator.emulator.vocab import Vocabulary
+from orchestrator.emulator.core.vocab import Vocabulary
 from orchestrator.tokens import EOS_ID
 
-__all__ = ["ROUND_TOKENS", "Generation", "round_limit"]
+__all__ = ["Generation", "output_seed", "prompt_seed"]
 
-ROUND_TOKENS = 1024  # TGI v3 DEFAULT_GENERATION_LENGTH
 _U64 = 2**64 - 1
-
-
-def round_limit(input_length: int, max_new_tokens: int, max_total_tokens: int) -> int:
-    """How many tokens TGI v3 actually generates before `length`, given its 1024-token rounds."""
-    generated, remaining = 0, max_new_tokens
-    while remaining > 0:
-        chunk = min(remaining, ROUND_TOKENS)
-        if generated and input_length + generated + chunk > max_total_tokens:
-            break
-        generated += chunk
-        remaining -= chunk
-    return generated
 
 
 def prompt_seed(input_ids: Sequence[int]) -> int:
@@ -72,6 +57,7 @@ class Generation:
         "logprobs",
         "queue_seconds",
         "request_id",
+        "reserved_tokens",
         "seed",
         "stop",
         "text_len",
@@ -87,8 +73,8 @@ class Generation:
         request_id: int,
         input_ids: Sequence[int],
         input_length: int,
-        max_new_tokens: int,
-        max_total_tokens: int,
+        limit: int,
+        reserved_tokens: int,
         stop: Sequence[str],
         seed: int | None,
         eos_rate: float,
@@ -98,7 +84,8 @@ class Generation:
     ) -> None:
         self.request_id = request_id
         self.input_length = input_length
-        self.limit = round_limit(input_length, max_new_tokens, max_total_tokens)
+        self.limit = limit  # tokens generated at most before `length`
+        self.reserved_tokens = reserved_tokens  # KV tokens held while in the batch
         self.stop = tuple(s for s in stop if s)
         self.seed = seed
         self._rng = random.Random(output_seed(input_ids, seed))
@@ -121,11 +108,6 @@ class Generation:
         self._waiter: asyncio.Future[None] | None = None
 
     # --- engine side -------------------------------------------------------------------------------------------
-    @property
-    def reserved_tokens(self) -> int:
-        """KV tokens reserved at admission: prompt + the current round (<= 1024 new tokens), as TGI v3's queue."""
-        return self.input_length + min(self.limit, ROUND_TOKENS)
-
     @property
     def kv_tokens(self) -> int:
         return self.input_length + len(self.ids)

@@ -1,8 +1,8 @@
 """Raw ASGI response helpers: JSON, plain text, empty, SSE. Byte-level so the hot path stays cheap.
 
-SSE framing is TGI 3.x's (axum 0.7): each event is `data: <json>\\n\\n`, no `event:`/`id:` lines; chat and
-completion streams end with `data: [DONE]\\n\\n`. The helpers that reach below ASGI (`abort_connection`) use
-uvicorn's request cycle object to reset or drop a TCP connection for fault injection.
+Front-ends write SSE events themselves (`data: <json>\\n\\n`, as TGI's axum and vLLM's FastAPI both frame them);
+these helpers send the head and the bytes. The helpers that reach below ASGI (`abort_connection`) use uvicorn's
+request cycle object to reset or drop a TCP connection for fault injection.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ SSE_HEADERS: Headers = [(b"content-type", b"text/event-stream"), (b"cache-contro
 
 
 def json_text(value: Any) -> str:
-    """JSON as TGI writes it (`serde_json::to_string`): compact, non-ASCII characters as they are."""
+    """Compact JSON with non-ASCII characters as they are (TGI's `serde_json::to_string`)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.emulator.latency import LatencyProfile, get_profile
+from orchestrator.emulator.core.faults import FaultConfig
+from orchestrator.emulator.core.latency import LatencyProfile, get_profile
 
 __all__ = [
     "ArgumentValidationError",
     "EmulatorConfig",
-    "FaultConfig",
     "RouterValidationError",
     "build_config",
     "router_argument_checks",
@@ -41,30 +41,6 @@ class ArgumentValidationError(Exception):
 
 class RouterValidationError(Exception):
     """A router start-up check failed (after shards are up): the webserver 'crashes', exit 1."""
-
-
-@dataclass(frozen=True)
-class FaultConfig:
-    """Fault-injection knobs (rates are probabilities per generation request, drawn from one seeded RNG)."""
-
-    seed: int = 0
-    generation_rate: float = 0.0
-    incomplete_rate: float = 0.0
-    overload_rate: float = 0.0
-    overload_burst: int = 5
-    unhealthy_rate: float = 0.0
-    unhealthy_seconds: float = 2.0
-    reset_rate: float = 0.0
-    stream_cut_rate: float = 0.0
-    stream_cut_after: int = 3
-    slow_first_byte_rate: float = 0.0
-    slow_first_byte_seconds: float = 5.0
-    stall_rate: float = 0.0
-    stall_seconds: float = 30.0
-    crash_after_requests: int | None = None
-    crash_during_startup: str | None = None
-    warmup_oom: bool = False
-    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Like TGI v3's router loop: each iteration first admits waiting sequences while t
 `max_batch_total_tokens` and the batch stays within `max_batch_size`; admitted sequences run one prefill pass (the
 running batch pauses, TGI's "concat"), which yields their first token. Otherwise the running batch takes one decode
 step, one token per sequence. Step durations come from the profile; steps are scheduled on absolute deadlines (timer
-then a short cooperative spin) so per-token timing is accurate to well under a millisecond.
+then a short cooperative spin) so per-token timing is accurate to well under a millisecond. What the loop does is
+reported to a `SchedulerObserver`, which each front-end turns into its engine's metric series.
 """
 
 from __future__ import annotations
@@ -13,16 +14,32 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from typing import Literal, Protocol
 
-from orchestrator.emulator.generation import Generation
-from orchestrator.emulator.latency import LatencyProfile
-from orchestrator.emulator.metrics import Metrics
+from orchestrator.emulator.core.generation import Generation
+from orchestrator.emulator.core.latency import LatencyProfile
 
-__all__ = ["Engine", "sleep_until"]
+__all__ = ["Engine", "SchedulerObserver", "StepKind", "sleep_until"]
 
 _SPIN = 0.0015  # seconds before a deadline at which we stop trusting the (millisecond) event-loop timer
-_PREFILL = (("method", "prefill"),)
-_DECODE = (("method", "decode"),)
+
+StepKind = Literal["prefill", "decode"]
+
+
+class SchedulerObserver(Protocol):
+    """What the batching loop reports: queue and batch sizes, admissions and forward passes."""
+
+    def queued(self, waiting: int) -> None:
+        """A sequence joined the waiting queue, now `waiting` long."""
+
+    def sizes(self, waiting: int, running: int, reserved_tokens: int) -> None:
+        """The queue, the running batch and the KV tokens it reserves, after a scheduling step."""
+
+    def admitted(self, admitted: list[Generation], *, concat: bool) -> None:
+        """Sequences left the queue for a prefill (`queue_seconds` set); `concat`: a running batch paused."""
+
+    def step(self, kind: StepKind, seconds: float) -> None:
+        """One forward pass ended."""
 
 
 async def sleep_until(deadline: float) -> None:
@@ -54,14 +71,14 @@ class Engine:
     def __init__(
         self,
         profile: LatencyProfile,
-        metrics: Metrics,
+        observer: SchedulerObserver,
         *,
         max_batch_prefill_tokens: int,
         max_batch_total_tokens: int,
         max_batch_size: int | None,
     ) -> None:
         self.profile = profile
-        self.metrics = metrics
+        self.observer = observer
         self.max_prefill = max_batch_prefill_tokens
         self.max_total = max_batch_total_tokens
         self.max_batch_size = max_batch_size
@@ -72,7 +89,7 @@ class Engine:
 
     def submit(self, generation: Generation) -> None:
         self.waiting.append(generation)
-        self.metrics.set("tgi_queue_size", len(self.waiting))
+        self.observer.queued(len(self.waiting))
         self._wake.set()
 
     def fail_all(self, message: str) -> None:
@@ -112,10 +129,7 @@ class Engine:
         self.running = keep
 
     def _gauges(self) -> None:
-        metrics = self.metrics
-        metrics.set("tgi_queue_size", len(self.waiting))
-        metrics.set("tgi_batch_current_size", len(self.running))
-        metrics.set("tgi_batch_current_max_tokens", self._reserved)
+        self.observer.sizes(len(self.waiting), len(self.running), self._reserved)
 
     async def run(self) -> None:
         """The batching loop; never returns (cancel the task to stop it)."""
@@ -135,30 +149,20 @@ class Engine:
             if admitted:
                 prompt_tokens = sum(g.input_length for g in admitted)
                 duration = profile.prefill_seconds(prompt_tokens)
-                if self.running:
-                    self.metrics.inc("tgi_batch_concat", labels=(("reason", "backpressure"),))
-                self.metrics.observe("tgi_batch_next_size", len(admitted))
                 for generation in admitted:
                     generation.admitted_at = start
                     generation.queue_seconds = start - generation.arrival
-                    self.metrics.observe("tgi_request_queue_duration", generation.queue_seconds)
+                self.observer.admitted(admitted, concat=bool(self.running))
                 self._gauges()
                 deadline += duration
                 now = await _forward(admitted, deadline, instant)
                 self.running.extend(admitted)
-                self._observe_step(_PREFILL, now - start)
+                self.observer.step("prefill", now - start)
             elif self.running:
                 kv_tokens = sum(g.kv_tokens for g in self.running) if not instant else 0
                 duration = profile.decode_seconds(len(self.running), kv_tokens)
                 deadline += duration
                 now = await _forward(self.running, deadline, instant)
-                self._observe_step(_DECODE, now - start)
+                self.observer.step("decode", now - start)
             self._retire()
             self._gauges()
-
-    def _observe_step(self, labels: tuple[tuple[str, str], ...], seconds: float) -> None:
-        metrics = self.metrics
-        metrics.inc("tgi_batch_inference_count", labels=labels)
-        metrics.inc("tgi_batch_inference_success", labels=labels)
-        metrics.observe("tgi_batch_inference_duration", seconds, labels)
-        metrics.observe("tgi_batch_forward_duration", seconds, labels)

@@ -14,60 +14,26 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.emulator.errors import ApiError, template_error
-from orchestrator.emulator.generation import Generation, prompt_seed
-from orchestrator.emulator.http import Send, json_text, send_json
-from orchestrator.emulator.native import (
+from orchestrator.emulator.core.generation import Generation, prompt_seed
+from orchestrator.emulator.core.http import Send, json_text, send_json
+from orchestrator.emulator.tgi.errors import ApiError, template_error
+from orchestrator.emulator.tgi.jobs import (
     begin_stream,
     raise_planned_error,
     run_job,
     start_job,
     timing_headers,
-    tokenize_text,
 )
-from orchestrator.emulator.service import Job, Service
-from orchestrator.emulator.streaming import PumpResult, end_stream, pump
-from orchestrator.emulator.tools import ToolCallPlan, plan_tool_call, select_function
+from orchestrator.emulator.tgi.openai_common import DONE, chat_error_event, common_params, model_name, usage
+from orchestrator.emulator.tgi.service import Service
+from orchestrator.emulator.tgi.streaming import PumpResult, end_stream, pump
+from orchestrator.emulator.tgi.tokenize import tokenize_text
+from orchestrator.emulator.tgi.tools import ToolCallPlan, plan_tool_call, select_function
 from orchestrator.tokens import EOS_ID, ChatTemplateError, format_chat
 
-__all__ = [
-    "DONE",
-    "chat_completions",
-    "chat_error_event",
-    "chat_tokenize",
-    "common_params",
-    "model_name",
-    "models",
-    "usage",
-]
+__all__ = ["chat_completions", "chat_tokenize", "models"]
 
 _CHAT_FINISH = {"eos_token": "stop", "length": "length", "stop_sequence": "stop_sequence"}
-DONE = "data: [DONE]\n\n"
-
-
-def model_name(service: Service, req: Mapping[str, Any]) -> str:
-    model = req.get("model")
-    return model if isinstance(model, str) and model and model != "tgi" else service.config.model_id
-
-
-def common_params(req: Mapping[str, Any]) -> dict[str, Any]:
-    """Generation parameters from a typed chat or completion request (`schema.CHAT` / `schema.COMPLETION`)."""
-    params: dict[str, Any] = {"details": True}
-    if req.get("max_tokens") is not None:
-        params["max_new_tokens"] = req["max_tokens"]
-    temperature = req.get("temperature")
-    if temperature == 0.0:
-        params["do_sample"] = False
-    else:
-        params["do_sample"] = True
-        if temperature is not None:
-            params["temperature"] = temperature
-    for name in ("top_p", "frequency_penalty", "repetition_penalty", "seed", "stop"):
-        if req.get(name) is not None:
-            params[name] = req[name]
-    if req.get("presence_penalty") is not None:
-        params["repetition_penalty"] = req["presence_penalty"] + 2.0
-    return params
 
 
 def _chat_prompt(req: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -83,11 +49,6 @@ def _chat_prompt(req: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     except ChatTemplateError as exc:
         raise template_error(str(exc)) from None
     return prompt, params
-
-
-def usage(job: Job, generation: Generation) -> dict[str, int]:
-    prompt, completion = job.valid.input_length, len(generation.ids)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _logprobs(service: Service, generation: Generation, start: int, end: int) -> dict[str, Any]:
@@ -133,10 +94,6 @@ def _finish(generation: Generation, tool: ToolCallPlan | None) -> str:
     if tool is not None:
         return "stop" if len(generation.ids) >= len(tool.pieces) else "length"
     return _CHAT_FINISH.get(generation.finish_reason or "length", "length")
-
-
-def chat_error_event(error: ApiError) -> str:
-    return "data: " + json_text({"error": {"message": error.message, "http_status_code": 422}}) + "\n\n"
 
 
 async def chat_completions(service: Service, req: Mapping[str, Any], send: Send, arrival: float,

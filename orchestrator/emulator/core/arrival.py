@@ -14,7 +14,7 @@ import time
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from orchestrator.emulator.http import ARRIVAL_KEY
+from orchestrator.emulator.core.http import ARRIVAL_KEY
 
 __all__ = ["ArrivalStampingProtocol"]
 

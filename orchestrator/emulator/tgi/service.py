@@ -16,14 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.emulator.config import VERSION, EmulatorConfig
-from orchestrator.emulator.engine import Engine
-from orchestrator.emulator.errors import ApiError, overloaded
-from orchestrator.emulator.faults import FaultInjector, FaultPlan
-from orchestrator.emulator.generation import Generation
-from orchestrator.emulator.metrics import Metrics
-from orchestrator.emulator.validation import Limits, ValidRequest, check_best_of, validate
-from orchestrator.emulator.vocab import get_vocabulary
+from orchestrator.emulator.core.engine import Engine
+from orchestrator.emulator.core.faults import FaultInjector, FaultPlan
+from orchestrator.emulator.core.generation import Generation
+from orchestrator.emulator.core.vocab import get_vocabulary
+from orchestrator.emulator.tgi.config import VERSION, EmulatorConfig
+from orchestrator.emulator.tgi.errors import ApiError, overloaded
+from orchestrator.emulator.tgi.metrics import SchedulerMetrics, tgi_metrics
+from orchestrator.emulator.tgi.rounds import reserved_tokens, round_limit
+from orchestrator.emulator.tgi.validation import Limits, ValidRequest, check_best_of, validate
 from orchestrator.tokens import get_tokenizer
 
 __all__ = ["CRASH_ERROR", "Job", "Service"]
@@ -61,10 +62,10 @@ class Service:
         self.config = config
         self.tokenizer = get_tokenizer()
         self.vocab = get_vocabulary()
-        self.metrics = Metrics(config.max_input_tokens, config.max_total_tokens, config.max_batch_size)
+        self.metrics = tgi_metrics(config.max_input_tokens, config.max_total_tokens, config.max_batch_size)
         self.engine = Engine(
             config.profile,
-            self.metrics,
+            SchedulerMetrics(self.metrics),
             max_batch_prefill_tokens=config.max_batch_prefill_tokens,
             max_batch_total_tokens=config.max_batch_total_tokens,
             max_batch_size=config.max_batch_size,
@@ -156,12 +157,13 @@ class Service:
     def _generation(self, valid: ValidRequest, arrival: float, index: int) -> Generation:
         self._next_id += 1
         seed = valid.seed + index if valid.sampling else None
+        limit = round_limit(valid.input_length, valid.max_new_tokens, self.config.max_total_tokens)
         return Generation(
             request_id=self._next_id,
             input_ids=valid.input_ids,
             input_length=valid.input_length,
-            max_new_tokens=valid.max_new_tokens,
-            max_total_tokens=self.config.max_total_tokens,
+            limit=limit,
+            reserved_tokens=reserved_tokens(valid.input_length, limit),
             stop=valid.stop,
             seed=seed,
             eos_rate=self.config.eos_rate,

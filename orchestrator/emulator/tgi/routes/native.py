@@ -7,20 +7,25 @@ headers of a non-streamed answer (x-compute-time in float seconds, the others in
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.emulator.errors import ApiError, validation_error
-from orchestrator.emulator.faults import FaultPlan
-from orchestrator.emulator.generation import Generation
-from orchestrator.emulator.http import Headers, Send, abort_connection, json_text, send_json, sse_start
-from orchestrator.emulator.service import Job, Service
-from orchestrator.emulator.streaming import PumpResult, end_stream, pump
+from orchestrator.emulator.core.generation import Generation
+from orchestrator.emulator.core.http import Send, json_text, send_json
+from orchestrator.emulator.tgi.errors import ApiError, validation_error
+from orchestrator.emulator.tgi.jobs import (
+    begin_stream,
+    raise_planned_error,
+    run_job,
+    start_job,
+    timing_headers,
+)
+from orchestrator.emulator.tgi.service import Job, Service
+from orchestrator.emulator.tgi.streaming import PumpResult, end_stream, pump
+from orchestrator.emulator.tgi.tokenize import tokenize_text
 from orchestrator.tokens import EOS_ID
 
-__all__ = ["generate", "generate_stream", "parse_generate_request", "timing_headers", "tokenize"]
+__all__ = ["generate", "generate_stream", "parse_generate_request", "tokenize"]
 
 
 def parse_generate_request(req: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -78,91 +83,6 @@ def generate_body(service: Service, job: Job) -> dict[str, Any]:
             details["best_of_sequences"] = others
         response["details"] = details
     return response
-
-
-def timing_headers(service: Service, job: Job) -> Headers:
-    """TGI's headers on non-streamed answers."""
-    best = job.best
-    end = time.perf_counter()
-    total = end - job.arrival
-    validation = job.validated - job.arrival
-    queue = best.queue_seconds
-    inference = end - best.admitted_at if best.admitted_at else 0.0
-    generated = len(best.ids)
-    per_token = inference / generated if generated else 0.0
-    return [
-        service.compute_type_header,
-        (b"x-compute-time", repr(total).encode()),
-        (b"x-compute-characters", str(job.compute_characters).encode()),
-        (b"x-total-time", str(int(total * 1000)).encode()),
-        (b"x-validation-time", str(int(validation * 1000)).encode()),
-        (b"x-queue-time", str(int(queue * 1000)).encode()),
-        (b"x-inference-time", str(int(inference * 1000)).encode()),
-        (b"x-time-per-token", str(int(per_token * 1000)).encode()),
-        (b"x-prompt-tokens", str(job.valid.input_length).encode()),
-        (b"x-generated-tokens", str(generated).encode()),
-    ]
-
-
-async def run_job(service: Service, job: Job) -> None:
-    """Wait for every sequence of a non-streamed job; raise the planned or engine error."""
-    plan = job.plan
-    try:
-        if plan.error is not None and plan.fail_mid_generation:
-            await job.generations[0].wait(0)
-            raise plan.error
-        if plan.stall_seconds:
-            await job.generations[0].wait(0)
-            await asyncio.sleep(plan.stall_seconds)
-        for generation in job.generations:
-            await generation.wait_finished()
-            if generation.error is not None:
-                raise ApiError(424, "generation", generation.error, "generation")
-    except ApiError as error:
-        service.cancel(job)
-        service.fail(error)
-        service.finish(job, status=error.status, error_type=error.error_type)
-        raise
-
-
-async def begin_plan(service: Service, send: Send) -> FaultPlan | None:
-    """Count the request and draw its faults; apply a connection reset or a slow first byte. None = reset."""
-    plan = service.begin()
-    if plan.reset:
-        abort_connection(send, reset=True)
-        return None
-    if plan.first_byte_delay:
-        await asyncio.sleep(plan.first_byte_delay)
-    return plan
-
-
-async def begin_stream(service: Service, send: Send, characters: int) -> FaultPlan | None:
-    """`begin_plan`, then the SSE response head (sent before any error: TGI reports stream errors as events)."""
-    plan = await begin_plan(service, send)
-    if plan is not None:
-        await sse_start(send, [service.compute_type_header, (b"x-compute-characters", str(characters).encode()),
-                               (b"x-accel-buffering", b"no")])  # fmt: skip
-    return plan
-
-
-def raise_planned_error(service: Service, plan: FaultPlan) -> None:
-    """Raise (and count) a fault drawn to fail the request before generation starts."""
-    if plan.error is not None and not plan.fail_mid_generation:
-        service.fail(plan.error)
-        raise plan.error
-
-
-async def start_job(
-    service: Service, inputs: str, params: Mapping[str, Any], send: Send, arrival: float, route: str,
-    *, stream: bool, add_special_tokens: bool = True,
-) -> Job | None:  # fmt: skip
-    """Common prologue: faults drawn, reset/slow first byte applied, then submit. None = connection reset."""
-    plan = await begin_plan(service, send)
-    if plan is None:
-        return None
-    raise_planned_error(service, plan)
-    return service.submit(inputs, params, arrival=arrival, plan=plan, route=route, stream=stream,
-                          add_special_tokens=add_special_tokens)  # fmt: skip
 
 
 def _parse_request(req: Mapping[str, Any], *, compat: bool) -> tuple[str, dict[str, Any]]:
@@ -260,29 +180,3 @@ async def generate_stream(
 async def tokenize(service: Service, req: Mapping[str, Any], send: Send) -> None:
     inputs, _params = parse_generate_request(req)
     await send_json(send, 200, tokenize_text(service, inputs, add_special_tokens=True))
-
-
-def tokenize_text(service: Service, text: str, *, add_special_tokens: bool) -> list[dict[str, Any]]:
-    """`[{id, text, start, stop}]` with character offsets into `text`, like TGI's `/tokenize`."""
-    tokenizer = service.tokenizer
-    ids = tokenizer.encode(text, add_bos=add_special_tokens)
-    out: list[dict[str, Any]] = []
-    position = 0
-    for token_id in ids:
-        if token_id in (1, 2) and tokenizer.piece(token_id) in ("<s>", "</s>"):
-            marker = tokenizer.piece(token_id)
-            start = text.find(marker, position)
-            if start < 0:
-                out.append({"id": token_id, "text": marker, "start": 0, "stop": 0})
-                continue
-            out.append({"id": token_id, "text": marker, "start": start, "stop": start + len(marker)})
-            position = start + len(marker)
-            continue
-        piece_text = tokenizer.token_text(token_id)
-        if position == 0 and piece_text.startswith(" ") and not text.startswith(" "):
-            piece_text = piece_text[1:]
-        start = position
-        stop = min(len(text), start + len(piece_text))
-        out.append({"id": token_id, "text": text[start:stop], "start": start, "stop": stop})
-        position = stop
-    return out

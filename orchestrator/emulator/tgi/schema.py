@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.emulator.errors import PlainError
-from orchestrator.emulator.jsonreader import ContentMap, DeError, Reader, unexpected
+from orchestrator.emulator.tgi.errors import PlainError
+from orchestrator.emulator.tgi.jsonreader import ContentMap, DeError, Reader, unexpected
 
 __all__ = ["CHAT", "COMPAT", "COMPLETION", "GENERATE", "SAGEMAKER", "parse"]
 

@@ -1,24 +1,23 @@
-"""Process lifecycle: parse flags, check them, start up, serve with uvicorn, drain on SIGTERM, exit like TGI.
+"""TGI's process lifecycle: parse flags, check them, start up, serve, drain on SIGTERM, exit like the launcher.
 
 Exit codes: 0 after a clean SIGTERM/SIGINT (in-flight requests drained up to `--graceful-termination-timeout`),
 1 for `Error: ArgumentValidation(...)` and every emulated crash, 2 for a command-line usage error (as clap).
-uvicorn's own signal capture is disabled (it would re-raise SIGTERM after shutdown and turn exit 0 into -15).
+The serving itself (uvicorn, signals, drain) is the core's (`core/serve.py`); this module adds TGI's log lines.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import os
-import signal
 import sys
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Sequence
 
-from orchestrator.emulator.config import ArgumentValidationError, EmulatorConfig, build_config
-from orchestrator.emulator.flags import parse_or_exit
-from orchestrator.emulator.logs import TgiLogger
-from orchestrator.emulator.startup import StartupFailed, args_debug, run_startup
+from orchestrator.emulator.core.serve import Stopper, http_server, stop_task
+from orchestrator.emulator.tgi.config import ArgumentValidationError, EmulatorConfig, build_config
+from orchestrator.emulator.tgi.flags import parse_or_exit
+from orchestrator.emulator.tgi.logs import TgiLogger
+from orchestrator.emulator.tgi.startup import StartupFailed, args_debug, run_startup
 
 __all__ = ["main"]
 
@@ -53,29 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return uvloop.run(_serve(config, log))
 
 
-class _Stopper:
-    """Signal bridge: the first SIGTERM/SIGINT asks for a graceful stop."""
+def _drain_lines(log: TgiLogger) -> Callable[[], None]:
+    def drain() -> None:
+        log.launcher("Terminating webserver")
+        log.launcher("Waiting for webserver to gracefully shutdown")
+        log.router("signal received, starting graceful shutdown", **_SERVER_RS, line=2399)
 
-    def __init__(self, log: TgiLogger) -> None:
-        self.event = asyncio.Event()
-        self.server: object | None = None
-        self.log = log
-
-    def __call__(self) -> None:
-        if not self.event.is_set() and self.server is not None:
-            self.log.launcher("Terminating webserver")
-            self.log.launcher("Waiting for webserver to gracefully shutdown")
-            self.log.router("signal received, starting graceful shutdown", **_SERVER_RS, line=2399)
-        self.event.set()
-        if self.server is not None:
-            self.server.should_exit = True  # type: ignore[attr-defined]
+    return drain
 
 
 async def _serve(config: EmulatorConfig, log: TgiLogger) -> int:
-    loop = asyncio.get_running_loop()
-    stopper = _Stopper(log)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopper)
+    stopper = Stopper(_drain_lines(log))
+    stopper.install()
     try:
         ready = await run_startup(config, log, stopper.event)
     except StartupFailed as failure:
@@ -86,48 +74,21 @@ async def _serve(config: EmulatorConfig, log: TgiLogger) -> int:
     return await _run_http(config, log, stopper)
 
 
-async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -> int:
-    import uvicorn
-
-    from orchestrator.emulator.app import EmulatorApp
-    from orchestrator.emulator.arrival import ArrivalStampingProtocol
-    from orchestrator.emulator.service import Service
+async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: Stopper) -> int:
+    from orchestrator.emulator.tgi.app import EmulatorApp
+    from orchestrator.emulator.tgi.service import Service
 
     service = Service(config)
     app = EmulatorApp(service)
     engine_task = asyncio.create_task(service.engine.run())
     engine_task.add_done_callback(lambda task: _engine_died(task, log))
     service.on_crash = lambda: _schedule_crash(service, log)
-    uv_config = uvicorn.Config(
-        app,
-        host=config.bind_host,
-        port=config.port,
-        http=ArrivalStampingProtocol,
-        ws="none",
-        lifespan="off",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        date_header=True,
-        timeout_keep_alive=75,
-        timeout_graceful_shutdown=int(config.graceful_termination_timeout),
-        backlog=4096,
-    )
-
-    class _QuietServer(uvicorn.Server):
-        """uvicorn.Server without its signal capture (we own SIGTERM; see module docstring)."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Generator[None, None, None]:
-            yield
-
-    server = _QuietServer(uv_config)
-    stopper.server = server
+    server = http_server(app, host=config.bind_host, port=config.port,
+                         graceful_timeout=config.graceful_termination_timeout)  # fmt: skip
+    stopper.serve_with(server)
     if config.hostname_invalid:
         log.router("Invalid hostname, defaulting to 0.0.0.0", "WARN", **_SERVER_RS, line=1909)
     log.router("Connected", **_SERVER_RS, line=2302)
-    if stopper.event.is_set():
-        server.should_exit = True
     try:
         await server.serve()
     except (
@@ -140,9 +101,7 @@ async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: _Stopper) -
         log.launcher("Shutting down shards")
         log.final_error("WebserverFailed")
         return 1
-    engine_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await engine_task
+    await stop_task(engine_task)
     log.launcher("webserver terminated")
     log.launcher("Shutting down shards")
     log.shard("Terminating shard")
@@ -167,7 +126,7 @@ def _schedule_crash(service: object, log: TgiLogger) -> None:
 
 async def _crash(service: object, log: TgiLogger) -> None:
     """A shard died: fail the batch (424 / SSE errors), print TGI's crash lines, exit 1."""
-    from orchestrator.emulator.service import Service
+    from orchestrator.emulator.tgi.service import Service
 
     assert isinstance(service, Service)
     await asyncio.sleep(0)

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from orchestrator.emulator.clap import Arg, ClapExit, parse
-from orchestrator.emulator.config import VERSION
+from orchestrator.emulator.tgi.clap import Arg, ClapExit, parse
+from orchestrator.emulator.tgi.config import VERSION
 
 __all__ = ["EMULATOR_FLAGS", "LAUNCHER_FLAGS", "Flag", "parse_flags", "parse_or_exit"]
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "PlainError", "generation_error", "overloaded", "template_error", "validation_error"]
+from orchestrator.emulator.core.faults import Failure, FaultPlan
+
+__all__ = [
+    "ApiError",
+    "PlainError",
+    "generation_error",
+    "overloaded",
+    "planned_error",
+    "template_error",
+    "unhealthy_error",
+    "validation_error",
+]
 
 
 class ApiError(Exception):
@@ -42,3 +53,20 @@ def generation_error(detail: str) -> ApiError:
 
 def template_error(detail: str) -> ApiError:
     return ApiError(422, "template_error", detail, "template")
+
+
+def unhealthy_error() -> ApiError:
+    return ApiError(503, "healthcheck", "unhealthy")
+
+
+def planned_error(plan: FaultPlan) -> ApiError | None:
+    """TGI's answer to the failure a fault plan drew (None for a plan without one)."""
+    if plan.failure is None:
+        return None
+    if plan.failure is Failure.UNHEALTHY:
+        return unhealthy_error()
+    if plan.failure is Failure.OVERLOADED:
+        return overloaded()
+    if plan.failure is Failure.GENERATION:
+        return generation_error("CUDA error: an illegal memory access was encountered")
+    return ApiError(500, "incomplete_generation", "Incomplete generation", "incomplete")

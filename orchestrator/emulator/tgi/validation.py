@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.emulator.errors import validation_error
-from orchestrator.emulator.generation import ROUND_TOKENS
+from orchestrator.emulator.tgi.errors import validation_error
+from orchestrator.emulator.tgi.rounds import ROUND_TOKENS
 from orchestrator.tokens import MistralTokenizer
 
 __all__ = ["Limits", "ValidRequest", "check_best_of", "validate"]
