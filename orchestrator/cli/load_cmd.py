@@ -197,13 +197,12 @@ def load(
 
         args = LoadArgs.from_values(options)
         settings = _load_settings()
+        default_duration = None if args.requests else DEFAULT_DURATION_S
         request = LoadRequest(
             url=_resolve_url(url, name, settings),
             scenario=scenario,
             users=users,
-            duration_s=parse_duration(duration)
-            if duration
-            else (None if args.requests else DEFAULT_DURATION_S),
+            duration_s=parse_duration(duration) if duration else default_duration,
             report_dir=report_dir,
             processes=processes,
             options=args,

@@ -122,3 +122,17 @@ def test_bad_words_are_named(words: list[str], message: str) -> None:
 def test_a_choice_is_checked_without_argparse_too() -> None:
     with pytest.raises(LoadOptionError, match="--arrival 'burst' is not one of constant, poisson"):
         LoadOptions.from_args(LoadArgs(arrival="burst"))
+
+
+def test_the_docs_options_table_names_every_option() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "loadtest.md").read_text(encoding="utf-8")
+    table = docs.split("### Options\n", 1)[1].strip().split("\n\n", 1)[0]
+    cli_own = ("--users", "--duration", "--sweep", "--processes", "--report-dir")
+    named = [f"`{flag}" for flag in cli_own]
+    named += [f"`{o.flag}" for o in declared_options() if not o.spec.internal and o.gate is None]
+    missing = [flag for flag in named if flag not in table]
+    assert not missing, f"docs/loadtest.md's options table lacks {missing}"
+    offered_gates = [o.flag for o in declared_options() if o.gate and o.spec.on_cli]
+    assert [flag for flag in offered_gates if f"`{flag}" not in docs] == [], (
+        "a named SLO gate is not in the docs"
+    )
