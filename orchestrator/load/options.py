@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.sources import env_var_for
 from orchestrator.load.declaration import LoadArgs, declared_options
 from orchestrator.load.outcome import DEFAULT_MAX_ERROR_RATE
 from orchestrator.load.prompts import (
@@ -28,7 +29,8 @@ from orchestrator.load.slo import SloError, SloSet, load_slo_file, parse_slo_ite
 
 __all__ = ["API_KEY_ENV", "LoadOptionError", "LoadOptions", "auth_headers"]
 
-API_KEY_ENV = "ORCHESTRATOR_SECRETS__API_KEY"
+API_KEY_ENV = env_var_for("secrets.api_key")
+"""The settings' variable for TGI's API key, which each Locust process reads (`orchestrator load` sets it)."""
 
 
 class LoadOptionError(ValueError):
