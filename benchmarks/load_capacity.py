@@ -47,8 +47,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from orchestrator.load.figures import percentile  # noqa: E402
+from orchestrator.load.locust_command import build_command  # noqa: E402
 from orchestrator.load.report import read_samples  # noqa: E402
-from orchestrator.load.runner import LoadRequest, build_command  # noqa: E402
+from orchestrator.load.request import LoadRequest  # noqa: E402
 
 _NUMBER = re.compile(rb"Request (\d{8}):")
 _TTFT = 0.050

@@ -1,13 +1,16 @@
 """`orchestrator load`: run a Locust scenario against TGI, print the figures, gate on SLOs.
 
 Thin: parse options, call `orchestrator.load.runner` (which runs Locust in a subprocess: `import locust`
-monkey-patches with gevent, which must not happen in the CLI process), render the summary it wrote.
+monkey-patches with gevent, which must not happen in the CLI process), render the summary it wrote. The load
+options (`--rate`, `--slo ...`) are not written here: they are built from their one declaration,
+`orchestrator.load.declaration`, which also gives them to Locust.
 No `from __future__ import annotations`: typer must see the real `Annotated` options.
 Exit codes (`orchestrator.load.outcome`): 0 done (SLO met or none set), 5 an SLO was missed, 7 the requests failed
 (none succeeded, or more than --max-error-rate), 130 interrupted (the report of what finished is written), 2 bad
 options or Locust could not run.
 """
 
+import inspect
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,11 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrator.cli.options import exit_on_errors
-from orchestrator.load.outcome import DEFAULT_MAX_ERROR_RATE, INTERRUPTED_EXIT_CODE
+from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
-    from orchestrator.load.runner import LoadRequest, LoadResult
+    from orchestrator.load.declaration import DeclaredOption
+    from orchestrator.load.request import LoadRequest, LoadResult
     from orchestrator.load.sweep import SweepResult
 
 __all__ = ["register"]
@@ -28,7 +32,7 @@ __all__ = ["register"]
 def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str:
     """--url as given; --name: the endpoint of that deployment (`orchestrator up`); else the settings' endpoint
     (`host.bind_address`, `host.port` from flags' defaults, ORCHESTRATOR_* variables, `.env`, TOML)."""
-    from orchestrator.load.runner import LoadError
+    from orchestrator.load.request import LoadError
 
     if url and name:
         raise LoadError("give either --url or --name, not both")
@@ -171,93 +175,37 @@ def load(
             help="Run time per run: 30s, 2m, 1h30m (default 30s; with --requests, none unless given)."
         ),
     ] = None,
-    requests: Annotated[
-        int,
-        typer.Option(
-            help="Stop once N requests have completed (answered or failed); with --duration, whichever first."
-        ),
-    ] = 0,
-    max_error_rate: Annotated[
-        float,
-        typer.Option(
-            help="Fail the run (exit 7) when more than this share of requests failed; 1 allows any. "
-            "No successful request always fails."
-        ),
-    ] = DEFAULT_MAX_ERROR_RATE,
-    rate: Annotated[
-        float, typer.Option(help="Open loop: requests/s over all processes (0 = closed loop).")
-    ] = 0.0,
-    arrival: Annotated[str, typer.Option(help="Open-loop arrivals: constant | poisson.")] = "constant",
-    max_lateness: Annotated[float, typer.Option(help="Open loop: drop a send later than this (s).")] = 1.0,
-    shape: Annotated[
-        str, typer.Option(help="step:S,STEP,EVERY_S,MAX | ramp:FROM,TO,OVER_S | spike:B,P,AT_S,FOR_S")
-    ] = "",
     sweep: Annotated[
         str, typer.Option(help="Rates to sweep: 1,2,4 or START:STOP:STEP; stops at the first SLO miss.")
     ] = "",
     sweep_all: Annotated[bool, typer.Option(help="Sweep every rate even after an SLO miss.")] = False,
-    input_tokens: Annotated[
-        str, typer.Option(help="Prompt tokens: 256 | uniform:64,512 | normal:200,50,16,1000.")
-    ] = "fixed:256",
-    output_tokens: Annotated[str, typer.Option(help="max_new_tokens, same syntax.")] = "fixed:128",
-    prompts_file: Annotated[Path | None, typer.Option(help="JSONL of {prompt} or {messages} lines.")] = None,
-    shared_prefix: Annotated[
-        bool, typer.Option(help="Same prefix every request (study prefix caching).")
-    ] = False,
-    slo: Annotated[
-        list[str] | None, typer.Option(help="Gate KEY=VALUE, repeatable: ttft_p99=500ms, error_rate=1%.")
-    ] = None,
-    slo_ttft_p50: Annotated[str, typer.Option(help="Gate: TTFT p50 (ms).")] = "",
-    slo_ttft_p99: Annotated[str, typer.Option(help="Gate: TTFT p99 (ms).")] = "",
-    slo_itl_p50: Annotated[str, typer.Option(help="Gate: ITL p50 (ms).")] = "",
-    slo_itl_p99: Annotated[str, typer.Option(help="Gate: ITL p99 (ms).")] = "",
-    slo_e2e_p50: Annotated[str, typer.Option(help="Gate: e2e p50 (ms).")] = "",
-    slo_e2e_p99: Annotated[str, typer.Option(help="Gate: e2e p99 (ms).")] = "",
-    slo_error_rate: Annotated[str, typer.Option(help="Gate: error rate (0.01 or 1%).")] = "",
-    slo_file: Annotated[Path | None, typer.Option(help="TOML/JSON file with an \\[slo] table.")] = None,
     processes: Annotated[int, typer.Option(help="Locust processes on this host (master + N workers).")] = 1,
     report_dir: Annotated[Path, typer.Option(help="Where summary.json, CSV, HTML and PNGs go.")] = Path(
         "load-report"
     ),
     url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8080.")] = None,
     name: Annotated[str | None, typer.Option(help="Container name whose published port to load.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for lengths and Poisson arrivals (0 = random).")] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary JSON instead of tables.")
     ] = False,
+    **options: Any,
 ) -> None:
     """Load-test TGI with Locust: exact TTFT/ITL/TPOT/e2e percentiles, open or closed loop, SLO gate, reports."""
-    words = ["--input-tokens", input_tokens, "--output-tokens", output_tokens, "--arrival", arrival,
-             "--max-lateness", f"{max_lateness:g}", "--seed", str(seed), "--requests", str(requests),
-             "--max-error-rate", f"{max_error_rate:g}"]  # fmt: skip
-    if rate:
-        words += ["--rate", f"{rate:g}"]
-    if shape:
-        words += ["--shape", shape]
-    if prompts_file:
-        words += ["--prompts-file", str(prompts_file)]
-    if shared_prefix:
-        words.append("--shared-prefix")
-    if slo_file:
-        words += ["--slo-file", str(slo_file)]
-    for item in slo or []:
-        words += ["--slo", item]
-    named = {"ttft_p50": slo_ttft_p50, "ttft_p99": slo_ttft_p99, "itl_p50": slo_itl_p50,
-             "itl_p99": slo_itl_p99, "e2e_p50": slo_e2e_p50, "e2e_p99": slo_e2e_p99,
-             "error_rate": slo_error_rate}  # fmt: skip
-    words += [w for key, value in named.items() if value for w in ("--slo", f"{key}={value}")]
     with exit_on_errors():
-        from orchestrator.load.runner import LoadRequest, parse_duration
+        from orchestrator.load.declaration import LoadArgs
+        from orchestrator.load.request import LoadRequest, parse_duration
 
+        args = LoadArgs.from_values(options)
         settings = _load_settings()
+        default_duration = None if args.requests else DEFAULT_DURATION_S
         request = LoadRequest(
             url=_resolve_url(url, name, settings),
             scenario=scenario,
             users=users,
-            duration_s=parse_duration(duration) if duration else (None if requests else DEFAULT_DURATION_S),
+            duration_s=parse_duration(duration) if duration else default_duration,
             report_dir=report_dir,
             processes=processes,
-            options=tuple(words),
+            options=args,
             api_key=settings.secrets.api_key_text(),
         )
         try:
@@ -269,6 +217,33 @@ def load(
         raise typer.Exit(code)
 
 
+def _option_parameter(option: "DeclaredOption") -> inspect.Parameter:
+    """A declared load option as a typer parameter of `load` (same name, default and help as Locust's)."""
+    kind: Any = option.kind
+    default: Any = option.default
+    if option.kind is tuple:
+        kind, default = list[str] | None, None
+    elif option.spec.path:
+        kind, default = Path | None, None
+    help_text = option.help.replace("[", "\\[")  # rich markup: `[slo]` is text
+    annotation = Annotated[kind, typer.Option(help=help_text)]  # the flag: from the name, as Locust's
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _with_load_options(command: Any) -> Any:
+    """`command`'s own parameters, then every load option that `orchestrator load` offers (the declaration's)."""
+    from orchestrator.load.declaration import declared_options
+
+    own = [p for p in inspect.signature(command).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    extra = [_option_parameter(o) for o in declared_options() if o.spec.on_cli and not o.spec.internal]
+    at = [p.name for p in own].index("name") + 1  # the load options after the run's, before --json
+    command.__signature__ = inspect.Signature([*own[:at], *extra, *own[at:]], return_annotation=None)
+    return command
+
+
 DEFAULT_DURATION_S = 30.0
 
 
@@ -276,7 +251,8 @@ def _run(request: "LoadRequest", sweep: str, sweep_all: bool, as_json: bool) -> 
     """One run or a sweep, printed; returns the exit code (`orchestrator.load.outcome`)."""
     import json
 
-    from orchestrator.load.runner import parse_rates, run_load
+    from orchestrator.load.request import parse_rates
+    from orchestrator.load.runner import run_load
     from orchestrator.load.sweep import run_sweep
 
     if sweep:
@@ -296,4 +272,4 @@ def _run(request: "LoadRequest", sweep: str, sweep_all: bool, as_json: bool) -> 
 
 def register(app: typer.Typer) -> None:
     """Add `orchestrator load` to `app`."""
-    app.command("load", no_args_is_help=False)(load)
+    app.command("load", no_args_is_help=False)(_with_load_options(load))

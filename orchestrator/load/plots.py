@@ -15,12 +15,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orchestrator.load.figures import UNFINISHED, Sample, percentile
-
-if TYPE_CHECKING:
-    from orchestrator.load.sweep import SweepResult
 
 __all__ = [
     "ThroughputSeries",
@@ -224,12 +221,12 @@ def plot_throughput(samples: Sequence[Sample], directory: Path, window: tuple[fl
     return path
 
 
-def plot_sweep(result: SweepResult, path: Path) -> Path | None:
-    """Latency percentiles and goodput against the offered rate."""
-    if not result.rows:
+def plot_sweep(rows: Sequence[dict[str, Any]], goodput_rate: float | None, path: Path) -> Path | None:
+    """Latency percentiles and goodput against the offered rate, from a sweep's rows (`sweep.py`)."""
+    if not rows:
         return None
     plt = _pyplot()
-    rates = [r["rate"] for r in result.rows]
+    rates = [r["rate"] for r in rows]
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     for key, style in (
         ("ttft_p50", "b-"),
@@ -239,24 +236,22 @@ def plot_sweep(result: SweepResult, path: Path) -> Path | None:
         ("itl_p50", "m-"),
         ("itl_p99", "m:"),
     ):
-        ys = [r[key] * 1000 if r[key] is not None else math.nan for r in result.rows]
+        ys = [r[key] * 1000 if r[key] is not None else math.nan for r in rows]
         ax1.plot(rates, ys, style, marker="o", label=key)
     ax1.set_yscale("log")
     ax1.set_ylabel("latency (ms)")
     ax1.legend(fontsize=8)
     ax1.grid(True, alpha=0.3)
-    ax2.plot(
-        rates, [r["goodput_requests_per_s"] for r in result.rows], "g-o", label="goodput (req/s within SLO)"
-    )
-    ax2.plot(rates, [r["request_rate"] for r in result.rows], "k--", label="completed req/s")
+    ax2.plot(rates, [r["goodput_requests_per_s"] for r in rows], "g-o", label="goodput (req/s within SLO)")
+    ax2.plot(rates, [r["request_rate"] for r in rows], "k--", label="completed req/s")
     ax2.plot(rates, rates, ":", color="grey", label="offered")
-    if result.goodput_rate is not None:
-        ax2.axvline(result.goodput_rate, color="g", alpha=0.4)
+    if goodput_rate is not None:
+        ax2.axvline(goodput_rate, color="g", alpha=0.4)
     ax2.set_xlabel("offered rate (requests/s)")
     ax2.set_ylabel("requests/s")
     ax2.legend(fontsize=8)
     ax2.grid(True, alpha=0.3)
-    fig.suptitle(f"Rate sweep: goodput {result.goodput_rate or 0:g} req/s")
+    fig.suptitle(f"Rate sweep: goodput {goodput_rate or 0:g} req/s")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from orchestrator.load.options import LoadOptions
 from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE, REQUESTS_FAILED_EXIT_CODE, SLO_EXIT_CODE
 from orchestrator.load.plots import plot_sweep
 from orchestrator.load.report import SAMPLES_FILE, read_samples
+from orchestrator.load.request import LoadRequest, LoadResult
 
 __all__ = ["SweepResult", "run_sweep"]
 
@@ -48,7 +49,7 @@ class SweepResult:
         return REQUESTS_FAILED_EXIT_CODE if failing and not failing["requests_passed"] else SLO_EXIT_CODE
 
 
-def _sweep_row(result: runner.LoadResult, rate: float, options: LoadOptions) -> dict[str, Any]:
+def _sweep_row(result: LoadResult, rate: float, options: LoadOptions) -> dict[str, Any]:
     fig = result.summary["figures"]["all"]
     samples = read_samples(result.request.report_dir / SAMPLES_FILE)
     window = fig["window_s"] or 1.0
@@ -79,23 +80,14 @@ def _sweep_row(result: runner.LoadResult, rate: float, options: LoadOptions) -> 
     }
 
 
-def run_sweep(base: runner.LoadRequest, rates: Sequence[float], *, keep_going: bool = False) -> SweepResult:
+def run_sweep(base: LoadRequest, rates: Sequence[float], *, keep_going: bool = False) -> SweepResult:
     """Open-loop runs at each rate (rising) until one fails; goodput = last rate that passed."""
     runner.require_load_extra()
     out = SweepResult(report_dir=base.report_dir)
     runner.prepare_report_dir(base.report_dir)
     for rate in rates:
-        opts = [*_without_rate(base.options), "--rate", f"{rate:g}"]
-        req = runner.LoadRequest(
-            url=base.url,
-            scenario=base.scenario,
-            users=base.users,
-            duration_s=base.duration_s,
-            report_dir=base.report_dir / f"rate-{rate:g}",
-            processes=base.processes,
-            spawn_rate=base.spawn_rate,
-            options=tuple(opts),
-            api_key=base.api_key,
+        req = replace(
+            base, report_dir=base.report_dir / f"rate-{rate:g}", options=replace(base.args, rate=rate)
         )
         options = req.checked_options()
         result = runner.run_load(req)
@@ -109,21 +101,5 @@ def run_sweep(base: runner.LoadRequest, rates: Sequence[float], *, keep_going: b
         elif not keep_going:
             break
     (base.report_dir / "sweep.json").write_text(json.dumps(out.to_dict(), indent=2) + "\n", encoding="utf-8")
-    plot_sweep(out, base.report_dir / "sweep.png")
-    return out
-
-
-def _without_rate(options: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for word in options:
-        if skip:
-            skip = False
-            continue
-        if word == "--rate":
-            skip = True
-            continue
-        if word.startswith("--rate="):
-            continue
-        out.append(word)
+    plot_sweep(out.rows, out.goodput_rate, base.report_dir / "sweep.png")
     return out

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.load import runner as load_runner
-from orchestrator.load.runner import LoadRequest, LoadResult, parse_duration, parse_rates
+from orchestrator.load.request import LoadRequest, LoadResult, parse_duration, parse_rates
 from tests.helpers import clean_environ, run_orchestrator
 
 

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.load import runner as load_runner
-from orchestrator.load.runner import LoadRequest, LoadResult
+from orchestrator.load.locust_command import build_command
+from orchestrator.load.request import LoadRequest, LoadResult
 from tests.fixtures.emulator import EmulatorProcess
 from tests.helpers import isolate, run_orchestrator
 from tests.load.test_cli import fake_summary
@@ -43,7 +44,7 @@ def test_endpoint_and_api_key_come_from_dotenv(workdir: Path, captured: list[Loa
     assert out.exit_code == 0, out.output
     (req,) = captured
     assert req.url == "http://127.0.0.1:8123" and req.api_key == KEY
-    assert KEY not in repr(req) and KEY not in " ".join(load_runner.build_command(req))
+    assert KEY not in repr(req) and KEY not in " ".join(build_command(req))
     assert KEY not in out.output
 
 

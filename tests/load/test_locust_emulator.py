@@ -20,7 +20,8 @@ import pytest
 
 from orchestrator.load.figures import UNFINISHED, Sample, summarize
 from orchestrator.load.report import read_samples
-from orchestrator.load.runner import LoadRequest, run_load
+from orchestrator.load.request import LoadRequest
+from orchestrator.load.runner import run_load
 from tests.fixtures.emulator import EmulatorProcess
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,8 @@ import pytest
 from orchestrator.load.figures import UNFINISHED
 from orchestrator.load.plots import throughput_series
 from orchestrator.load.report import read_samples
-from orchestrator.load.runner import LoadRequest, run_load
+from orchestrator.load.request import LoadRequest
+from orchestrator.load.runner import run_load
 from tests.fixtures.emulator import EmulatorProcess, free_port
 from tests.helpers import ORCHESTRATOR, clean_environ
 

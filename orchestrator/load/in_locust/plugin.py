@@ -2,7 +2,7 @@
 
 Importing this module registers listeners on Locust's global events (as a locustfile's own listeners do):
 
-- `init_command_line_parser`: adds the options of `orchestrator.load.options`.
+- `init_command_line_parser`: adds the options declared in `orchestrator.load.declaration`.
 - `init`: checks them (exit 2 with the reason) and installs a `--shape` as the run's load shape.
 - `test_start`: the master tells its workers how many they are, when the window starts and how long it lasts
   (all ride in the spawn message's options); each load process builds its `LoadRuntime`; `/info` and `/metrics`
@@ -28,11 +28,17 @@ from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
 
 from orchestrator.load.collector import REPORT_KEY, SampleCollector
-from orchestrator.load.options import LoadOptionError, LoadOptions, add_arguments, auth_headers
+from orchestrator.load.declaration import add_arguments
+from orchestrator.load.in_locust.run_control import (
+    DONE_MESSAGE,
+    FINAL_MESSAGE,
+    RunControl,
+    register_master_messages,
+)
+from orchestrator.load.in_locust.runtime import LoadRuntime, find_runtime, set_runtime
+from orchestrator.load.options import LoadOptionError, LoadOptions, auth_headers
 from orchestrator.load.prompts import PromptError
 from orchestrator.load.report import RunRecord, write_reports
-from orchestrator.load.run_control import DONE_MESSAGE, FINAL_MESSAGE, RunControl, register_master_messages
-from orchestrator.load.runtime import LoadRuntime, get_runtime, set_runtime
 from orchestrator.load.shapes import Shape
 
 __all__ = ["SpecShape"]
@@ -182,9 +188,9 @@ def _spawn_time(environment: Any) -> float:
 
 def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
     env = _worker_env.get("env")
-    if env is None or getattr(env, "tgi_load_runtime", None) is None:
+    rt = None if env is None else find_runtime(env)
+    if rt is None:
         return
-    rt = get_runtime(env)
     rt.sync_arrivals()
     data[REPORT_KEY] = rt.collector.drain()
 
@@ -205,7 +211,7 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:
-    rt = getattr(environment, "tgi_load_runtime", None)
+    rt = find_runtime(environment)
     if rt is not None:
         rt.stop_cpu_clock()
         rt.record_unfinished()
