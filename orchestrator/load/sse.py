@@ -18,6 +18,8 @@ from orchestrator.formats.sse import DATA, DONE, data_value
 
 __all__ = ["ChatStreamReader", "GenerateStreamReader", "StreamState", "parse_error_body"]
 
+_FIELD_LENGTH = len(DATA)
+
 
 @dataclass(slots=True)
 class StreamState:
@@ -87,9 +89,12 @@ class _Reader:
         """Parse up to `limit` pending token events (all when None); returns how many were parsed."""
         end = len(self.pending) if limit is None else min(len(self.pending), self.parsed + limit)
         count = end - self.parsed
+        pending = self.pending
         for index in range(self.parsed, end):
             try:
-                self._parse_token(json.loads(data_value(self.pending[index]) or b"null"))
+                # A pending line passed the fast path, so it is a `data:` line with a JSON value; JSON ignores the
+                # optional space and the line end that `data_value` would cut, so the bytes after the field do.
+                self._parse_token(json.loads(pending[index][_FIELD_LENGTH:]))
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
                 st = self.state
                 st.error_type = st.error_type or "malformed_event"
