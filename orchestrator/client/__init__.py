@@ -4,8 +4,7 @@ retry.py      RetryPolicy, classify(exc), RetryBudget; wires tenacity's Retrying
 retry_loop.py the one retry loop (run_sync) that drives it
 errors.py     TGIError and its subtree (validation, overloaded, generation, unavailable, deadline, ...)
 translate.py  huggingface_hub / httpx2 / SSE error events -> that tree
-sse.py        incremental SSE decoding (bytes in, payloads out)
-protocol.py   request bodies, response parsing, stream state (no I/O)
+protocol.py   request bodies, response parsing, stream state and event typing over `formats.sse` (no I/O)
 endpoints.py  replica balancing: fewest in flight, cool-down after connection errors and 503
 presets.py    named sampling presets (MISTRAL_MODEL_CARD)
 base.py       construction, secrets, local tokenizer, per-call statistics, each method's preparation

@@ -15,8 +15,8 @@ from typing import Any, Generic, Protocol, TypeVar
 from orchestrator.client.errors import TGIError, TGIStreamInterruptedError, TGIUnavailableError
 from orchestrator.client.presets import SamplingPreset
 from orchestrator.client.results import CallStats, GenerateResult, ServerTimings, TokenEvent
-from orchestrator.client.sse import DONE, SSEDecoder
 from orchestrator.client.translate import error_from_exception, error_from_sse
+from orchestrator.formats.sse import DONE, SSEDecoder
 
 __all__ = [
     "ChatStreamState",

@@ -1,10 +1,11 @@
 """I/O-free readers for TGI's server-sent events: feed one line and its arrival time, read the timings.
 
-The Locust users read the socket line by line (`readline(b"\\n")`) and hand every line to one of these readers
-with `time.perf_counter()` taken right after the line arrived. Nothing here blocks or buffers, so a small
+The Locust users read the socket line by line (`wire.stamped_lines`) and hand every line to one of these readers
+with the `time.perf_counter()` time its bytes arrived. Nothing here blocks or buffers, so a small
 event is timed when it arrives, not when 1 KiB has piled up (the fault of `FastHttpUser.iter_lines`).
 
-Both spellings of the SSE field are accepted (`data:{json}` up to TGI 2.0, `data: {json}` since 2.1).
+Each line is read by `formats.sse.data_value` (both spellings of the field: `data:{json}` up to TGI 2.0,
+`data: {json}` since 2.1); what is the load users' own is the timing on arrival and the deferred JSON parsing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.formats.sse import DATA, DONE, data_value
+
 __all__ = ["ChatStreamReader", "GenerateStreamReader", "StreamState", "parse_error_body"]
+
+_FIELD_LENGTH = len(DATA)
 
 
 @dataclass(slots=True)
@@ -32,11 +37,9 @@ class StreamState:
     text: list[str] = field(default_factory=list)
 
 
-def _payload(line: bytes) -> bytes | None:
-    """The data of a `data:` line, or None for blank lines, comments (`:` keep-alives) and other fields."""
-    if not line.startswith(b"data:"):
-        return None
-    return line[5:].strip()
+def _payload(line: bytes) -> bytes:
+    """The data of a `data:` line (surrounding blanks dropped too); b"" for blank lines, comments and other fields."""
+    return (data_value(line) or b"").strip()
 
 
 def parse_error_body(body: bytes) -> tuple[str | None, str]:
@@ -86,9 +89,12 @@ class _Reader:
         """Parse up to `limit` pending token events (all when None); returns how many were parsed."""
         end = len(self.pending) if limit is None else min(len(self.pending), self.parsed + limit)
         count = end - self.parsed
+        pending = self.pending
         for index in range(self.parsed, end):
             try:
-                self._parse_token(json.loads(_payload(self.pending[index]) or b"null"))
+                # A pending line passed the fast path, so it is a `data:` line with a JSON value; JSON ignores the
+                # optional space and the line end that `data_value` would cut, so the bytes after the field do.
+                self._parse_token(json.loads(pending[index][_FIELD_LENGTH:]))
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
                 st = self.state
                 st.error_type = st.error_type or "malformed_event"
@@ -110,7 +116,7 @@ class GenerateStreamReader(_Reader):
 
     def feed(self, line: bytes, now: float) -> bool:
         """Take one line and its arrival time; True once the stream is finished (final event or error)."""
-        if not line.startswith(b"data:"):
+        if not line.startswith(DATA):
             return False
         if _GENERATE_TOKEN in line and b'"token":{' in line:
             self._token_arrived(line, now)
@@ -164,7 +170,7 @@ class ChatStreamReader(_Reader):
     __slots__ = ()
 
     def feed(self, line: bytes, now: float) -> bool:
-        if not line.startswith(b"data:"):
+        if not line.startswith(DATA):
             return False
         if _CHAT_TOKEN in line and b'"error"' not in line:
             self._token_arrived(line, now)
@@ -173,7 +179,7 @@ class ChatStreamReader(_Reader):
         if not data:
             return False
         st = self.state
-        if data == b"[DONE]":
+        if data == DONE:
             self.digest()
             st.done = True
             return True

@@ -1,7 +1,7 @@
-"""Pure helpers that turn a server-sent-event body into the JSON payloads of its `data:` lines.
+"""The smoke checks' strict reading of an event stream: `formats.sse` parses each line, this rejects what TGI
+would never send (a line that is no SSE field, a payload that is not a JSON object, data after `[DONE]`).
 
-TGI 3.x writes `data: {json}`; up to v2.0 it wrote `data:{json}` (no space). Both are accepted. Comment lines
-(keep-alives, `:`) and blank separators are dropped. No I/O: the smoke checks feed it lines already read.
+No I/O: the checks feed it lines already read (text, line ends removed). Each `data:` line is one payload.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from orchestrator.formats import sse
+
 __all__ = ["DONE", "SseFormatError", "data_payloads", "json_events"]
 
-DONE = "[DONE]"
+DONE = sse.DONE.decode()
 
 
 class SseFormatError(ValueError):
@@ -26,12 +28,12 @@ def data_payloads(lines: Iterable[str]) -> list[str]:
         line = raw.rstrip("\r")
         if not line or line.startswith(":"):
             continue
-        field, sep, value = line.partition(":")
-        if not sep:
+        value = sse.data_value(line.encode("utf-8", "surrogatepass"))
+        if value is not None:
+            payloads.append(value.decode("utf-8", "surrogatepass"))
+        elif ":" not in line:
             raise SseFormatError(f"not an SSE field line: {line[:80]!r}")
-        if field != "data":
-            continue  # event:/id:/retry: carry nothing the checks need
-        payloads.append(value[1:] if value.startswith(" ") else value)
+        # other fields (event:/id:/retry:) carry nothing the checks need
     return payloads
 
 

@@ -22,13 +22,13 @@ from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
 from orchestrator.client.protocol import TokenStreamState, build_generate_body, merge_parameters
 from orchestrator.client.results import CallStats
 from orchestrator.client.retry import RetryBudget, RetryPolicy, classify
-from orchestrator.client.sse import SSEDecoder
 from orchestrator.client.translate import (
     error_from_exception,
     error_from_response,
     error_from_sse,
     parse_retry_after,
 )
+from orchestrator.formats.sse import SSEDecoder
 
 # -- SSE ------------------------------------------------------------------------------------------------------
 
