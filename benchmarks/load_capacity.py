@@ -12,7 +12,7 @@ small streaming server on the other core (`taskset -c 1`, asyncio + uvloop, TGI'
    wall-clock time each request's first byte arrived and it wrote the request's first (and second) token
    (matched by the prompt's request number); the TTFT error of a request = when our user timed that first
    token - when the server wrote it. Held = p95 error < 1 ms (the median is reported too). Target: 256 streams.
-   Users time a line by the kernel's receive stamp (orchestrator/load/wire.py); beside the error the benchmark
+   Users time a line by the kernel's receive stamp (orchestrator/load/in_locust/wire.py); beside the error the benchmark
    prints what else moves a TTFT, so each share can be told apart: the server's own lateness (in both sides'
    TTFT, not an error), request sent -> server saw its first byte (what a TTFT gains over a server record that
    starts at arrival, such as the emulator's), the share of first tokens timed only after their second was

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from geventhttpclient import HTTPClient
 
-from orchestrator.load import wire
+from orchestrator.load.in_locust import wire
 
 BUSY = 0.040
 LINES = (b'data: {"token":1}\n', b'data: {"token":2}\n', b"data: [DONE]\n")

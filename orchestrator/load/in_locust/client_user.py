@@ -15,9 +15,9 @@ import time
 from typing import Any
 
 from orchestrator.load.figures import Sample
+from orchestrator.load.in_locust.users import TGIUser
 from orchestrator.load.options import API_KEY_ENV
 from orchestrator.load.prompts import PromptSpec
-from orchestrator.load.users import TGIUser
 
 __all__ = ["ClientUser"]
 

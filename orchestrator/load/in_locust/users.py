@@ -22,11 +22,11 @@ from geventhttpclient import HTTPClient
 from locust import User, constant, task
 
 from orchestrator.load.figures import Sample
+from orchestrator.load.in_locust.runtime import LoadRuntime, get_runtime
+from orchestrator.load.in_locust.wire import stamped_lines
 from orchestrator.load.options import auth_headers
 from orchestrator.load.prompts import PromptSpec
-from orchestrator.load.runtime import LoadRuntime, get_runtime
 from orchestrator.load.sse import ChatStreamReader, GenerateStreamReader, parse_error_body
-from orchestrator.load.wire import stamped_lines
 
 __all__ = ["ChatUser", "GenerateUser", "StreamUser", "TGIUser"]
 
