@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -91,8 +90,12 @@ def _send_now(transport: asyncio.Transport, data: bytes) -> None:
     taken after `transport.write` would be early by up to a turn (256 streams' writes) and count as our error."""
     sock = transport.get_extra_info("socket")
     if sock is not None and transport.get_write_buffer_size() == 0:
-        with contextlib.suppress(BlockingIOError):
+        try:
             data = data[os.write(sock.fileno(), data) :]
+        except BlockingIOError:
+            pass  # the kernel buffer is full: the transport queues it
+        except ConnectionError:
+            return  # the client hung up (Locust stopping): nothing more to send on this stream
     if data:
         transport.write(data)
 
