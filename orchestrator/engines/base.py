@@ -28,6 +28,7 @@ __all__ = [
     "ProbeRequest",
     "Routes",
     "RuleInput",
+    "ServerMetrics",
     "StatusMetrics",
     "Version",
 ]
@@ -95,6 +96,22 @@ class StatusMetrics:
 
     queue: str
     running: str
+
+
+@dataclass(frozen=True)
+class ServerMetrics:
+    """The engine's own per-request metrics on `/metrics`, for the server's side of a load report."""
+
+    histograms: Mapping[str, str]
+    """Histogram name -> what it measures, in report order."""
+    e2e: str
+    queue: str
+    inference: str
+    time_per_token: str
+    failures: str
+    """A counter of failed requests, one series per `failure_label` value."""
+    failure_label: str
+    request_counters: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -174,6 +191,7 @@ class Engine:
     routes: Routes
     readiness_probe: ProbeRequest
     status_metrics: StatusMetrics
+    server_metrics: ServerMetrics
     owned_flags: Mapping[str, str]
     """Launcher flag -> the setting that controls it (extra args must not repeat them)."""
     secret_flags: frozenset[str]

@@ -1,6 +1,6 @@
 """The server's own view of a run: `/metrics` scraped before and after, differenced.
 
-TGI's histograms are cumulative, so (after - before) of `_sum` and `_count` gives the mean over the run, and the
+The engine's histograms (names from `Engine.server_metrics`) are cumulative, so (after - before) of `_sum` and `_count` gives the mean over the run, and the
 bucket differences give approximate percentiles (Prometheus' `histogram_quantile`: linear inside a bucket). Those
 server-side queue, inference and per-token times go next to the client's exact figures in the report: the gap
 between them is network, HTTP and load-generator time.
@@ -12,19 +12,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.engines import engine_for
+from orchestrator.engines.base import ServerMetrics
 from orchestrator.formats.prometheus import Series, parse_prometheus, value
 
-__all__ = ["SERVER_HISTOGRAMS", "diff_metrics", "parse_prometheus"]
+__all__ = ["diff_metrics", "parse_prometheus", "side_by_side"]
 
-SERVER_HISTOGRAMS: dict[str, str] = {
-    "tgi_request_duration": "e2e inside the server",
-    "tgi_request_queue_duration": "waiting in the queue",
-    "tgi_request_inference_duration": "prefill + decode",
-    "tgi_request_validation_duration": "validation and tokenization",
-    "tgi_request_mean_time_per_token_duration": "mean time per generated token",
-    "tgi_request_generated_tokens": "generated tokens per request",
-    "tgi_request_input_length": "input tokens per request",
-}
+
+def _names() -> ServerMetrics:
+    """The served engine's metric names (TGI's: the load users speak its protocol)."""
+    return engine_for().server_metrics
 
 
 def _buckets(series: Series, name: str) -> list[tuple[float, float]]:
@@ -58,8 +55,9 @@ def _quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
 
 def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
     """Per histogram: count, mean, ~p50 and ~p99 over the run; failures by `err`; request counters."""
+    names = _names()
     out: dict[str, Any] = {"histograms": {}, "failures": {}, "counters": {}}
-    for name, meaning in SERVER_HISTOGRAMS.items():
+    for name, meaning in names.histograms.items():
         count = value(after, f"{name}_count") - value(before, f"{name}_count")
         if count <= 0:
             continue
@@ -76,11 +74,11 @@ def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
         }
     errs: dict[str, float] = {}
     for (n, lab), v in after.items():
-        if n == "tgi_request_failure":
-            err = dict(lab).get("err", "unknown")
+        if n == names.failures:
+            err = dict(lab).get(names.failure_label, "unknown")
             errs[err] = errs.get(err, 0.0) + v - before.get((n, lab), 0.0)
     out["failures"] = {k: v for k, v in errs.items() if v}
-    for name in ("tgi_request_count", "tgi_request_success"):
+    for name in names.request_counters:
         out["counters"][name] = value(after, name) - value(before, name)
     return out
 
@@ -91,18 +89,19 @@ def side_by_side(client: Mapping[str, Any], server: Mapping[str, Any]) -> list[t
     def ms(v: Any) -> str:
         return "-" if v is None else f"{float(v) * 1000:.2f} ms"
 
+    names = _names()
     hist = server.get("histograms", {})
     rows = []
     e2e = client.get("e2e_s") or {}
-    rows.append(("e2e mean", ms(e2e.get("mean")), ms(hist.get("tgi_request_duration", {}).get("mean"))))
-    rows.append(("queue mean", "-", ms(hist.get("tgi_request_queue_duration", {}).get("mean"))))
-    rows.append(("inference mean", "-", ms(hist.get("tgi_request_inference_duration", {}).get("mean"))))
+    rows.append(("e2e mean", ms(e2e.get("mean")), ms(hist.get(names.e2e, {}).get("mean"))))
+    rows.append(("queue mean", "-", ms(hist.get(names.queue, {}).get("mean"))))
+    rows.append(("inference mean", "-", ms(hist.get(names.inference, {}).get("mean"))))
     tpot = client.get("tpot_s") or {}
     rows.append(
         (
             "time per token mean",
             ms(tpot.get("mean")),
-            ms(hist.get("tgi_request_mean_time_per_token_duration", {}).get("mean")),
+            ms(hist.get(names.time_per_token, {}).get("mean")),
         )
     )
     return rows

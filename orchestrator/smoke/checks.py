@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.engines.tgi import ENGINE as _TGI
 from orchestrator.engines.tgi import routes
 from orchestrator.smoke.http import HttpReply, SmokeHttp
 from orchestrator.smoke.sse import SseFormatError, json_events
@@ -40,21 +41,16 @@ CHAT = [
 
 MAX_NEW_TOKENS = 8
 
+_METRICS, _STATUS = _TGI.server_metrics, _TGI.status_metrics
+
 REQUIRED_METRICS = (
-    "tgi_request_count",
-    "tgi_request_success",
-    "tgi_request_duration",
-    "tgi_request_validation_duration",
-    "tgi_request_queue_duration",
-    "tgi_request_inference_duration",
-    "tgi_request_mean_time_per_token_duration",
-    "tgi_request_input_length",
-    "tgi_request_generated_tokens",
-    "tgi_queue_size",
-    "tgi_batch_current_size",
+    *_METRICS.request_counters,
+    *_METRICS.histograms,
+    _STATUS.queue,
+    _STATUS.running,
 )
-"""TGI metric families that exist once the earlier checks have run (series appear on first use). Not
-`tgi_request_failure`: it only appears after a failure, which would tie this check to the over-long-prompt one."""
+"""TGI metric families that exist once the earlier checks have run (series appear on first use). Not the
+failure counter: it only appears after a failure, which would tie this check to the over-long-prompt one."""
 
 FINISH_REASONS = {"length", "eos_token", "stop_sequence"}
 CHAT_FINISH_REASONS = {"stop", "length", "stop_sequence"}

@@ -6,8 +6,17 @@ this face assembles them into the one record the rest of the orchestrator uses.
 
 from __future__ import annotations
 
-from orchestrator.engines.base import Engine, ProbeRequest, Routes, StatusMetrics
-from orchestrator.engines.tgi import diagnosis, launch, launcher_flags, log_lines, routes, rules, versions
+from orchestrator.engines.base import Engine, ProbeRequest, Routes
+from orchestrator.engines.tgi import (
+    diagnosis,
+    launch,
+    launcher_flags,
+    log_lines,
+    metrics,
+    routes,
+    rules,
+    versions,
+)
 
 __all__ = ["DEFAULT_IMAGE", "DEFAULT_VERSION", "ENGINE"]
 
@@ -32,7 +41,8 @@ ENGINE = Engine(
     readiness_probe=ProbeRequest(
         "POST", routes.GENERATE, {"inputs": "Hello", "parameters": {"max_new_tokens": 1}}
     ),
-    status_metrics=StatusMetrics(queue="tgi_queue_size", running="tgi_batch_current_size"),
+    status_metrics=metrics.STATUS,
+    server_metrics=metrics.SERVER,
     owned_flags=launcher_flags.OWNED_FLAGS,
     secret_flags=launcher_flags.SECRET_FLAGS,
     parse_version=versions.parse_version,

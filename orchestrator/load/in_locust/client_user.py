@@ -14,6 +14,7 @@ import os
 import time
 from typing import Any
 
+from orchestrator.engines.tgi import routes
 from orchestrator.load.figures import Sample
 from orchestrator.load.in_locust.users import TGIUser
 from orchestrator.load.options import API_KEY_ENV
@@ -29,7 +30,7 @@ class ClientUser(TGIUser):
 
     abstract = False
     scenario = "client"
-    path = "/generate_stream"
+    path = routes.GENERATE_STREAM
     weight = 1
 
     def on_start(self) -> None:

@@ -21,6 +21,7 @@ import gevent
 from geventhttpclient import HTTPClient
 from locust import User, constant, task
 
+from orchestrator.engines.tgi import routes
 from orchestrator.load.figures import Sample
 from orchestrator.load.in_locust.runtime import LoadRuntime, get_runtime
 from orchestrator.load.in_locust.wire import stamped_lines
@@ -219,7 +220,7 @@ class GenerateUser(TGIUser):
 
     abstract = False
     scenario = "generate"
-    path = "/generate"
+    path = routes.GENERATE
     weight = 1
 
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
@@ -260,7 +261,7 @@ class StreamUser(TGIUser):
 
     abstract = False
     scenario = "stream"
-    path = "/generate_stream"
+    path = routes.GENERATE_STREAM
     weight = 2
 
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
@@ -277,7 +278,7 @@ class ChatUser(TGIUser):
 
     abstract = False
     scenario = "chat"
-    path = "/v1/chat/completions"
+    path = routes.CHAT
     weight = 2
 
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
