@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrator.cli.options import exit_on_errors
+from orchestrator.cli.options import exit_on_errors, make_console
 from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE
 
 if TYPE_CHECKING:
@@ -60,14 +60,13 @@ def _load_settings() -> "Settings":
 
 def _print_result(result: "LoadResult") -> None:
     """Tables and lines on stdout; text from the run (warnings, paths, errors) is printed as text, not markup."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from orchestrator.load.table import arrivals_line, figure_table, run_title, server_rows
 
     summary = result.summary
-    console = Console(soft_wrap=True)
+    console = make_console()
     table = Table(
         title=escape(run_title(summary)),
         caption="exact percentiles from every request; definitions in summary.json and docs/loadtest.md",
@@ -116,10 +115,9 @@ def _print_problems(console: Any, problems: list[str]) -> None:
 
 
 def _print_sweep(sweep: "SweepResult") -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=True)
+    console = make_console()
     table = Table(title="Rate sweep (open loop)")
     for column in (
         "rate",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from orchestrator.errors import ConfigError, ConfigProblem, DeploymentError
+from orchestrator.errors import ConfigError, ConfigProblem, DeploymentNotFoundError
 from orchestrator.smoke.checks import Expectations
 from orchestrator.smoke.http import HttpxSmokeHttp
 from orchestrator.smoke.results import SmokeReport
@@ -143,7 +143,7 @@ def deployed(settings: Settings, deployer: Deployer) -> Iterator[str]:
 def _url_for_name(name: str, deployer: Deployer) -> str:
     endpoint = deployer.endpoint_of(name)
     if endpoint is None:
-        raise DeploymentError(
+        raise DeploymentNotFoundError(
             f"no deployment named {name!r} is running",
             cause="`orchestrator smoke --name` looks the container up by name on the local Docker Engine",
             fix="check `orchestrator status`, start it with `orchestrator up`, or pass --url",

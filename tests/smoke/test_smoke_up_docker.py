@@ -113,7 +113,7 @@ def test_smoke_name_finds_a_running_deployment(
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(done.stdout)["url"] == f"http://127.0.0.1:{settings.host.port}"
         missing = run_orchestrator("smoke", "--name", name + "-absent", cwd=tmp_path, timeout=120)
-        assert missing.returncode == 4 and "no deployment named" in missing.stderr
+        assert missing.returncode == 2 and "no deployment named" in missing.stderr  # a wrong --name, README
     finally:
         deploy.down(name)
         assert _gone(docker_client, name)
