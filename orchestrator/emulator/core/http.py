@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from orchestrator.emulator.core import arrival_watch
+
 __all__ = [
     "ARRIVAL_KEY",
     "Headers",
@@ -53,7 +55,9 @@ ARRIVAL_KEY = "tgi_emulator.arrival"
 
 
 def arrival_of(scope: Scope) -> float:
-    """When the request arrived: the server protocol's stamp, else now (under another ASGI server)."""
+    """When the request arrived: the server protocol's stamp, else now (under another ASGI server). Called as a
+    handler starts, it also notes the arrival of requests still waiting to be read (`arrival_watch.sweep`)."""
+    arrival_watch.sweep()
     stamp = scope.get("extensions", {}).get(ARRIVAL_KEY)
     return float(stamp["perf_counter"]) if stamp else time.perf_counter()
 
