@@ -22,8 +22,13 @@ _waiting: dict[int, float] = {}
 
 def watch(fd: int) -> None:
     """Start noticing bytes arriving on connection `fd`."""
-    if _poller is not None:
+    if _poller is None:
+        return
+    _waiting.pop(fd, None)  # a reused descriptor number carries nothing of the connection that had it
+    try:
         _poller.register(fd, _EDGE_IN)
+    except FileExistsError:  # the old connection on this number was not forgotten yet
+        _poller.modify(fd, _EDGE_IN)
 
 
 def forget(fd: int) -> None:
