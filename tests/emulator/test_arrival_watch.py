@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ep
 def test_waiting_bytes_get_the_sweep_time_and_a_read_consumes_it() -> None:
     server, client = socket.socketpair()
     try:
-        arrival_watch.watch(server.fileno())
+        arrival_watch.watch(server.fileno(), server)
         arrival_watch.sweep()
         assert arrival_watch.take(server.fileno()) is None  # nothing arrived yet
         sent = time.perf_counter()
@@ -39,7 +39,7 @@ def test_waiting_bytes_get_the_sweep_time_and_a_read_consumes_it() -> None:
         again = arrival_watch.take(server.fileno())
         assert again is not None and again >= later  # a new arrival, a new stamp
     finally:
-        arrival_watch.forget(server.fileno())
+        arrival_watch.forget(server.fileno(), server)
         server.close()
         client.close()
 
@@ -47,14 +47,28 @@ def test_waiting_bytes_get_the_sweep_time_and_a_read_consumes_it() -> None:
 def test_a_forgotten_connection_keeps_no_stamp() -> None:
     server, client = socket.socketpair()
     try:
-        arrival_watch.watch(server.fileno())
+        arrival_watch.watch(server.fileno(), server)
         client.sendall(b"x")
         arrival_watch.sweep()
-        arrival_watch.forget(server.fileno())
+        arrival_watch.forget(server.fileno(), server)
         assert arrival_watch.take(server.fileno()) is None
         client.sendall(b"y")
         arrival_watch.sweep()
         assert arrival_watch.take(server.fileno()) is None  # no longer watched
     finally:
+        server.close()
+        client.close()
+
+
+def test_an_old_connection_does_not_forget_a_newer_one_on_the_same_number() -> None:
+    server, client = socket.socketpair()
+    try:
+        arrival_watch.watch(server.fileno(), "new connection")
+        arrival_watch.forget(server.fileno(), "old connection")  # its close was processed late
+        client.sendall(b"x")
+        arrival_watch.sweep()
+        assert arrival_watch.take(server.fileno()) is not None  # still watched for the newer owner
+    finally:
+        arrival_watch.forget(server.fileno(), "new connection")
         server.close()
         client.close()

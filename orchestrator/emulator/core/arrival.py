@@ -32,11 +32,11 @@ class ArrivalStampingProtocol(HttpToolsProtocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:
             self._fd = sock.fileno()
-            arrival_watch.watch(self._fd)
+            arrival_watch.watch(self._fd, self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._fd >= 0:
-            arrival_watch.forget(self._fd)
+            arrival_watch.forget(self._fd, self)
             self._fd = -1
         super().connection_lost(exc)
 

@@ -18,21 +18,26 @@ __all__ = ["forget", "sweep", "take", "watch"]
 _EDGE_IN = getattr(select, "EPOLLIN", 0) | getattr(select, "EPOLLET", 0)
 _poller = select.epoll() if hasattr(select, "epoll") else None
 _waiting: dict[int, float] = {}
+_owner: dict[int, object] = {}
 
 
-def watch(fd: int) -> None:
-    """Start noticing bytes arriving on connection `fd`."""
+def watch(fd: int, owner: object) -> None:
+    """Start noticing bytes arriving on connection `fd`, which `owner` (its protocol) reads."""
     if _poller is None:
         return
-    _waiting.pop(fd, None)  # a reused descriptor number carries nothing of the connection that had it
+    _waiting.pop(fd, None)
+    _owner[fd] = owner  # a reused descriptor number carries nothing of the connection that had it
     try:
         _poller.register(fd, _EDGE_IN)
     except FileExistsError:  # the old connection on this number was not forgotten yet
         _poller.modify(fd, _EDGE_IN)
 
 
-def forget(fd: int) -> None:
-    """The connection is closed: stop watching it."""
+def forget(fd: int, owner: object) -> None:
+    """`owner`'s connection is closed: stop watching it (unless the number already serves a newer connection)."""
+    if _owner.get(fd) is not owner:
+        return
+    del _owner[fd]
     _waiting.pop(fd, None)
     if _poller is not None:
         with contextlib.suppress(OSError, ValueError):  # already closed, or never watched
