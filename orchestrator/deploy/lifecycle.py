@@ -116,6 +116,8 @@ class _Trail:
         self.step = ""
         self.predates = False
         self.removing = False  # a clean-up removal is under way (a second Ctrl-C may cut it short)
+        # a create request was cut short: the engine may still be creating the container
+        self.creating = False
 
     def touch(self, engine: DockerRuntime, container: str, step: str, *, predates: bool = False) -> None:
         self.engine, self.container, self.step, self.predates = engine, container, step, predates
@@ -133,13 +135,33 @@ def _finish_removal(engine: DockerRuntime, name: str, wait: float = 10.0) -> Con
     return found
 
 
+CREATE_SETTLE_SECONDS = 3.0
+"""How long a create request cut short by Ctrl-C is given to land on the engine (it goes on without the client)."""
+
+
+def _settle_creation(engine: DockerRuntime, trail: _Trail, name: str) -> ContainerInfo | None:
+    """The client gave up on a create, the engine may not have: watch for the container to appear, remove it."""
+    deadline = time.monotonic() + CREATE_SETTLE_SECONDS
+    found = engine.inspect(name)
+    while found is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = engine.inspect(name)
+    if found is None:
+        return None
+    found = _finish_removal(engine, name)
+    trail.step += "; the engine finished creating it after the interrupt, " + (
+        "and it was removed" if found is None else "and it could not be removed"
+    )
+    return found
+
+
 def _interrupted(trail: _Trail) -> UpInterrupted:
     """What is really there after Ctrl-C: the engine's answer for the container `up` touched, if any."""
     name, engine = trail.container, trail.engine
     if name is None or engine is None:
         return UpInterrupted(trail.left)
     try:
-        found = engine.inspect(name)
+        found = _settle_creation(engine, trail, name) if trail.creating else engine.inspect(name)
         if found is not None and trail.removing:
             found = _finish_removal(engine, name)
             trail.step += "; the removal was finished" if found is None else "; it could not be removed"
@@ -329,9 +351,9 @@ def _launch(
     try:
         container_id = engine.create(plan)  # removes its secret files itself when it fails
     except KeyboardInterrupt:
-        # The engine may have created it just before the interrupt (our name, checked free by preflight).
-        with contextlib.suppress(Exception):
-            engine.remove(plan.container_name, force=True)  # not there: not an error
+        # The engine may have created it, or may still be creating it (our name, checked free by preflight):
+        # `_interrupted` waits for an in-flight creation to land and removes it, then reports what is left.
+        trail.creating = True
         raise
     trail.step = "interrupted while it was starting"
     try:

@@ -309,3 +309,51 @@ def test_ctrl_c_while_attached_leaves_the_existing_container_running(settings: S
         deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
     assert "left as it was, still running" in caught.value.left and "removed" not in caught.value.left
     assert runtime.calls == [] and "old" in runtime.containers
+
+
+class _CreateLandsLate(FakeRuntime):
+    """Ctrl-C cuts the create request short; the engine goes on and the container appears a moment later."""
+
+    def __init__(self, lands_after_looks: int) -> None:
+        super().__init__()
+        self.pending: LaunchPlan | None = None
+        self.looks_left = lands_after_looks
+
+    def create(self, plan: LaunchPlan) -> str:
+        self.calls.append("create-cut")
+        self.pending = plan
+        raise KeyboardInterrupt
+
+    def inspect(self, id_or_name: str) -> ContainerInfo | None:
+        if self.pending is not None:
+            if self.looks_left == 0:
+                self.containers["c1"] = _info(
+                    "c1", self.pending.container_name, "created", self.pending.labels
+                )
+                self.pending = None
+            self.looks_left -= 1
+        return super().inspect(id_or_name)
+
+
+def test_ctrl_c_during_create_removes_a_container_the_engine_creates_afterwards(settings: Settings) -> None:
+    runtime = _CreateLandsLate(lands_after_looks=3)
+    with pytest.raises(deploy.UpInterrupted) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    name = settings.host.container_name
+    assert caught.value.left == (
+        f"no container {name} is left (interrupted while creating it; the engine finished creating it after "
+        "the interrupt, and it was removed)"
+    )
+    assert caught.value.leftover is None and runtime.containers == {}
+    assert "remove" in runtime.calls
+
+
+def test_ctrl_c_during_create_that_never_lands_leaves_nothing(settings: Settings) -> None:
+    runtime = _CreateLandsLate(lands_after_looks=10_000)
+    with pytest.raises(deploy.UpInterrupted) as caught:
+        deploy.up(settings, runtime=runtime)  # type: ignore[arg-type]
+    assert (
+        caught.value.left
+        == f"no container {settings.host.container_name} is left (interrupted while creating it)"
+    )
+    assert runtime.containers == {}
