@@ -13,12 +13,16 @@ import json
 import operator
 import os
 import socket
+import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Outcome", "Targets", "free_port", "render_table"]
+__all__ = ["Outcome", "Targets", "free_port", "instant_emulator", "render_table"]
 
 RESULTS_ENV = "BENCHMARK_RESULTS"
 OVERRIDES_ENV = "BENCHMARK_TARGETS"
@@ -35,6 +39,36 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def instant_emulator(*, pin_self: bool = False) -> Iterator[int]:
+    """`python -m orchestrator.emulator` (instant profile) on a free loopback port, on the last core (and this
+    process on the others with `pin_self`), until it answers `/health`; yields the port, stops it afterwards."""
+    port = free_port()
+    command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", "127.0.0.1",
+               "--emulator-profile", "instant"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) > 1:
+        os.sched_setaffinity(process.pid, {cores[-1]})  # the server on another core than the client
+        if pin_self:
+            os.sched_setaffinity(0, set(cores[:-1]))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the emulator did not become ready within 30 s") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @dataclass(frozen=True)

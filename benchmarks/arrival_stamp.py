@@ -19,48 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from _support import free_port
+from _support import instant_emulator
 
 TARGET_MS = 0.5
 HOST = "127.0.0.1"
-
-
-@contextmanager
-def emulator() -> Iterator[int]:
-    """Start `python -m orchestrator.emulator` (instant profile) on its own core; yield its port."""
-    port = free_port()
-    command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", HOST,
-               "--emulator-profile", "instant"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cores) > 1:
-        os.sched_setaffinity(process.pid, {cores[-1]})
-        os.sched_setaffinity(0, set(cores[:-1]))
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the emulator did not become ready within 30 s") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _request(port: int, words: int) -> bytes:
@@ -139,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     spread: list[
         float
     ] = []  # each arrival's delay beyond its burst's earliest: the cost of arriving together
-    with emulator() as port:
+    with instant_emulator(pin_self=True) as port:
         for _ in range(args.rounds):
             burst = one_round(port, args.clients)
             delays.extend(burst)

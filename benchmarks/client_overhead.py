@@ -20,14 +20,12 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from _support import Targets, free_port
+from _support import Targets, instant_emulator
 from huggingface_hub import InferenceClient
 
 from orchestrator.client import TGIClient
@@ -41,29 +39,8 @@ def emulator(url: str | None) -> Iterator[str]:
     if url:
         yield url.rstrip("/")
         return
-    port = free_port()
-    command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", "127.0.0.1",
-               "--emulator-profile", "instant"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cores) > 1:
-        os.sched_setaffinity(process.pid, {cores[-1]})  # the server on another core than the client
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the emulator did not become ready within 30 s") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with instant_emulator() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _percentile(values: list[float], q: float) -> float:
