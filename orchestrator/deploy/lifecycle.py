@@ -6,8 +6,9 @@ idempotent: our running container with the same settings hash is reused; a diffe
 `recreate`. The restart policy switches to `on-failure` only once the server is ready, so a crash during
 start-up is diagnosed instead of restarted in a loop. The CLI (`orchestrator.cli.deploy_cmd`) only renders.
 
-Helpers with one job each: `pull_follow` (pull progress and stall), `readiness` (the wait), `startup_diagnosis`
-(failure -> cause and fix), `deploy_status` (`status`, re-exported here), `deployment_info` (the values).
+Helpers with one job each: `pull_follow` (pull progress and stall), `readiness` (the wait), `diagnosis`
+(failure -> cause and fix), `interrupts` (what Ctrl-C left), `status` (`status`, re-exported here), `info` (the
+values).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.deploy.diagnosis import deployment_error
 from orchestrator.deploy.info import DeploymentInfo, DeploymentStatus, deployment_info
+from orchestrator.deploy.interrupts import Trail, UpInterrupted, interrupted
 from orchestrator.deploy.probes import probe_generate, probe_health
 from orchestrator.deploy.pull_follow import follow_pull
 from orchestrator.deploy.readiness import (
@@ -92,99 +94,6 @@ def _connect(runtime: DockerRuntime | None) -> DockerRuntime:
     return connect()
 
 
-class UpInterrupted(KeyboardInterrupt):
-    """Ctrl-C during `up`; `left` says in words what is there afterwards (the CLI prints it), and `leftover`
-    names a container this `up` created or was replacing that is still there (`orchestrator down` removes it)."""
-
-    def __init__(self, left: str, leftover: str | None = None) -> None:
-        super().__init__(left)
-        self.left = left
-        self.leftover = leftover
-
-
-class _Trail:
-    """What `up` is doing, kept current step by step, and which container it touches, for `UpInterrupted`.
-
-    Words alone cannot say what a second Ctrl-C cut short (a removal the engine finished anyway), so once a
-    container is involved the engine is asked afterwards (`_interrupted`).
-    """
-
-    def __init__(self) -> None:
-        self.left = "nothing was created (interrupted before any container or pull was started)"
-        self.engine: DockerRuntime | None = None
-        self.container: str | None = None
-        self.step = ""
-        self.predates = False
-        self.removing = False  # a clean-up removal is under way (a second Ctrl-C may cut it short)
-        # a create request was cut short: the engine may still be creating the container
-        self.creating = False
-
-    def touch(self, engine: DockerRuntime, container: str, step: str, *, predates: bool = False) -> None:
-        self.engine, self.container, self.step, self.predates = engine, container, step, predates
-
-
-def _finish_removal(engine: DockerRuntime, name: str, wait: float = 10.0) -> ContainerInfo | None:
-    """A removal cut short by a second Ctrl-C may or may not have reached the engine, so what is left would be a
-    guess: ask again (a forced removal is idempotent; one already in progress is waited for), then look."""
-    engine.remove(name, force=True)
-    deadline = time.monotonic() + wait
-    found = engine.inspect(name)
-    while found is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
-        found = engine.inspect(name)
-    return found
-
-
-CREATE_SETTLE_SECONDS = 3.0
-"""How long a create request cut short by Ctrl-C is given to land on the engine (it goes on without the client)."""
-
-
-def _settle_creation(engine: DockerRuntime, trail: _Trail, name: str) -> ContainerInfo | None:
-    """The client gave up on a create, the engine may not have: watch for the container to appear, remove it."""
-    deadline = time.monotonic() + CREATE_SETTLE_SECONDS
-    found = engine.inspect(name)
-    while found is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-        found = engine.inspect(name)
-    if found is None:
-        return None
-    found = _finish_removal(engine, name)
-    trail.step += "; the engine finished creating it after the interrupt, " + (
-        "and it was removed" if found is None else "and it could not be removed"
-    )
-    return found
-
-
-def _interrupted(trail: _Trail) -> UpInterrupted:
-    """What is really there after Ctrl-C: the engine's answer for the container `up` touched, if any."""
-    name, engine = trail.container, trail.engine
-    if name is None or engine is None:
-        return UpInterrupted(trail.left)
-    try:
-        found = _settle_creation(engine, trail, name) if trail.creating else engine.inspect(name)
-        if found is not None and trail.removing:
-            found = _finish_removal(engine, name)
-            trail.step += "; the removal was finished" if found is None else "; it could not be removed"
-    except (Exception, KeyboardInterrupt):
-        return UpInterrupted(
-            f"container {name} may be left ({trail.step}; the engine could not be asked)",
-            leftover=name,
-        )
-    if trail.predates:
-        state = (
-            "still running" if found is not None and found.running else (found.status if found else "gone")
-        )
-        return UpInterrupted(
-            f"the existing container {name} (started before this command) was left as it was, {state}"
-        )
-    if found is None and trail.removing:
-        with contextlib.suppress(Exception, KeyboardInterrupt):
-            engine.remove_secrets(name)  # the cut-short clean-up did not get to its secret files
-    if found is None:
-        return UpInterrupted(f"no container {name} is left ({trail.step})")
-    return UpInterrupted(f"container {name} is left, {found.status} ({trail.step})", leftover=name)
-
-
 def up(
     settings: Settings,
     *,
@@ -197,13 +106,13 @@ def up(
 
     Ctrl-C raises `UpInterrupted` (a `KeyboardInterrupt`) whose `left` tells what the engine holds afterwards.
     """
-    trail = _Trail()
+    trail = Trail()
     try:
         return _up(settings, recreate, keep_failed, progress, runtime, trail)
     except UpInterrupted:
         raise
     except KeyboardInterrupt as exc:
-        raise _interrupted(trail) from exc
+        raise interrupted(trail) from exc
 
 
 def _up(
@@ -212,7 +121,7 @@ def _up(
     keep_failed: bool,
     progress: ProgressCallback | None,
     runtime: DockerRuntime | None,
-    trail: _Trail,
+    trail: Trail,
 ) -> DeploymentInfo:
     from orchestrator.deploy.preflight import gpus_requested, run_preflight
     from orchestrator.launch.plan import build_plan
@@ -283,7 +192,7 @@ def _attach(
     settings: Settings,
     tracker: StartupTracker,
     emit: ProgressCallback,
-    trail: _Trail,
+    trail: Trail,
 ) -> DeploymentInfo:
     """Same settings, container running: nothing to do if it serves; otherwise wait for it like a fresh start."""
     info = deployment_info(existing)
@@ -320,7 +229,7 @@ def _attach(
 
 
 def _ensure_image(
-    engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback, trail: _Trail
+    engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback, trail: Trail
 ) -> None:
     """Pull only when the image is missing locally (progress and stall limit: `pull_follow`)."""
     if engine.image_exists(image):
@@ -337,7 +246,7 @@ def _launch(
     settings: Settings,
     tracker: StartupTracker,
     emit: ProgressCallback,
-    trail: _Trail,
+    trail: Trail,
     *,
     keep_failed: bool,
     action: str,
@@ -352,7 +261,7 @@ def _launch(
         container_id = engine.create(plan)  # removes its secret files itself when it fails
     except KeyboardInterrupt:
         # The engine may have created it, or may still be creating it (our name, checked free by preflight):
-        # `_interrupted` waits for an in-flight creation to land and removes it, then reports what is left.
+        # `interrupted` waits for an in-flight creation to land and removes it, then reports what is left.
         trail.creating = True
         raise
     trail.step = "interrupted while it was starting"
@@ -393,7 +302,7 @@ def _cleanup(
     keep_failed: bool,
     emit: ProgressCallback,
     tracker: StartupTracker,
-    trail: _Trail,
+    trail: Trail,
     interrupted: bool = False,
 ) -> None:
     if keep_failed:
@@ -403,7 +312,7 @@ def _cleanup(
     trail.step, trail.removing = "interrupted again while removing the half-started one", True
     if interrupted:  # a failure has said its last word already; an interrupt is told what happens now
         _emit_info(emit, tracker, f"interrupted: removing the half-started container {name}")
-    with contextlib.suppress(Exception):  # still there: `_interrupted` or the error says so
+    with contextlib.suppress(Exception):  # still there: `interrupted` or the error says so
         engine.remove(container_id, force=True)
     trail.step, trail.removing = "interrupted while it was starting; the half-started one was removed", False
     engine.remove_secrets(name)
