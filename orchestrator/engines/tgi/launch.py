@@ -8,7 +8,7 @@ and the Hub token reach the launcher through files and an exporting wrapper (`or
 from __future__ import annotations
 
 from orchestrator.engines.base import EngineLaunch, LaunchValues, Version
-from orchestrator.engines.tgi.versions import DTYPE_COMPATIBLE_QUANTIZE, facts_for
+from orchestrator.engines.tgi.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for
 
 __all__ = ["CONTAINER_PORT", "DATA_DIR", "launch"]
 
@@ -34,7 +34,7 @@ def launch(version: Version, values: LaunchValues) -> EngineLaunch:
     """The launcher arguments and image facts for TGI `version`."""
     facts = facts_for(version)
     return EngineLaunch(
-        command=_command(values, version),
+        command=_command(values, facts),
         environment={facts.cache_env: DATA_DIR},
         image_entrypoint=facts.entrypoint,
         data_dir=DATA_DIR,
@@ -45,17 +45,15 @@ def launch(version: Version, values: LaunchValues) -> EngineLaunch:
     )
 
 
-def _command(values: LaunchValues, version: Version) -> list[str]:
-    facts = facts_for(version)
+def _command(values: LaunchValues, facts: TgiFacts) -> list[str]:
     limits = values.limits
     args = ["--model-id", values.model_id]
     if values.revision:
         args += ["--revision", values.revision]
     if values.quantize:
         args += ["--quantize", values.quantize]
-    if (
-        values.dtype and (values.quantize or None) in DTYPE_COMPATIBLE_QUANTIZE
-    ):  # never with AWQ (nor gptq...)
+    # never with AWQ (nor gptq...): TGI's shard aborts on --dtype with those
+    if values.dtype and (values.quantize or None) in DTYPE_COMPATIBLE_QUANTIZE:
         args += ["--dtype", values.dtype]
     args += [facts.input_limit_flag, str(limits["max_input_tokens"])]
     for flag, name in _OPTIONAL_LIMITS:
