@@ -96,6 +96,8 @@ class StatusMetrics:
 
     queue: str
     running: str
+    kv_cache_usage: str | None = None
+    """A 0-1 gauge of KV-cache blocks in use, where the engine exports one (vLLM)."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ Series carry the labels `model_name` and `engine`; counters end in `_total` on t
 
 from __future__ import annotations
 
-__all__ = ["KV_CACHE_USAGE", "QUEUE", "RUNNING"]
+from orchestrator.engines.base import StatusMetrics
 
-QUEUE = "vllm:num_requests_waiting"
-RUNNING = "vllm:num_requests_running"
-KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"
-"""0-1: the share of KV-cache blocks in use."""
+__all__ = ["STATUS"]
+
+STATUS = StatusMetrics(
+    queue="vllm:num_requests_waiting",
+    running="vllm:num_requests_running",
+    kv_cache_usage="vllm:kv_cache_usage_perc",
+)
