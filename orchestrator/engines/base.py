@@ -129,6 +129,9 @@ class LaunchValues:
     num_shard: int
     usage_stats: str
     extra_args: Sequence[str]
+    stop_grace: float = 120.0
+    """`timeouts.stop_grace`: how long `down` lets the server drain before the kill (an engine whose drain is a
+    flag derives it from this, so no stream is cut)."""
 
 
 @dataclass(frozen=True)
@@ -215,3 +218,6 @@ class Engine:
     tidy_line: Callable[[str], str]
     diagnose: Callable[[Sequence[str], DiagnosisContext, Sequence[str]], Diagnosis | None]
     """(log lines, context, secrets) -> the known cause of a failed start, or None."""
+    silent_download: bool = False
+    """True when the engine logs nothing while it downloads weights (vLLM): the start-up wait then counts the
+    cache directory growing as progress, instead of new log lines."""

@@ -59,6 +59,8 @@ class DiagnosisContext:
     image: str = ""
     shm_size: str = "1g"
     gpus: str = "all"
+    gpu_memory_fraction: float | None = None
+    """`limits.gpu_memory_fraction`; None: the engine's own default."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ SERVER = ServerMetrics(
     time_per_token="vllm:request_time_per_output_token_seconds",
     failures="vllm:request_success_total",
     failure_label="finished_reason",
-    request_counters=("vllm:request_success_total", "vllm:prompt_tokens_total", "vllm:generation_tokens_total"),
+    request_counters=(
+        "vllm:request_success_total",
+        "vllm:prompt_tokens_total",
+        "vllm:generation_tokens_total",
+    ),
 )
 """Minimal stand-in so the engine record builds; the vllm-client branch owns the full record (take theirs)."""
