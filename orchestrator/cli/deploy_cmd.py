@@ -183,7 +183,7 @@ def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
         load = (
             f"{row.queue_size if row.queue_size is not None else '-'}/"
             f"{row.running_batch if row.running_batch is not None else '-'}"
-        )
+        ) + (f" kv {row.kv_cache_usage:.0%}" if row.kv_cache_usage is not None else "")
         out.append(
             [
                 info.name,

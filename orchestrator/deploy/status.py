@@ -60,7 +60,11 @@ def phase_without_health(
 def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
     """One `status` row: Docker's state, then `/health`, then `/info` and `/metrics` when it serves."""
     info = deployment_info(container)
-    served = engine_for(info.engine)
+    try:
+        served = engine_for(info.engine)
+    except ValueError:  # made by a newer orchestrator, or a label edited by hand: say so, do not guess
+        phase = container.status if container.running else f"exited ({container.exit_code})"
+        return DeploymentStatus(info, f"{phase}; engine {info.engine!r} unknown to this orchestrator")
     if container.status == "restarting":
         return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
     if not container.running:
@@ -93,12 +97,14 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
                 if isinstance(data.get(key), int):
                     limits[key] = data[key]
     queue_size = running = None
+    kv_usage: float | None = None
     metrics = http_get(info.endpoint, served.routes.metrics, timeout=PROBE_TIMEOUT)
     if metrics is not None and metrics[0] == 200:
         series = parse_prometheus(metrics[1].decode("utf-8", "replace"))
         names = served.status_metrics
         queue_size, running = (_count(gauge(series, n)) for n in (names.queue, names.running))
-    return DeploymentStatus(info, "ready", limits, queue_size, running, version)
+        kv_usage = gauge(series, names.kv_cache_usage) if names.kv_cache_usage else None
+    return DeploymentStatus(info, "ready", limits, queue_size, running, version, kv_usage)
 
 
 def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> list[DeploymentStatus]:
