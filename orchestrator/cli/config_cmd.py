@@ -84,8 +84,9 @@ def validate(*, settings: "Settings") -> None:
     """Check the settings against the engine's rules (TGI's or vLLM's) and ours; exit 2 listing every problem."""
     from orchestrator.config.validation import warnings
 
-    version = settings.engine.version_text
-    print(f"OK: settings are valid for {settings.serving_engine.name} {version} ({settings.engine.image}).")
+    engine, version = settings.serving_engine, settings.engine.version
+    shown = engine.format_version(version) if version else settings.engine.version_text
+    print(f"OK: settings are valid for {engine.name} {shown} ({settings.engine.image}).")
     for warning in warnings(settings):
         print(f"warning: {warning}")
 

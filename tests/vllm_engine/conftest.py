@@ -1,0 +1,3 @@
+from tests.plan.helpers import isolated
+
+__all__ = ["isolated"]
