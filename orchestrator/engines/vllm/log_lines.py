@@ -39,12 +39,12 @@ _MILESTONES: tuple[tuple[str, Phase], ...] = (
 _SERVING = "Application startup complete."
 _NOISE = ("Route: ", "Waiting for application startup", "Started server process")
 
+_PROC = r"^(?:\((?P<proc>[\w-]+) pid=\d+\)\s+)?"  # (APIServer pid=1), (EngineCore_DP0 pid=87)
 _PREFIX = re.compile(
-    r"^(?:\((?P<proc>[\w-]+) pid=\d+\)\s+)?"  # (APIServer pid=1), (EngineCore_DP0 pid=87)
-    r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+"
+    _PROC + r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+"
     r"\[?[\w/.-]+\.py:\d+\]\s*"
 )
-_UVICORN = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):\s+")
+_UVICORN = re.compile(_PROC + r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):\s+")
 
 
 def phase_of_line(line: str) -> Phase | None:
