@@ -13,12 +13,14 @@ from collections.abc import Iterable, Sequence
 
 from orchestrator.engines.diagnosis import (
     API_PORT_TAKEN,
+    DISK_FULL,
     IMAGE_NOT_FOUND,
     REGISTRY_UNREACHABLE,
     Diagnosis,
     DiagnosisContext,
     DiagnosisRule,
     diagnose_with,
+    hub_refused,
     rule,
 )
 
@@ -100,15 +102,6 @@ def _heads(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     )
 
 
-def _gated(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        "the Hugging Face Hub refused the download (401/403): the model is gated or private, or the token is "
-        "missing, wrong or expired",
-        "accept the model's licence on huggingface.co with your account, then set secrets.hf_token "
-        "(ORCHESTRATOR_SECRETS__HF_TOKEN or the config file) to a valid read token",
-    )
-
-
 def _invalid_repo(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     return (
         f"vLLM found no model at {match['model']!r}: no such Hub repository (or it is gated and no token was "
@@ -156,14 +149,6 @@ def _cuda_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str
         "vLLM found no usable CUDA GPU inside the container",
         f"check `nvidia-smi` on the host and host.gpus (now {ctx.gpus}); the NVIDIA Container Toolkit must be "
         "installed and the Docker Engine restarted",
-    )
-
-
-def _disk_full(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        "the disk holding the weights cache (host.cache_dir, mounted at /data) is full",
-        "free space there (the AWQ weights need about 4.2 GB) or point host.cache_dir "
-        "(ORCHESTRATOR_HOST__CACHE_DIR) at a larger disk",
     )
 
 
@@ -262,7 +247,7 @@ RULES: tuple[DiagnosisRule, ...] = (
         "gated_or_bad_token",
         r"GatedRepoError|Cannot access gated repo|401 Client Error|Access to model .* is restricted|"
         r"Invalid (?:user )?token",
-        _gated,
+        hub_refused,
     ),
     rule(
         "invalid_repo",
@@ -282,7 +267,7 @@ RULES: tuple[DiagnosisRule, ...] = (
         r"no CUDA-capable device|Failed to infer device type",
         _cuda_missing,
     ),
-    rule("disk_full", r"No space left on device|Errno 28", _disk_full),
+    DISK_FULL,
     rule(
         "entrypoint_missing",
         r"exec:? (?:\"|')?(?P<path>[^\s:\"']+)(?:\"|')?:? (?:executable file not found|not found|"
