@@ -62,7 +62,7 @@ class VllmApp:
         except VllmError as error:
             headers: Headers = []
             if self.retry_after is not None and error.status == 503:
-                headers.append((b"retry-after", str(self.retry_after).encode()))
+                headers.append((b"retry-after", f"{self.retry_after:g}".encode()))
             await send_json(send, error.status, error.body(), headers)
         except Exception:
             traceback.print_exc()

@@ -98,16 +98,23 @@ async def _stream(service: VllmService, job: Job, send: Send, head: dict[str, An
                       f'"logprobs":null,"finish_reason":null}}]}}\n\n' for index in range(len(job.generations)))  # fmt: skip
     await send({"type": "http.response.body", "body": opening.encode(), "more_body": True})
 
-    def chunk(choice: int, i: int) -> str:
+    ended: set[int] = set()
+
+    def chunk(choice: int, i: int | None) -> str:
+        """Token `i`'s chunk, or (None) the closing chunk of a sequence ended without a token (an abort)."""
         generation = job.generations[choice]
-        text = render.token_text(service, job, generation, i)
-        last = generation.finished and i == len(generation.ids) - 1
-        logprobs = json_text(_logprobs(service, generation, i, i + 1)) if want_logprobs else "null"
+        text = "" if i is None else render.token_text(service, job, generation, i)
+        last = i is None or (generation.finished and i == len(generation.ids) - 1)
+        if last:
+            ended.add(choice)
+        logprobs = (
+            json_text(_logprobs(service, generation, i, i + 1)) if want_logprobs and i is not None else "null"
+        )
         finish = json_text(render.finish_of(generation)) if last else "null"
         reason = f',"stop_reason":{json_text(render.stop_reason(generation))}' if last else ""
         tail = ""
         if continuous:
-            tail = f',"usage":{json_text(render.usage(job, i + 1, nulls=False))}'
+            tail = f',"usage":{json_text(render.usage(job, len(generation.ids) if i is None else i + 1, nulls=False))}'
         elif last and not include_usage:
             tail = f',"system_fingerprint":{fingerprint}'
         return (f'data: {prefix}{{"index":{choice},"delta":{{"content":{json_text(text)}}},"logprobs":{logprobs},'
@@ -117,8 +124,8 @@ async def _stream(service: VllmService, job: Job, send: Send, head: dict[str, An
     finish_all(service, [job])
     if not connected:
         return
-    closing = ""
+    closing = "" if error else "".join(chunk(c, None) for c in range(len(job.generations)) if c not in ended)
     if include_usage and error is None:
-        closing = (f'data: {prefix}],"usage":{json_text(render.usage(job, nulls=False))},'
+        closing += (f'data: {prefix}],"usage":{json_text(render.usage(job, nulls=False))},'
                    f'"system_fingerprint":{fingerprint}}}\n\n')  # fmt: skip
     await send({"type": "http.response.body", "body": (closing + DONE).encode(), "more_body": False})

@@ -125,19 +125,24 @@ async def _stream(service: VllmService, jobs: list[Job], send: Send, head: dict[
     await start(send, headers)
     pairs = [(job, g) for job in jobs for g in job.generations]
 
-    def chunk(choice: int, i: int) -> str:
+    ended: set[int] = set()
+
+    def chunk(choice: int, i: int | None) -> str:
+        """Token `i`'s chunk, or (None) the closing chunk of a sequence ended without a token (an abort)."""
         job, generation = pairs[choice]
-        text = render.token_text(service, job, generation, i)
-        last = generation.finished and i == len(generation.ids) - 1
+        text = "" if i is None else render.token_text(service, job, generation, i)
+        last = i is None or (generation.finished and i == len(generation.ids) - 1)
         if not text and not last:
             return ""
-        logprobs = (json_text(_logprobs(service, generation, i, i + 1, 0)) if job.sampling.logprobs is not None
-                    else "null")  # fmt: skip
+        if last:
+            ended.add(choice)
+        logprobs = (json_text(_logprobs(service, generation, i, i + 1, 0))
+                    if job.sampling.logprobs is not None and i is not None else "null")  # fmt: skip
         finish = json_text(render.finish_of(generation)) if last else "null"
         reason = json_text(render.stop_reason(generation)) if last else "null"
         tail = ""
         if continuous:
-            tail = f',"usage":{json_text(render.usage(job, i + 1, nulls=False))}'
+            tail = f',"usage":{json_text(render.usage(job, len(generation.ids) if i is None else i + 1, nulls=False))}'
         elif last and not include_usage:
             tail = f',"system_fingerprint":{fingerprint}'
         return (f'data: {prefix}{{"index":{choice},"text":{json_text(text)},"logprobs":{logprobs},'
@@ -147,11 +152,11 @@ async def _stream(service: VllmService, jobs: list[Job], send: Send, head: dict[
     finish_all(service, jobs)
     if not connected:
         return
-    closing = ""
+    closing = "" if error else "".join(chunk(c, None) for c in range(len(pairs)) if c not in ended)
     if include_usage and error is None:
         totals = {"prompt_tokens": 0, "total_tokens": 0, "completion_tokens": 0}
         for job in jobs:
             for key in totals:
                 totals[key] += render.usage(job)[key]
-        closing = f'data: {prefix}],"usage":{json_text(totals)},"system_fingerprint":{fingerprint}}}\n\n'
+        closing += f'data: {prefix}],"usage":{json_text(totals)},"system_fingerprint":{fingerprint}}}\n\n'
     await send({"type": "http.response.body", "body": (closing + DONE).encode(), "more_body": False})
