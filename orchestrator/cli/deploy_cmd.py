@@ -101,7 +101,8 @@ def up_cmd(
     ] = False,
     as_json: _JSON = False,
 ) -> None:
-    """Start TGI (or the emulator image) and wait until it is ready: pull, start, download, load, warm up."""
+    """Start TGI or vLLM (--engine; or an emulator image) and wait until it is ready: pull, start, download, load,
+    warm up."""
     if dry_run:
         from orchestrator.launch.docker_command import render_docker_run
         from orchestrator.launch.plan import build_plan

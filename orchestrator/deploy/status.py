@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from orchestrator.deploy.info import DeploymentStatus, deployment_info
 from orchestrator.deploy.probes import check_health, http_get
 from orchestrator.engines import Engine, Phase, engine_for
+from orchestrator.engines.diagnosis import DiagnosisContext
 from orchestrator.formats.prometheus import gauge, parse_prometheus
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
         return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
     if not container.running:
         phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
+        if container.status == "exited":  # why, when its logs say (vLLM may exit 0 when its engine core dies)
+            found = served.diagnose(engine.logs(container.id, tail=200), DiagnosisContext(), ())
+            phase += f": {found.cause}" if found is not None else ""
         return DeploymentStatus(info, phase)
     health = check_health(info.endpoint, served.routes.health, timeout=PROBE_TIMEOUT)
     if health.code is not None and health.code != 200:

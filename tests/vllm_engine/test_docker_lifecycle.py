@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,37 +19,24 @@ from orchestrator.config.settings import Settings
 from orchestrator.deploy import lifecycle as deploy
 from orchestrator.deploy.readiness import Phase, ProgressEvent
 from orchestrator.errors import DeploymentError
-from tests.fixtures.docker_engine import require_or_skip
 from tests.fixtures.emulator import free_port
 from tests.runtime.conftest import MANAGED
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-IMAGE = os.environ.get("ORCHESTRATOR_TEST_EMULATOR_VLLM_IMAGE", "tgi-orchestrator/emulator-vllm:0.33.0")
 API_KEY = "sk-vllm-lifecycle-key-0042"
 HF_TOKEN = "hf_VLLMtokenNEVERshownANYWHERE012345"
-
-
-@pytest.fixture(scope="module")
-def vllm_image(docker_client: Any) -> str:
-    import docker.errors
-
-    try:
-        docker_client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        require_or_skip(f"image {IMAGE} is not built: run compose/build-emulator-image.sh")
-    return IMAGE
 
 
 Factory = Callable[..., Settings]
 
 
 @pytest.fixture
-def vllm_settings(isolated_env: Path, vllm_image: str, deployment_name: str) -> Factory:
+def vllm_settings(isolated_env: Path, emulator_vllm_image: str, deployment_name: str) -> Factory:
     def factory(*emulator_args: str, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "engine.kind": "vllm",
-            "engine.image": vllm_image,
+            "engine.image": emulator_vllm_image,
             "engine.extra_args": ["--emulator-profile", "instant", *emulator_args],
             "host.gpus": "none",
             "host.port": free_port(),

@@ -92,3 +92,21 @@ def test_an_unknown_engine_label_is_shown_not_a_crash(vllm_server: int) -> None:
     assert row.phase == "running; engine 'sglang' unknown to this orchestrator"
     row = probe_status(_Runtime(), _container(vllm_server, "sglang", "exited"))  # type: ignore[arg-type]
     assert row.phase == "exited (0); engine 'sglang' unknown to this orchestrator"
+
+
+class _DeadRuntime:
+    """A vLLM whose engine core died while serving: the server stopped, maybe with exit code 0."""
+
+    def logs(self, container_id: str, tail: int | None = None) -> list[str]:
+        return [
+            "(APIServer pid=1) INFO:     Application startup complete.",
+            "(EngineCore pid=212) ERROR 12-02 04:01:12 [core.py:1120] EngineCore encountered a fatal error.",
+            "vllm.v1.engine.exceptions.EngineDeadError: EngineCore encountered an issue. See stack trace (above) for "
+            "the root cause.",
+        ]
+
+
+def test_an_exited_vllm_says_its_engine_died_while_serving(vllm_server: int) -> None:
+    row = probe_status(_DeadRuntime(), _container(vllm_server, "vllm", "exited"))  # type: ignore[arg-type]
+    assert row.phase.startswith("exited (0): vLLM's engine core process died while serving")
+    assert probe_status(_Runtime(), _container(vllm_server, "vllm", "exited")).phase == "exited (0)"  # type: ignore[arg-type]
