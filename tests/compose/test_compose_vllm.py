@@ -3,15 +3,25 @@ the TGI services, through `docker-compose config` (Debian's Compose v1) as well 
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
 import pytest
 import yaml
 
 from orchestrator.config.engine_choice import as_engine
 from orchestrator.config.loading import load_settings
 from orchestrator.errors import ConfigError
-from orchestrator.launch.compose import render_compose
+from orchestrator.launch.compose import render_compose, write_compose
 from orchestrator.launch.plan import build_plan
 from tests.compose.test_compose_config import _seconds, compose_config
+from tests.compose.test_compose_emulator import TOKEN, _env, compose_up
+from tests.fixtures.emulator import free_port
+
+API_KEY = "sk-compose-vllm-key-0042"
 
 LIMIT_OVERRIDES = {
     "ORCHESTRATOR_HOST__PORT": "18080",
@@ -111,3 +121,42 @@ def test_settings_vllm_refuses_leave_the_profile_out_with_the_reason() -> None:
         ConfigError, match="max_batch_prefill_tokens"
     ):  # vLLM's own settings: refused as always
         render_compose(as_engine(settings, "vllm"))
+
+
+@pytest.mark.docker
+def test_vllm_profile_runs_the_vllm_emulator_image_with_both_secrets_by_file(
+    tmp_path: Path, docker_client: Any, emulator_vllm_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_SECRETS__API_KEY", API_KEY)
+    settings = load_settings(
+        {
+            "engine.kind": "vllm",
+            "engine.image": emulator_vllm_image,
+            "engine.extra_args": ["--emulator-profile", "instant"],
+            "host.gpus": "none",
+        },
+        env_file=None,
+    )
+    compose_file = write_compose(settings, tmp_path / "compose" / "docker-compose.yml")
+    (tmp_path / "api_key").write_text(API_KEY)
+    port = free_port()
+    env = {**_env(tmp_path, port), "TGI_API_KEY_FILE": str(tmp_path / "api_key")}
+    with compose_up(
+        compose_file, env, docker_client, wait_healthy=False, profiles=("vllm",), service="vllm"
+    ) as c:
+        url = f"http://127.0.0.1:{port}/v1/completions"
+        body = json.dumps({"prompt": "Hi", "max_tokens": 2}).encode()
+        headers = {"Content-Type": "application/json"}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=10)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, body, {**headers, "Authorization": f"Bearer {API_KEY}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.loads(answer.read())["usage"]["completion_tokens"] == 2
+        assert c.attrs["HostConfig"]["PortBindings"]["8000/tcp"] == [
+            {"HostIp": "127.0.0.1", "HostPort": str(port)}
+        ]
+        environ = c.exec_run(["cat", "/proc/1/environ"]).output
+        assert f"VLLM_API_KEY={API_KEY}".encode() in environ and f"HF_TOKEN={TOKEN}".encode() in environ
+        assert API_KEY not in str(c.attrs["Config"]) and TOKEN not in str(c.attrs["Config"])
+        assert "vLLM server version 0.33.0" in c.logs().decode(errors="replace")
