@@ -259,6 +259,10 @@ def main() -> int:
     targets = Targets("emulator_throughput")
     for name in engines:
         measure(PERSONALITIES[name], args, results, targets)
+    if {"tgi", "vllm"} <= set(engines):  # side by side: how the vLLM personality compares in this same run
+        figures = ("stream_tokens_per_s", "generate_requests_per_s", "rss_mb_open_streams")
+        results["vllm_to_tgi"] = {f: round(float(results[f"vllm_{f}"]) / float(results[f]), 2)  # type: ignore[arg-type]
+                                  for f in figures if results.get(f)}  # fmt: skip
     print(json.dumps(results, indent=2))
     return targets.exit_code()
 
