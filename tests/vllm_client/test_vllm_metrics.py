@@ -11,7 +11,7 @@ from orchestrator.engines.vllm.metrics import SERVER
 def test_every_histogram_is_a_vllm_histogram_of_the_reference() -> None:
     names = [*SERVER.histograms, SERVER.e2e, SERVER.queue, SERVER.inference, SERVER.time_per_token]
     names += [n for n in (SERVER.ttft, SERVER.inter_token) if n]
-    assert all(re.fullmatch(r"vllm:[a-z_]+", n) for n in names)
+    assert all(re.fullmatch(r"vllm:[a-z0-9_]+", n) for n in names)
     assert {SERVER.e2e, SERVER.queue, SERVER.inference, SERVER.time_per_token} <= set(SERVER.histograms)
     assert SERVER.ttft in SERVER.histograms and SERVER.inter_token in SERVER.histograms
     assert set(SERVER.histograms) == {
