@@ -18,20 +18,12 @@ import httpx2
 from orchestrator.client.endpoints import Endpoint, EndpointPool
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import (
-    StreamReader,
-    build_chat_body,
-    build_generate_body,
-    chat_reader,
-    generated_text,
-    merge_parameters,
-    overlay,
-    parse_generate,
-    request_headers,
-)
+from orchestrator.client.protocol import StreamReader, chat_reader, merge_parameters, overlay, request_headers
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryBudget, RetryPolicy
 from orchestrator.client.translate import error_from_exception, error_from_response, key_was_sent
+from orchestrator.client.wire import TGI_WIRE, Wire, wire_for
+from orchestrator.engines.detection import Detected
 
 if TYPE_CHECKING:
     from orchestrator.tokens import MistralTokenizer
@@ -140,8 +132,11 @@ class ClientBase:
         preset: SamplingPreset | None = MISTRAL_MODEL_CARD,
         headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
+        engine: str | None = None,
     ) -> None:
         urls = [url] if isinstance(url, str) else list(url)
+        self._wire: Wire | None = None if engine is None else wire_for(engine)
+        self._detected: Detected | None = None
         self.policy = policy or RetryPolicy()
         self.preset = preset
         self._pool = EndpointPool(urls, self.policy.cooldown)
@@ -181,6 +176,9 @@ class ClientBase:
     def from_settings(cls: type[C], settings: Any, **kwargs: Any) -> C:
         """A client for the deployment described by `orchestrator.config.settings.Settings` (URL and API key)."""
         kwargs.setdefault("api_key", settings.secrets.api_key)
+        kind = getattr(getattr(settings, "engine", None), "kind", None)
+        if isinstance(kind, str):
+            kwargs.setdefault("engine", kind)
         return cls(str(settings.endpoint), **kwargs)
 
     @classmethod
@@ -210,6 +208,16 @@ class ClientBase:
         return self._pool.urls
 
     @property
+    def engine(self) -> str | None:
+        """The engine this client speaks to (`tgi`, `vllm`): given, or detected; None until detected."""
+        return None if self._wire is None else self._wire.kind
+
+    @property
+    def detected(self) -> Detected | None:
+        """What `detect_engine` found (engine, version, model, context length), once it ran."""
+        return self._detected
+
+    @property
     def budget(self) -> RetryBudget:
         """The retry budget shared by this client's calls (tokens, calls, retries, refusals)."""
         return self._budget
@@ -222,7 +230,8 @@ class ClientBase:
     def __repr__(self) -> str:
         auth = "api_key=***" if self._api_key else "no api_key"
         preset = self.preset.name if self.preset else None
-        return f"{type(self).__name__}({self.endpoints!r}, {auth}, preset={preset!r}, policy={self.policy!r})"
+        engine = f", engine={self.engine!r}" if self._wire is not None else ""
+        return f"{type(self).__name__}({self.endpoints!r}, {auth}, preset={preset!r}{engine}, policy={self.policy!r})"
 
     # -- local tokenizer ------------------------------------------------------------------------------------
 
@@ -253,6 +262,32 @@ class ClientBase:
         out: dict[str, Any] = {k: v for k, v in self._headers.items() if k != "content-type"}
         out.setdefault("authorization", None)
         return out
+
+    # -- the engine ---------------------------------------------------------------------------------------
+
+    def _wire_or_default(self) -> Wire:
+        """The wire to try: the engine's, or TGI's until detection says otherwise (see `_may_detect`)."""
+        return self._wire or TGI_WIRE
+
+    def _may_detect(self, error: TGIError) -> bool:
+        """Whether a failure of a not-yet-detected client calls for detection: a 404 (vLLM has no `/generate`,
+        and no model called `tgi`), so a TGI endpoint costs no extra request."""
+        return self._wire is None and error.status == 404
+
+    def _use(self, found: Detected) -> Detected:
+        self._detected = found
+        self._wire = wire_for(found)
+        return found
+
+    @staticmethod
+    def _info_of(found: Detected) -> dict[str, Any]:
+        """`info()` for an engine without `/info` (vLLM): what detection learnt, in `/info`'s names."""
+        return {
+            "model_id": found.model,
+            "max_total_tokens": found.max_context,
+            "version": found.version,
+            "engine": found.kind,
+        }
 
     # -- per-call helpers -----------------------------------------------------------------------------------
 
@@ -291,6 +326,7 @@ class ClientBase:
 
     def _prepare_generate(
         self,
+        wire: Wire,
         operation: str,
         prompt: str,
         details: bool,
@@ -312,18 +348,25 @@ class ClientBase:
             "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
             "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
         }  # fmt: skip
-        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=details)
+        params = self._parameters(preset, explicit, parameters)
+        if operation == "stream":
+            body = wire.stream_body(prompt, params)
+        else:
+            body = wire.generate_body(prompt, params, details)
         return body, self._context(operation, deadline)
 
     @staticmethod
-    def _generate_result(response: httpx2.Response, ctx: CallContext, details: bool) -> str | GenerateResult:
+    def _generate_result(
+        wire: Wire, response: httpx2.Response, ctx: CallContext, details: bool
+    ) -> str | GenerateResult:
         """What `generate` returns: just the text (fast path), or a `GenerateResult` with details."""
         if not details:
-            return generated_text(response.content)
-        return parse_generate(response.content, response.headers, ctx.stats, ctx.endpoint or "")
+            return wire.text(response.content)
+        return wire.result(response.content, response.headers, ctx.stats, ctx.endpoint or "")
 
     def _prepare_chat(
         self,
+        wire: Wire,
         messages: Sequence[Mapping[str, Any]],
         stream: bool,
         preset: SamplingPreset | None,
@@ -345,17 +388,18 @@ class ClientBase:
             "seed": seed,
         }
         params = self._chat_parameters(preset, explicit, parameters)
-        if stream:
-            body = build_chat_body(messages, params, stream=True)
-            return ChatCall(body=body), self._context("chat_stream", deadline)
+        if stream or not wire.chat_via_hub:
+            body = wire.chat_body(messages, params, stream)
+            return ChatCall(body=body), self._context("chat_stream" if stream else "chat", deadline)
         known, extra = split_chat_arguments(params)
         ctx = self._context("chat", deadline)
         return ChatCall(messages=[dict(m) for m in messages], known=known, extra=extra), ctx
 
 
 class ChatCall:
-    """A prepared chat call: for `chat`, the arguments of huggingface_hub's `chat_completion` (see `send`); for
-    `chat_stream`, the raw body and `make`, the reader factory parsing chunks into huggingface_hub's dataclasses."""
+    """A prepared chat call: for `chat` on TGI, the arguments of huggingface_hub's `chat_completion` (see `send`);
+    else the raw body, with `make` (the reader factory parsing stream chunks into huggingface_hub's dataclasses)
+    and `parse` (a whole answer into its `ChatCompletionOutput`)."""
 
     __slots__ = ("body", "extra", "known", "make", "messages")
 
@@ -376,6 +420,15 @@ class ChatCall:
         self.make: Callable[[str, CallStats], StreamReader[ChatCompletionStreamOutput]] = chat_reader(
             ChatCompletionStreamOutput.parse_obj_as_instance
         )
+
+    @staticmethod
+    def parse(body: bytes) -> Any:
+        """A non-streamed `/v1/chat/completions` answer as huggingface_hub's `ChatCompletionOutput`."""
+        import json
+
+        from huggingface_hub import ChatCompletionOutput
+
+        return ChatCompletionOutput.parse_obj_as_instance(json.loads(body))
 
     def send(self, client: Any) -> Any:
         """One `chat_completion` call on an (Async)InferenceClient: its result, or its coroutine."""
