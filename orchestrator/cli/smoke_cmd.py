@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrator.cli.engine_choice import engine_given
 from orchestrator.cli.options import exit_on_errors, make_console, settings_command
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def smoke_command(
             api_key=api_key_from(settings, api_key_env),
             timeout=timeout,
             progress=_print_progress,
-            engine=_engine_given(settings),
+            engine=engine_given(settings),
         )
     if as_json:
         from orchestrator.smoke.render import to_json_data
@@ -117,15 +118,6 @@ def smoke_command(
             _write_junit(report, junit_xml)
     if not report.ok:
         raise typer.Exit(code=SMOKE_FAILED_EXIT)
-
-
-def _engine_given(settings: "Settings") -> str | None:
-    """`engine.kind` when the user set it (flag, environment, files), else None: smoke follows the endpoint."""
-    engine = getattr(settings, "engine", None)
-    if engine is None or settings.source_of("engine.kind") == "default":
-        return None
-    kind = getattr(engine, "kind", None)
-    return str(getattr(kind, "value", kind)) if kind is not None else None
 
 
 def _print_progress(event: Any) -> None:
