@@ -11,6 +11,7 @@ wire.py       one engine's routes, bodies and readers (`Wire`); given by `engine
 endpoints.py  replica balancing: fewest in flight, cool-down after connection errors and 503
 presets.py    named sampling presets (MISTRAL_MODEL_CARD)
 base.py       construction, secrets, local tokenizer, per-call statistics, each method's preparation
+chat_call.py  a prepared chat call: huggingface_hub's arguments (TGI) or a raw body, and its parsers
 sync_client.py  the thin shell that moves bytes (blocking); the one source of both clients
 streams.py    the open streams handed to callers (blocking); open_stream.py holds their shared state
 async_*.py    GENERATED from sync_client.py, streams.py, retry_loop.py by `python -m orchestrator.client._generate_async`

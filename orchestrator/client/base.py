@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import httpx2
 
+from orchestrator.client.chat_call import ChatCall, split_chat_arguments
 from orchestrator.client.endpoints import Endpoint, EndpointPool
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import StreamReader, chat_reader, merge_parameters, overlay, request_headers
+from orchestrator.client.protocol import merge_parameters, overlay, request_headers
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryBudget, RetryPolicy
 from orchestrator.client.translate import error_from_exception, error_from_response, key_was_sent
@@ -34,19 +35,6 @@ _LAST_STATS: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("
 
 C = TypeVar("C", bound="ClientBase")
 H = TypeVar("H")
-
-# Keyword arguments `InferenceClient.chat_completion` takes itself; any other chat field goes in `extra_body`.
-_CHAT_KWARGS = frozenset(
-    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
-     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
-)  # fmt: skip
-
-
-def split_chat_arguments(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(keyword arguments of `chat_completion`, TGI extras such as `top_k` for its `extra_body`)."""
-    known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
-    extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
-    return known, extra
 
 
 def attempt_timeout(ctx: CallContext) -> Any:
@@ -394,42 +382,3 @@ class ClientBase:
         known, extra = split_chat_arguments(params)
         ctx = self._context("chat", deadline)
         return ChatCall(messages=[dict(m) for m in messages], known=known, extra=extra), ctx
-
-
-class ChatCall:
-    """A prepared chat call: for `chat` on TGI, the arguments of huggingface_hub's `chat_completion` (see `send`);
-    else the raw body, with `make` (the reader factory parsing stream chunks into huggingface_hub's dataclasses)
-    and `parse` (a whole answer into its `ChatCompletionOutput`)."""
-
-    __slots__ = ("body", "extra", "known", "make", "messages")
-
-    def __init__(
-        self,
-        *,
-        body: bytes = b"",
-        messages: list[dict[str, Any]] | None = None,
-        known: dict[str, Any] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        from huggingface_hub import ChatCompletionStreamOutput
-
-        self.body = body
-        self.messages = messages or []
-        self.known = known or {}
-        self.extra = extra or None
-        self.make: Callable[[str, CallStats], StreamReader[ChatCompletionStreamOutput]] = chat_reader(
-            ChatCompletionStreamOutput.parse_obj_as_instance
-        )
-
-    @staticmethod
-    def parse(body: bytes) -> Any:
-        """A non-streamed `/v1/chat/completions` answer as huggingface_hub's `ChatCompletionOutput`."""
-        import json
-
-        from huggingface_hub import ChatCompletionOutput
-
-        return ChatCompletionOutput.parse_obj_as_instance(json.loads(body))
-
-    def send(self, client: Any) -> Any:
-        """One `chat_completion` call on an (Async)InferenceClient: its result, or its coroutine."""
-        return client.chat_completion(self.messages, model="tgi", extra_body=self.extra, **self.known)
