@@ -165,8 +165,8 @@ class ClientBase:
         """A client for the deployment described by `orchestrator.config.settings.Settings` (URL and API key)."""
         kwargs.setdefault("api_key", settings.secrets.api_key)
         kind = getattr(getattr(settings, "engine", None), "kind", None)
-        if isinstance(kind, str):
-            kwargs.setdefault("engine", kind)
+        if kind is not None:  # `engine.kind` where the settings have it (a str or an enum of them)
+            kwargs.setdefault("engine", str(getattr(kind, "value", kind)))
         return cls(str(settings.endpoint), **kwargs)
 
     @classmethod
