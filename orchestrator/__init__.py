@@ -19,8 +19,10 @@ from orchestrator.errors import RuntimeUnavailableError as RuntimeUnavailableErr
 if TYPE_CHECKING:
     from orchestrator.client import GREEDY as GREEDY
     from orchestrator.client import MISTRAL_MODEL_CARD as MISTRAL_MODEL_CARD
+    from orchestrator.client import AsyncClient as AsyncClient
     from orchestrator.client import AsyncTGIClient as AsyncTGIClient
     from orchestrator.client import CallStats as CallStats
+    from orchestrator.client import Client as Client
     from orchestrator.client import GenerateResult as GenerateResult
     from orchestrator.client import RetryBudget as RetryBudget
     from orchestrator.client import RetryPolicy as RetryPolicy
@@ -55,8 +57,10 @@ _LAZY_FROM: dict[str, tuple[str, ...]] = {
     "orchestrator.client": (
         "GREEDY",
         "MISTRAL_MODEL_CARD",
+        "AsyncClient",
         "AsyncTGIClient",
         "CallStats",
+        "Client",
         "GenerateResult",
         "RetryBudget",
         "RetryPolicy",

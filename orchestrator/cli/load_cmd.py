@@ -1,4 +1,4 @@
-"""`orchestrator load`: run a Locust scenario against TGI, print the figures, gate on SLOs.
+"""`orchestrator load`: run a Locust scenario against TGI or vLLM, print the figures, gate on SLOs.
 
 Thin: parse options, call `orchestrator.load.runner` (which runs Locust in a subprocess: `import locust`
 monkey-patches with gevent, which must not happen in the CLI process), render the summary it wrote. The load
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrator.cli.engine_choice import engine_given
 from orchestrator.cli.options import exit_on_errors, make_console
 from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE
 
@@ -188,7 +189,8 @@ def load(
     ] = False,
     **options: Any,
 ) -> None:
-    """Load-test TGI with Locust: exact TTFT/ITL/TPOT/e2e percentiles, open or closed loop, SLO gate, reports."""
+    """Load-test TGI or vLLM (as the endpoint answers, or engine.kind) with Locust: exact TTFT/ITL/TPOT/e2e
+    percentiles, open or closed loop, SLO gate, reports."""
     with exit_on_errors():
         from orchestrator.load.declaration import LoadArgs
         from orchestrator.load.request import LoadRequest, parse_duration
@@ -205,6 +207,7 @@ def load(
             processes=processes,
             options=args,
             api_key=settings.secrets.api_key_text(),
+            engine=engine_given(settings),
         )
         try:
             code = _run(request, sweep, sweep_all, as_json)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrator.cli.engine_choice import engine_given
 from orchestrator.cli.options import exit_on_errors, make_console, settings_command
 
 if TYPE_CHECKING:
@@ -79,8 +80,10 @@ def smoke_command(
         float, typer.Option("--timeout", min=0.1, help="Seconds each request or stream may take.")
     ] = 30.0,
 ) -> None:
-    """Check a TGI endpoint: health, /info, generate, stream, chat (both modes), 422 on over-long prompts, 401
-    without the API key, metrics. For CI: --json, --junit-xml FILE, exit code 0 only when all pass."""
+    """Check a TGI or vLLM endpoint: health, /info (vLLM: /version, /v1/models), generate (vLLM: /v1/completions),
+    stream, chat (both modes), 422 (vLLM: 400) on over-long prompts, 401 without the API key, metrics. The engine's
+    checks run: engine.kind when set, else what the endpoint answers as. For CI: --json, --junit-xml FILE (vLLM's
+    checks named orchestrator-smoke.vllm), exit code 0 only when all pass."""
     from orchestrator.smoke.target import api_key_from, expectations_from, smoke
 
     named = settings.source_of("host.container_name").startswith("flag")
@@ -102,6 +105,7 @@ def smoke_command(
             api_key=api_key_from(settings, api_key_env),
             timeout=timeout,
             progress=_print_progress,
+            engine=engine_given(settings),
         )
     if as_json:
         from orchestrator.smoke.render import to_json_data

@@ -7,7 +7,7 @@ Generated from the blocking `sync_client.py`, where this code is written once: e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx2
@@ -16,11 +16,13 @@ from orchestrator.client.async_retry_loop import run_async
 from orchestrator.client.async_streams import AsyncChatStream, AsyncTokenStream
 from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, check_status
 from orchestrator.client.endpoints import Endpoint
-from orchestrator.client.errors import TGIError
+from orchestrator.client.errors import TGIError, TGIValidationError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import StreamReader, token_reader
+from orchestrator.client.protocol import StreamReader
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy
+from orchestrator.client.wire import Wire
+from orchestrator.engines.detection import TGI_PROBE, VLLM_PROBES, Detected, from_tgi_info, from_vllm_answers
 from orchestrator.engines.tgi import routes
 
 if TYPE_CHECKING:
@@ -32,7 +34,9 @@ T = TypeVar("T")
 
 
 class AsyncTGIClient(ClientBase):
-    """Asyncio client for one or more TGI replicas, with retries, a deadline and a retry budget.
+    """Asyncio client for one or more TGI or vLLM replicas, with retries, a deadline and a retry budget.
+
+    `engine` is `"tgi"`, `"vllm"`, or None to detect it from the endpoint (all replicas serve the same engine).
 
     >>> async with AsyncTGIClient("http://127.0.0.1:8080") as client:
     ...     await client.generate(client.format_prompt("Hello"), max_new_tokens=20)
@@ -48,6 +52,7 @@ class AsyncTGIClient(ClientBase):
         headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
         transport: httpx2.AsyncBaseTransport | None = None,
+        engine: str | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -56,6 +61,7 @@ class AsyncTGIClient(ClientBase):
             preset=preset,
             headers=headers,
             max_connections=max_connections,
+            engine=engine,
         )
         self._http = httpx2.AsyncClient(transport=transport, **self._http_options())
 
@@ -136,6 +142,50 @@ class AsyncTGIClient(ClientBase):
             raise
         return endpoint, response, chunks, reader, pending
 
+    async def _on_engine(self, run_on: Callable[[Wire], Awaitable[T]]) -> T:
+        """`run_on(wire)` on the engine's wire; before detection on TGI's, detecting on a 404 and running again."""
+        wire = self._wire
+        if wire is not None:
+            return await run_on(wire)
+        try:
+            return await run_on(self._wire_or_default())
+        except TGIError as exc:
+            if not self._may_detect(exc):
+                raise
+            found = await self.detect_engine()
+            if found.kind == "tgi":
+                raise
+        return await run_on(self._wire_or_default())
+
+    async def _probe(self, ctx: CallContext) -> Detected:
+        """One detection attempt: TGI's `/info`, else vLLM's `/version` and `/v1/models`."""
+        try:
+            info = await self._request(ctx, "GET", TGI_PROBE, None)
+        except TGIError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            found = from_tgi_info(_json_or_none(info))
+            if found is not None:
+                return found
+        found = None
+        try:
+            version = await self._request(ctx, "GET", VLLM_PROBES[0], None)
+            models = await self._request(ctx, "GET", VLLM_PROBES[1], None)
+        except TGIError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            found = from_vllm_answers(_json_or_none(version), _json_or_none(models))
+        if found is None:
+            raise TGIValidationError(
+                f"{ctx.endpoint} answers neither as TGI ({TGI_PROBE}) nor as vLLM ({', '.join(VLLM_PROBES)}); "
+                "check the URL, or pass engine='tgi' or engine='vllm'",
+                error_type="unknown_engine",
+                endpoint=ctx.endpoint,
+            )
+        return found
+
     # -- public API -----------------------------------------------------------------------------------------
 
     @overload
@@ -196,15 +246,19 @@ class AsyncTGIClient(ClientBase):
         """Generate text for `prompt` (`/generate`); with `details=True` a `GenerateResult` with TGI's details,
         timing headers and call statistics. Keyword arguments override the preset; `parameters` passes any other
         TGI field; `deadline` (seconds) overrides the policy's for this call."""
-        body, ctx = self._prepare_generate(
-            "generate", prompt, details, preset, parameters, deadline,
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
-            repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
-        )  # fmt: skip
-        response = await run_async(
-            lambda c: self._request(c, "POST", routes.GENERATE, body), ctx, self._budget, self._pool
-        )
-        return self._generate_result(response, ctx, details)
+
+        async def run_on(wire: Wire) -> str | GenerateResult:
+            body, ctx = self._prepare_generate(
+                wire, "generate", prompt, details, preset, parameters, deadline,
+                max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
+            )  # fmt: skip
+            response = await run_async(
+                lambda c: self._request(c, "POST", wire.generate_path, body), ctx, self._budget, self._pool
+            )
+            return self._generate_result(wire, response, ctx, details)
+
+        return await self._on_engine(run_on)
 
     async def stream(
         self,
@@ -225,15 +279,22 @@ class AsyncTGIClient(ClientBase):
         """Stream tokens (`/generate_stream`). Opens at once, retrying until the first token has arrived; the
         returned `AsyncTokenStream` yields `TokenEvent`s, the last with `generated_text` and `details`. A failure after
         the first token raises `TGIStreamInterruptedError` with the partial text."""
-        body, ctx = self._prepare_generate(
-            "stream", prompt, True, preset, parameters, deadline,
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
-            repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
-        )  # fmt: skip
-        opened = await run_async(
-            lambda c: self._open(c, routes.GENERATE_STREAM, body, token_reader), ctx, self._budget, self._pool
-        )
-        return AsyncTokenStream(self._pool, *opened, ctx.stats)
+
+        async def run_on(wire: Wire) -> AsyncTokenStream:
+            body, ctx = self._prepare_generate(
+                wire, "stream", prompt, True, preset, parameters, deadline,
+                max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
+            )  # fmt: skip
+            opened = await run_async(
+                lambda c: self._open(c, wire.stream_path, body, wire.token_reader),
+                ctx,
+                self._budget,
+                self._pool,
+            )
+            return AsyncTokenStream(self._pool, *opened, ctx.stats)
+
+        return await self._on_engine(run_on)
 
     async def chat(
         self,
@@ -248,18 +309,31 @@ class AsyncTGIClient(ClientBase):
         parameters: Mapping[str, Any] | None = None,
         deadline: float | None = None,
     ) -> ChatCompletionOutput:
-        """OpenAI-style chat through TGI's `/v1/chat/completions`, via huggingface_hub's `chat_completion`."""
-        call, ctx = self._prepare_chat(
-            messages, False, preset, parameters, deadline,
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
-        )  # fmt: skip
+        """OpenAI-style chat over `/v1/chat/completions` (on TGI via huggingface_hub's `chat_completion`)."""
 
-        async def attempt(c: CallContext) -> ChatCompletionOutput:
-            with self._attempt(c, Exception) as endpoint:
-                out: ChatCompletionOutput = await call.send(self._inference_client(endpoint.url))
-            return out
+        async def run_on(wire: Wire) -> ChatCompletionOutput:
+            call, ctx = self._prepare_chat(
+                wire, messages, False, preset, parameters, deadline,
+                max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+            )  # fmt: skip
+            if not wire.chat_via_hub:
+                response = await run_async(
+                    lambda c: self._request(c, "POST", wire.chat_path, call.body),
+                    ctx,
+                    self._budget,
+                    self._pool,
+                )
+                parsed: ChatCompletionOutput = call.parse(response.content)
+                return parsed
 
-        return await run_async(attempt, ctx, self._budget, self._pool)
+            async def attempt(c: CallContext) -> ChatCompletionOutput:
+                with self._attempt(c, Exception) as endpoint:
+                    out: ChatCompletionOutput = await call.send(self._inference_client(endpoint.url))
+                return out
+
+            return await run_async(attempt, ctx, self._budget, self._pool)
+
+        return await self._on_engine(run_on)
 
     async def chat_stream(
         self,
@@ -275,17 +349,21 @@ class AsyncTGIClient(ClientBase):
         deadline: float | None = None,
     ) -> AsyncChatStream:
         """Stream a chat completion; same retry rules as `stream`. Yields `ChatCompletionStreamOutput` chunks."""
-        call, ctx = self._prepare_chat(
-            messages, True, preset, parameters, deadline,
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
-        )  # fmt: skip
-        opened = await run_async(
-            lambda c: self._open(c, routes.CHAT, call.body, call.make),
-            ctx,
-            self._budget,
-            self._pool,
-        )
-        return AsyncChatStream(self._pool, *opened, ctx.stats)
+
+        async def run_on(wire: Wire) -> AsyncChatStream:
+            call, ctx = self._prepare_chat(
+                wire, messages, True, preset, parameters, deadline,
+                max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+            )  # fmt: skip
+            opened = await run_async(
+                lambda c: self._open(c, wire.chat_path, call.body, call.make),
+                ctx,
+                self._budget,
+                self._pool,
+            )
+            return AsyncChatStream(self._pool, *opened, ctx.stats)
+
+        return await self._on_engine(run_on)
 
     async def health(self) -> bool:
         """Whether any endpoint answers `/health` with 200 now (one try each, no retries, at most 10 s each)."""
@@ -302,10 +380,31 @@ class AsyncTGIClient(ClientBase):
         return False
 
     async def info(self, *, deadline: float | None = None) -> dict[str, Any]:
-        """The deployment's `/info` (model id, limits, version), with retries."""
-        ctx = self._context("info", deadline)
-        response = await run_async(
-            lambda c: self._request(c, "GET", routes.INFO, None), ctx, self._budget, self._pool
-        )
-        data: dict[str, Any] = response.json()
-        return data
+        """The deployment's `/info` (model id, limits, version), with retries; on vLLM, which has no `/info`,
+        the same names filled from `/version` and `/v1/models` (and `engine: "vllm"`)."""
+
+        async def run_on(wire: Wire) -> dict[str, Any]:
+            if wire.kind != "tgi":
+                return self._info_of(self._detected or await self.detect_engine(deadline=deadline))
+            ctx = self._context("info", deadline)
+            response = await run_async(
+                lambda c: self._request(c, "GET", routes.INFO, None), ctx, self._budget, self._pool
+            )
+            data: dict[str, Any] = response.json()
+            return data
+
+        return await self._on_engine(run_on)
+
+    async def detect_engine(self, *, deadline: float | None = None) -> Detected:
+        """Ask the first endpoint which engine it is (TGI's `/info`, else vLLM's `/version` + `/v1/models`),
+        with retries, and speak that engine's wire from now on."""
+        ctx = self._context("detect_engine", deadline)
+        found = await run_async(self._probe, ctx, self._budget, self._pool)
+        return self._use(found)
+
+
+def _json_or_none(response: httpx2.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -15,23 +15,16 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import httpx2
 
+from orchestrator.client.chat_call import ChatCall, split_chat_arguments
 from orchestrator.client.endpoints import Endpoint, EndpointPool
 from orchestrator.client.errors import TGIError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import (
-    StreamReader,
-    build_chat_body,
-    build_generate_body,
-    chat_reader,
-    generated_text,
-    merge_parameters,
-    overlay,
-    parse_generate,
-    request_headers,
-)
+from orchestrator.client.protocol import merge_parameters, overlay, request_headers
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryBudget, RetryPolicy
 from orchestrator.client.translate import error_from_exception, error_from_response, key_was_sent
+from orchestrator.client.wire import TGI_WIRE, Wire, wire_for
+from orchestrator.engines.detection import Detected
 
 if TYPE_CHECKING:
     from orchestrator.tokens import MistralTokenizer
@@ -42,19 +35,6 @@ _LAST_STATS: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("
 
 C = TypeVar("C", bound="ClientBase")
 H = TypeVar("H")
-
-# Keyword arguments `InferenceClient.chat_completion` takes itself; any other chat field goes in `extra_body`.
-_CHAT_KWARGS = frozenset(
-    {"frequency_penalty", "logprobs", "max_tokens", "presence_penalty", "response_format", "seed", "stop",
-     "temperature", "tool_choice", "tool_prompt", "tools", "top_logprobs", "top_p", "stream_options"}
-)  # fmt: skip
-
-
-def split_chat_arguments(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(keyword arguments of `chat_completion`, TGI extras such as `top_k` for its `extra_body`)."""
-    known = {k: v for k, v in params.items() if k in _CHAT_KWARGS}
-    extra = {k: v for k, v in params.items() if k not in _CHAT_KWARGS}
-    return known, extra
 
 
 def attempt_timeout(ctx: CallContext) -> Any:
@@ -140,8 +120,11 @@ class ClientBase:
         preset: SamplingPreset | None = MISTRAL_MODEL_CARD,
         headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
+        engine: str | None = None,
     ) -> None:
         urls = [url] if isinstance(url, str) else list(url)
+        self._wire: Wire | None = None if engine is None else wire_for(engine)
+        self._detected: Detected | None = None
         self.policy = policy or RetryPolicy()
         self.preset = preset
         self._pool = EndpointPool(urls, self.policy.cooldown)
@@ -181,6 +164,9 @@ class ClientBase:
     def from_settings(cls: type[C], settings: Any, **kwargs: Any) -> C:
         """A client for the deployment described by `orchestrator.config.settings.Settings` (URL and API key)."""
         kwargs.setdefault("api_key", settings.secrets.api_key)
+        kind = getattr(getattr(settings, "engine", None), "kind", None)
+        if kind is not None:  # `engine.kind` where the settings have it (a str or an enum of them)
+            kwargs.setdefault("engine", str(getattr(kind, "value", kind)))
         return cls(str(settings.endpoint), **kwargs)
 
     @classmethod
@@ -210,6 +196,16 @@ class ClientBase:
         return self._pool.urls
 
     @property
+    def engine(self) -> str | None:
+        """The engine this client speaks to (`tgi`, `vllm`): given, or detected; None until detected."""
+        return None if self._wire is None else self._wire.kind
+
+    @property
+    def detected(self) -> Detected | None:
+        """What `detect_engine` found (engine, version, model, context length), once it ran."""
+        return self._detected
+
+    @property
     def budget(self) -> RetryBudget:
         """The retry budget shared by this client's calls (tokens, calls, retries, refusals)."""
         return self._budget
@@ -222,7 +218,8 @@ class ClientBase:
     def __repr__(self) -> str:
         auth = "api_key=***" if self._api_key else "no api_key"
         preset = self.preset.name if self.preset else None
-        return f"{type(self).__name__}({self.endpoints!r}, {auth}, preset={preset!r}, policy={self.policy!r})"
+        engine = f", engine={self.engine!r}" if self._wire is not None else ""
+        return f"{type(self).__name__}({self.endpoints!r}, {auth}, preset={preset!r}{engine}, policy={self.policy!r})"
 
     # -- local tokenizer ------------------------------------------------------------------------------------
 
@@ -253,6 +250,32 @@ class ClientBase:
         out: dict[str, Any] = {k: v for k, v in self._headers.items() if k != "content-type"}
         out.setdefault("authorization", None)
         return out
+
+    # -- the engine ---------------------------------------------------------------------------------------
+
+    def _wire_or_default(self) -> Wire:
+        """The wire to try: the engine's, or TGI's until detection says otherwise (see `_may_detect`)."""
+        return self._wire or TGI_WIRE
+
+    def _may_detect(self, error: TGIError) -> bool:
+        """Whether a failure of a not-yet-detected client calls for detection: a 404 (vLLM has no `/generate`,
+        and no model called `tgi`), so a TGI endpoint costs no extra request."""
+        return self._wire is None and error.status == 404
+
+    def _use(self, found: Detected) -> Detected:
+        self._detected = found
+        self._wire = wire_for(found)
+        return found
+
+    @staticmethod
+    def _info_of(found: Detected) -> dict[str, Any]:
+        """`info()` for an engine without `/info` (vLLM): what detection learnt, in `/info`'s names."""
+        return {
+            "model_id": found.model,
+            "max_total_tokens": found.max_context,
+            "version": found.version,
+            "engine": found.kind,
+        }
 
     # -- per-call helpers -----------------------------------------------------------------------------------
 
@@ -291,6 +314,7 @@ class ClientBase:
 
     def _prepare_generate(
         self,
+        wire: Wire,
         operation: str,
         prompt: str,
         details: bool,
@@ -312,18 +336,25 @@ class ClientBase:
             "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
             "repetition_penalty": repetition_penalty, "do_sample": do_sample, "stop": stop, "seed": seed,
         }  # fmt: skip
-        body = build_generate_body(prompt, self._parameters(preset, explicit, parameters), details=details)
+        params = self._parameters(preset, explicit, parameters)
+        if operation == "stream":
+            body = wire.stream_body(prompt, params)
+        else:
+            body = wire.generate_body(prompt, params, details)
         return body, self._context(operation, deadline)
 
     @staticmethod
-    def _generate_result(response: httpx2.Response, ctx: CallContext, details: bool) -> str | GenerateResult:
+    def _generate_result(
+        wire: Wire, response: httpx2.Response, ctx: CallContext, details: bool
+    ) -> str | GenerateResult:
         """What `generate` returns: just the text (fast path), or a `GenerateResult` with details."""
         if not details:
-            return generated_text(response.content)
-        return parse_generate(response.content, response.headers, ctx.stats, ctx.endpoint or "")
+            return wire.text(response.content)
+        return wire.result(response.content, response.headers, ctx.stats, ctx.endpoint or "")
 
     def _prepare_chat(
         self,
+        wire: Wire,
         messages: Sequence[Mapping[str, Any]],
         stream: bool,
         preset: SamplingPreset | None,
@@ -345,38 +376,9 @@ class ClientBase:
             "seed": seed,
         }
         params = self._chat_parameters(preset, explicit, parameters)
-        if stream:
-            body = build_chat_body(messages, params, stream=True)
-            return ChatCall(body=body), self._context("chat_stream", deadline)
+        if stream or not wire.chat_via_hub:
+            body = wire.chat_body(messages, params, stream)
+            return ChatCall(body=body), self._context("chat_stream" if stream else "chat", deadline)
         known, extra = split_chat_arguments(params)
         ctx = self._context("chat", deadline)
         return ChatCall(messages=[dict(m) for m in messages], known=known, extra=extra), ctx
-
-
-class ChatCall:
-    """A prepared chat call: for `chat`, the arguments of huggingface_hub's `chat_completion` (see `send`); for
-    `chat_stream`, the raw body and `make`, the reader factory parsing chunks into huggingface_hub's dataclasses."""
-
-    __slots__ = ("body", "extra", "known", "make", "messages")
-
-    def __init__(
-        self,
-        *,
-        body: bytes = b"",
-        messages: list[dict[str, Any]] | None = None,
-        known: dict[str, Any] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        from huggingface_hub import ChatCompletionStreamOutput
-
-        self.body = body
-        self.messages = messages or []
-        self.known = known or {}
-        self.extra = extra or None
-        self.make: Callable[[str, CallStats], StreamReader[ChatCompletionStreamOutput]] = chat_reader(
-            ChatCompletionStreamOutput.parse_obj_as_instance
-        )
-
-    def send(self, client: Any) -> Any:
-        """One `chat_completion` call on an (Async)InferenceClient: its result, or its coroutine."""
-        return client.chat_completion(self.messages, model="tgi", extra_body=self.extra, **self.known)

@@ -28,6 +28,7 @@ from orchestrator.client.errors import (
     TGIUnavailableError,
 )
 from orchestrator.client.results import CallStats
+from orchestrator.client.translate import GENERATION_500
 
 if TYPE_CHECKING:
     from orchestrator.client.endpoints import EndpointPool
@@ -47,7 +48,8 @@ logger = logging.getLogger("orchestrator.client")
 
 T = TypeVar("T")
 
-_RETRYABLE_GENERATION = frozenset({"generation", "incomplete_generation", None})
+_RETRYABLE_GENERATION = frozenset({*GENERATION_500, None})
+"""TGI's `generation` / `incomplete_generation`, vLLM's `InternalServerError` (the engine failed on the request)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 `generate` and `stream` use one shared `httpx2.Client` connection pool directly with the lean SSE decoder
 (huggingface_hub parses every event into dataclasses, several times slower); `chat` goes through huggingface_hub's
-`InferenceClient.chat_completion`, which stays reachable as `.inference_client` for everything else.
+`InferenceClient.chat_completion` on TGI, which stays reachable as `.inference_client` for everything else.
+Routes and bodies come from the engine's `Wire` (`wire.py`): given (`engine=`), or detected from the endpoint
+(`detect_engine`) when a call on TGI's routes gets a 404, so a TGI endpoint never pays for detection.
 This file is the one source of both clients: `async_client.py` is generated from it
 (`python -m orchestrator.client._generate_async`), so edit here and regenerate.
 """
@@ -16,13 +18,15 @@ import httpx2
 
 from orchestrator.client.base import ClientBase, SecretLike, attempt_timeout, check_status
 from orchestrator.client.endpoints import Endpoint
-from orchestrator.client.errors import TGIError
+from orchestrator.client.errors import TGIError, TGIValidationError
 from orchestrator.client.presets import MISTRAL_MODEL_CARD, SamplingPreset
-from orchestrator.client.protocol import StreamReader, token_reader
+from orchestrator.client.protocol import StreamReader
 from orchestrator.client.results import CallStats, GenerateResult
 from orchestrator.client.retry import CallContext, RetryPolicy
 from orchestrator.client.retry_loop import run_sync
 from orchestrator.client.streams import ChatStream, TokenStream
+from orchestrator.client.wire import Wire
+from orchestrator.engines.detection import TGI_PROBE, VLLM_PROBES, Detected, from_tgi_info, from_vllm_answers
 from orchestrator.engines.tgi import routes
 
 if TYPE_CHECKING:
@@ -34,7 +38,9 @@ T = TypeVar("T")
 
 
 class TGIClient(ClientBase):
-    """Blocking client for one or more TGI replicas, with retries, a deadline and a retry budget.
+    """Blocking client for one or more TGI or vLLM replicas, with retries, a deadline and a retry budget.
+
+    `engine` is `"tgi"`, `"vllm"`, or None to detect it from the endpoint (all replicas serve the same engine).
 
     >>> with TGIClient("http://127.0.0.1:8080") as client:
     ...     client.generate(client.format_prompt("Hello"), max_new_tokens=20)
@@ -50,6 +56,7 @@ class TGIClient(ClientBase):
         headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
         transport: httpx2.BaseTransport | None = None,
+        engine: str | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -58,6 +65,7 @@ class TGIClient(ClientBase):
             preset=preset,
             headers=headers,
             max_connections=max_connections,
+            engine=engine,
         )
         self._http = httpx2.Client(transport=transport, **self._http_options())
 
@@ -138,6 +146,50 @@ class TGIClient(ClientBase):
             raise
         return endpoint, response, chunks, reader, pending
 
+    def _on_engine(self, run_on: Callable[[Wire], T]) -> T:
+        """`run_on(wire)` on the engine's wire; before detection on TGI's, detecting on a 404 and running again."""
+        wire = self._wire
+        if wire is not None:
+            return run_on(wire)
+        try:
+            return run_on(self._wire_or_default())
+        except TGIError as exc:
+            if not self._may_detect(exc):
+                raise
+            found = self.detect_engine()
+            if found.kind == "tgi":
+                raise
+        return run_on(self._wire_or_default())
+
+    def _probe(self, ctx: CallContext) -> Detected:
+        """One detection attempt: TGI's `/info`, else vLLM's `/version` and `/v1/models`."""
+        try:
+            info = self._request(ctx, "GET", TGI_PROBE, None)
+        except TGIError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            found = from_tgi_info(_json_or_none(info))
+            if found is not None:
+                return found
+        found = None
+        try:
+            version = self._request(ctx, "GET", VLLM_PROBES[0], None)
+            models = self._request(ctx, "GET", VLLM_PROBES[1], None)
+        except TGIError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            found = from_vllm_answers(_json_or_none(version), _json_or_none(models))
+        if found is None:
+            raise TGIValidationError(
+                f"{ctx.endpoint} answers neither as TGI ({TGI_PROBE}) nor as vLLM ({', '.join(VLLM_PROBES)}); "
+                "check the URL, or pass engine='tgi' or engine='vllm'",
+                error_type="unknown_engine",
+                endpoint=ctx.endpoint,
+            )
+        return found
+
     # -- public API -----------------------------------------------------------------------------------------
 
     @overload
@@ -198,15 +250,19 @@ class TGIClient(ClientBase):
         """Generate text for `prompt` (`/generate`); with `details=True` a `GenerateResult` with TGI's details,
         timing headers and call statistics. Keyword arguments override the preset; `parameters` passes any other
         TGI field; `deadline` (seconds) overrides the policy's for this call."""
-        body, ctx = self._prepare_generate(
-            "generate", prompt, details, preset, parameters, deadline,
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
-            repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
-        )  # fmt: skip
-        response = run_sync(
-            lambda c: self._request(c, "POST", routes.GENERATE, body), ctx, self._budget, self._pool
-        )
-        return self._generate_result(response, ctx, details)
+
+        def run_on(wire: Wire) -> str | GenerateResult:
+            body, ctx = self._prepare_generate(
+                wire, "generate", prompt, details, preset, parameters, deadline,
+                max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
+            )  # fmt: skip
+            response = run_sync(
+                lambda c: self._request(c, "POST", wire.generate_path, body), ctx, self._budget, self._pool
+            )
+            return self._generate_result(wire, response, ctx, details)
+
+        return self._on_engine(run_on)
 
     def stream(
         self,
@@ -227,15 +283,22 @@ class TGIClient(ClientBase):
         """Stream tokens (`/generate_stream`). Opens at once, retrying until the first token has arrived; the
         returned `TokenStream` yields `TokenEvent`s, the last with `generated_text` and `details`. A failure after
         the first token raises `TGIStreamInterruptedError` with the partial text."""
-        body, ctx = self._prepare_generate(
-            "stream", prompt, True, preset, parameters, deadline,
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
-            repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
-        )  # fmt: skip
-        opened = run_sync(
-            lambda c: self._open(c, routes.GENERATE_STREAM, body, token_reader), ctx, self._budget, self._pool
-        )
-        return TokenStream(self._pool, *opened, ctx.stats)
+
+        def run_on(wire: Wire) -> TokenStream:
+            body, ctx = self._prepare_generate(
+                wire, "stream", prompt, True, preset, parameters, deadline,
+                max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                repetition_penalty=repetition_penalty, do_sample=do_sample, stop=stop, seed=seed,
+            )  # fmt: skip
+            opened = run_sync(
+                lambda c: self._open(c, wire.stream_path, body, wire.token_reader),
+                ctx,
+                self._budget,
+                self._pool,
+            )
+            return TokenStream(self._pool, *opened, ctx.stats)
+
+        return self._on_engine(run_on)
 
     def chat(
         self,
@@ -250,18 +313,31 @@ class TGIClient(ClientBase):
         parameters: Mapping[str, Any] | None = None,
         deadline: float | None = None,
     ) -> ChatCompletionOutput:
-        """OpenAI-style chat through TGI's `/v1/chat/completions`, via huggingface_hub's `chat_completion`."""
-        call, ctx = self._prepare_chat(
-            messages, False, preset, parameters, deadline,
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
-        )  # fmt: skip
+        """OpenAI-style chat over `/v1/chat/completions` (on TGI via huggingface_hub's `chat_completion`)."""
 
-        def attempt(c: CallContext) -> ChatCompletionOutput:
-            with self._attempt(c, Exception) as endpoint:
-                out: ChatCompletionOutput = call.send(self._inference_client(endpoint.url))
-            return out
+        def run_on(wire: Wire) -> ChatCompletionOutput:
+            call, ctx = self._prepare_chat(
+                wire, messages, False, preset, parameters, deadline,
+                max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+            )  # fmt: skip
+            if not wire.chat_via_hub:
+                response = run_sync(
+                    lambda c: self._request(c, "POST", wire.chat_path, call.body),
+                    ctx,
+                    self._budget,
+                    self._pool,
+                )
+                parsed: ChatCompletionOutput = call.parse(response.content)
+                return parsed
 
-        return run_sync(attempt, ctx, self._budget, self._pool)
+            def attempt(c: CallContext) -> ChatCompletionOutput:
+                with self._attempt(c, Exception) as endpoint:
+                    out: ChatCompletionOutput = call.send(self._inference_client(endpoint.url))
+                return out
+
+            return run_sync(attempt, ctx, self._budget, self._pool)
+
+        return self._on_engine(run_on)
 
     def chat_stream(
         self,
@@ -277,17 +353,21 @@ class TGIClient(ClientBase):
         deadline: float | None = None,
     ) -> ChatStream:
         """Stream a chat completion; same retry rules as `stream`. Yields `ChatCompletionStreamOutput` chunks."""
-        call, ctx = self._prepare_chat(
-            messages, True, preset, parameters, deadline,
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
-        )  # fmt: skip
-        opened = run_sync(
-            lambda c: self._open(c, routes.CHAT, call.body, call.make),
-            ctx,
-            self._budget,
-            self._pool,
-        )
-        return ChatStream(self._pool, *opened, ctx.stats)
+
+        def run_on(wire: Wire) -> ChatStream:
+            call, ctx = self._prepare_chat(
+                wire, messages, True, preset, parameters, deadline,
+                max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+            )  # fmt: skip
+            opened = run_sync(
+                lambda c: self._open(c, wire.chat_path, call.body, call.make),
+                ctx,
+                self._budget,
+                self._pool,
+            )
+            return ChatStream(self._pool, *opened, ctx.stats)
+
+        return self._on_engine(run_on)
 
     def health(self) -> bool:
         """Whether any endpoint answers `/health` with 200 now (one try each, no retries, at most 10 s each)."""
@@ -302,10 +382,31 @@ class TGIClient(ClientBase):
         return False
 
     def info(self, *, deadline: float | None = None) -> dict[str, Any]:
-        """The deployment's `/info` (model id, limits, version), with retries."""
-        ctx = self._context("info", deadline)
-        response = run_sync(
-            lambda c: self._request(c, "GET", routes.INFO, None), ctx, self._budget, self._pool
-        )
-        data: dict[str, Any] = response.json()
-        return data
+        """The deployment's `/info` (model id, limits, version), with retries; on vLLM, which has no `/info`,
+        the same names filled from `/version` and `/v1/models` (and `engine: "vllm"`)."""
+
+        def run_on(wire: Wire) -> dict[str, Any]:
+            if wire.kind != "tgi":
+                return self._info_of(self._detected or self.detect_engine(deadline=deadline))
+            ctx = self._context("info", deadline)
+            response = run_sync(
+                lambda c: self._request(c, "GET", routes.INFO, None), ctx, self._budget, self._pool
+            )
+            data: dict[str, Any] = response.json()
+            return data
+
+        return self._on_engine(run_on)
+
+    def detect_engine(self, *, deadline: float | None = None) -> Detected:
+        """Ask the first endpoint which engine it is (TGI's `/info`, else vLLM's `/version` + `/v1/models`),
+        with retries, and speak that engine's wire from now on."""
+        ctx = self._context("detect_engine", deadline)
+        found = run_sync(self._probe, ctx, self._budget, self._pool)
+        return self._use(found)
+
+
+def _json_or_none(response: httpx2.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

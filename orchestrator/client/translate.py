@@ -22,6 +22,7 @@ from orchestrator.client.errors import (
     TGIUnavailableError,
     TGIValidationError,
 )
+from orchestrator.engines.vllm import errors as vllm_errors
 
 __all__ = [
     "error_from_exception",
@@ -41,6 +42,18 @@ _BY_ERROR_TYPE: dict[str, type[TGIError]] = {
     "incomplete_generation_stream": TGIGenerationError,
     "healthcheck": TGIUnavailableError,
 }
+_BY_KIND: dict[str, type[TGIError]] = {
+    "validation": TGIValidationError,
+    "generation": TGIGenerationError,
+    "unavailable": TGIUnavailableError,
+}
+_BY_ERROR_TYPE.update({t: _BY_KIND[kind] for t, kind in vllm_errors.KINDS.items()})
+"""vLLM's error types (`BadRequestError`, `NotFoundError`, ...) by the kind the engine seam gives them."""
+
+GENERATION_500 = frozenset(
+    {"incomplete_generation", "generation", *(t for t, k in vllm_errors.KINDS.items() if k == "generation")}
+)
+"""Error types of a 500 that mean generation failed (retried), not a server bug: TGI's and vLLM's."""
 
 _BY_STATUS: dict[int, type[TGIError]] = {
     400: TGIValidationError,
@@ -92,12 +105,14 @@ def error_from_response(
     *,
     key_sent: bool | None = None,
 ) -> TGIError:
-    """An error for a non-2xx response; TGI's JSON body `{error, error_type}` or a framework's plain text.
+    """An error for a non-2xx response; TGI's JSON body `{error, error_type}`, vLLM's `{error: {message, type,
+    param, code}}` (or `{error: "Unauthorized"}`, `{detail}`), or a framework's plain text.
 
     `key_sent` (whether the request carried an API key, when known) picks the 401 hint.
     """
     server_message: str | None = None
     error_type: str | None = None
+    engine = "TGI"
     text = body[:4096].decode("utf-8", "replace").strip()
     if text:
         server_message = text[:_MAX_MESSAGE]
@@ -114,15 +129,17 @@ def error_from_response(
                 server_message = str(raw_error)[:_MAX_MESSAGE]
             if isinstance(payload.get("error_type"), str):
                 error_type = payload["error_type"]
+            elif vllm_errors.parse_error(payload) is not None:
+                engine = "vLLM"  # TGI's error bodies always name an error_type
     cls = _class_for(status, error_type)
-    if status == 500 and error_type not in ("incomplete_generation", "generation"):
+    if status == 500 and error_type not in GENERATION_500:
         cls = TGIError  # e.g. stream_serialization_error: a server bug, not transient
     retry_after = parse_retry_after(headers.get("retry-after"))
     what = server_message or "(empty body)"
     if status == 401:
         what = _AUTH_HINTS[key_sent]
     return cls(
-        f"TGI answered {status}: {what}",
+        f"{engine} answered {status}: {what}",
         status=status,
         error_type=error_type,
         server_message=server_message,
@@ -158,8 +175,8 @@ def error_from_sse(payload: Mapping[str, Any], endpoint: str | None = None) -> T
     error_type = payload.get("error_type") if isinstance(payload.get("error_type"), str) else None
     if isinstance(raw, Mapping):
         message = str(raw.get("message", ""))
-        code = raw.get("http_status_code")
-        status = int(code) if isinstance(code, int) else None
+        code = raw.get("http_status_code", raw.get("code"))  # TGI's name, vLLM's
+        status = int(code) if isinstance(code, int) and not isinstance(code, bool) else None
         if error_type is None and isinstance(raw.get("type"), str):
             error_type = raw["type"]
     else:

@@ -114,6 +114,17 @@ class ServerMetrics:
     """A counter of failed requests, one series per `failure_label` value."""
     failure_label: str
     request_counters: tuple[str, ...]
+    failure_values: frozenset[str] | None = None
+    """The `failure_label` values that mean a failure, where the counter also counts successes (vLLM's
+    `request_success{finished_reason}`); None: every series of `failures` is one (TGI's `tgi_request_failure`)."""
+    ttft: str | None = None
+    """A time-to-first-token histogram, where the engine measures one (vLLM)."""
+    inter_token: str | None = None
+    """An inter-token latency histogram, where the engine measures one (vLLM)."""
+
+    def is_failure(self, label_value: str) -> bool:
+        """Whether a `failures` series with this `failure_label` value counts failed requests."""
+        return self.failure_values is None or label_value in self.failure_values
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.load.collector import SampleCollector
+from orchestrator.load.engines import server_metrics_of
 from orchestrator.load.figures import DEFINITIONS, Figures, Sample, summarize_by_scenario
 from orchestrator.load.options import LoadOptions
 from orchestrator.load.outcome import SLO_EXIT_CODE, judge
@@ -57,6 +58,8 @@ class RunRecord:
     """when the load stopped (run time over, --requests answered, interrupted); 0: unknown"""
     stop_reason: str = "locust"
     run_time: float | None = None
+    engine: str = "tgi"
+    """The engine loaded (`tgi`, `vllm`): its routes were used and its metric names read."""
 
     @property
     def window(self) -> tuple[float, float] | None:
@@ -109,11 +112,13 @@ class RunRecord:
             server = diff_metrics(
                 parse_prometheus(self.metrics_before.decode("utf-8", "replace")),
                 parse_prometheus(self.metrics_after.decode("utf-8", "replace")),
+                server_metrics_of(self.engine),
             )
         token_check = self.collector.token_check.to_dict()
         arrivals = dict(self.collector.arrivals)
         return {
             "host": self.host,
+            "engine": self.engine,
             "interrupted": self.interrupted,
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,

@@ -85,6 +85,8 @@ class LoadRequest:
     api_key: str | None = field(default=None, repr=False, compare=False)
     """TGI's API key (the settings' `secrets.api_key`): handed to the Locust processes in their environment
     (`ORCHESTRATOR_SECRETS__API_KEY`), never on their command line; kept out of the repr."""
+    engine: str | None = None
+    """The engine to load (`tgi`, `vllm`); None: detected from the endpoint when the run starts."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, LoadArgs):

@@ -13,6 +13,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from orchestrator.load.engines import ENGINE_ENV, detect_engine, wire_for
 from orchestrator.load.locust_command import build_command, child_env
 from orchestrator.load.locust_process import LocustInterrupted, LocustTimeout, run_locust
 from orchestrator.load.report import SUMMARY_FILE
@@ -76,6 +77,10 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     `LocustInterrupted` (exit 130) when interrupted before it wrote one."""
     require_load_extra()
     req.checked_options()
+    try:
+        engine = wire_for(req.engine or detect_engine(req.url, req.api_key)).kind
+    except ValueError as exc:
+        raise LoadError(str(exc)) from None
     cmd = build_command(req)
     summary_path = req.report_dir / SUMMARY_FILE
     log_file = req.report_dir / "locust.log"
@@ -90,7 +95,8 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
         limit = req.duration_s + 120
     with log:
         try:
-            done = run_locust(cmd, log, child_env(req), timeout_s=limit, log_file=log_file)
+            env = {**child_env(req), ENGINE_ENV: engine}
+            done = run_locust(cmd, log, env, timeout_s=limit, log_file=log_file)
         except LocustTimeout as exc:
             raise LoadError(f"{exc}:\n{_tail(log_file)}") from None
     if not summary_path.is_file():

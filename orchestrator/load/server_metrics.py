@@ -12,16 +12,19 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.engines import engine_for
 from orchestrator.engines.base import ServerMetrics
 from orchestrator.formats.prometheus import Series, parse_prometheus, value
 
 __all__ = ["diff_metrics", "parse_prometheus", "side_by_side"]
 
 
-def _names() -> ServerMetrics:
-    """The served engine's metric names (TGI's: the load users speak its protocol)."""
-    return engine_for().server_metrics
+def _names(names: ServerMetrics | None) -> ServerMetrics:
+    """The served engine's metric names: those given, else TGI's."""
+    if names is not None:
+        return names
+    from orchestrator.engines.tgi.metrics import SERVER
+
+    return SERVER
 
 
 def _buckets(series: Series, name: str) -> list[tuple[float, float]]:
@@ -53,9 +56,10 @@ def _quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
     return None
 
 
-def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
-    """Per histogram: count, mean, ~p50 and ~p99 over the run; failures by `err`; request counters."""
-    names = _names()
+def diff_metrics(before: Series, after: Series, names: ServerMetrics | None = None) -> dict[str, Any]:
+    """Per histogram: count, mean, ~p50 and ~p99 over the run; failures by the engine's failure label (TGI's
+    `err`, vLLM's `finished_reason` abort/error); request counters. `names`: the engine's (default TGI's)."""
+    names = _names(names)
     out: dict[str, Any] = {"histograms": {}, "failures": {}, "counters": {}}
     for name, meaning in names.histograms.items():
         count = value(after, f"{name}_count") - value(before, f"{name}_count")
@@ -76,6 +80,8 @@ def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
     for (n, lab), v in after.items():
         if n == names.failures:
             err = dict(lab).get(names.failure_label, "unknown")
+            if not names.is_failure(err):
+                continue
             errs[err] = errs.get(err, 0.0) + v - before.get((n, lab), 0.0)
     out["failures"] = {k: v for k, v in errs.items() if v}
     for name in names.request_counters:
@@ -83,13 +89,15 @@ def diff_metrics(before: Series, after: Series) -> dict[str, Any]:
     return out
 
 
-def side_by_side(client: Mapping[str, Any], server: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+def side_by_side(
+    client: Mapping[str, Any], server: Mapping[str, Any], names: ServerMetrics | None = None
+) -> list[tuple[str, str, str]]:
     """Rows (figure, client, server) for the table that shows both views of the same run."""
 
     def ms(v: Any) -> str:
         return "-" if v is None else f"{float(v) * 1000:.2f} ms"
 
-    names = _names()
+    names = _names(names)
     hist = server.get("histograms", {})
     rows = []
     e2e = client.get("e2e_s") or {}
@@ -104,4 +112,7 @@ def side_by_side(client: Mapping[str, Any], server: Mapping[str, Any]) -> list[t
             ms(hist.get(names.time_per_token, {}).get("mean")),
         )
     )
+    if names.ttft is not None:  # engines that measure it (vLLM)
+        ttft = client.get("ttft_s") or {}
+        rows.append(("TTFT mean", ms(ttft.get("mean")), ms(hist.get(names.ttft, {}).get("mean"))))
     return rows

@@ -1,4 +1,4 @@
-"""I/O-free readers for TGI's server-sent events: feed one line and its arrival time, read the timings.
+"""I/O-free readers for TGI's and vLLM's server-sent events: feed one line and its arrival time, read the timings.
 
 The Locust users read the socket line by line (`wire.stamped_lines`) and hand every line to one of these readers
 with the `time.perf_counter()` time its bytes arrived. Nothing here blocks or buffers, so a small
@@ -16,7 +16,13 @@ from typing import Any
 
 from orchestrator.formats.sse import DATA, DONE, data_value
 
-__all__ = ["ChatStreamReader", "GenerateStreamReader", "StreamState", "parse_error_body"]
+__all__ = [
+    "ChatStreamReader",
+    "CompletionStreamReader",
+    "GenerateStreamReader",
+    "StreamState",
+    "parse_error_body",
+]
 
 _FIELD_LENGTH = len(DATA)
 
@@ -43,15 +49,18 @@ def _payload(line: bytes) -> bytes:
 
 
 def parse_error_body(body: bytes) -> tuple[str | None, str]:
-    """`(error_type, message)` from a TGI error body; framework errors are plain text (type None)."""
+    """`(error_type, message)` from a TGI or vLLM error body; framework errors are plain text (type None)."""
     try:
         data = json.loads(body)
     except ValueError:
         return None, body.decode("utf-8", "replace").strip()[:300]
     if isinstance(data, dict):
         err = data.get("error")
-        if isinstance(err, dict):  # OpenAI-style stream error {"error": {"message", "http_status_code"}}
-            return "stream_error", str(err.get("message", ""))
+        if isinstance(err, dict):  # OpenAI-style {"error": {"message", "http_status_code"}}; vLLM adds "type"
+            kind = err.get("type")
+            return (kind if isinstance(kind, str) else "stream_error"), str(err.get("message", ""))
+        if err is None and isinstance(data.get("detail"), str):  # FastAPI's own (vLLM: an unknown route)
+            return None, data["detail"]
         return (str(data["error_type"]) if "error_type" in data else None), str(err)
     return None, str(data)[:300]
 
@@ -205,6 +214,23 @@ class ChatStreamReader(_Reader):
             content = (choice.get("delta") or {}).get("content")
             if content:
                 self.state.text.append(content)
+        reason = choice.get("finish_reason")
+        if reason:
+            self.state.finish_reason = reason
+
+
+class CompletionStreamReader(ChatStreamReader):
+    """vLLM's `/v1/completions` with `stream: true`: one chunk per token (`choices[0].text`), the usage chunk
+    (`choices: []`, the server's counts), `[DONE]`; the same fast path as chat chunks."""
+
+    __slots__ = ()
+
+    def _parse_token(self, event: Any) -> None:
+        choice = event["choices"][0]
+        if self.keep_text:
+            text = choice.get("text")
+            if text:
+                self.state.text.append(text)
         reason = choice.get("finish_reason")
         if reason:
             self.state.finish_reason = reason

@@ -65,7 +65,7 @@ def server_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
 
         rows.append(
             (
-                f"{name.removeprefix('tgi_request_')}",
+                f"{name.removeprefix('tgi_request_').removeprefix('vllm:')}",
                 f"{h['count']:.0f}",
                 fmt(h["mean"]),
                 fmt(h.get("p99_approx")) if unit_ms else "-",  # token-count buckets are too coarse

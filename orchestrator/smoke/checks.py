@@ -14,8 +14,13 @@ from typing import Any
 
 from orchestrator.engines.tgi import ENGINE as _TGI
 from orchestrator.engines.tgi import routes
-from orchestrator.smoke.http import HttpReply, SmokeHttp
-from orchestrator.smoke.sse import SseFormatError, json_events
+from orchestrator.smoke.assertions import CheckFailed, CheckSkipped
+from orchestrator.smoke.assertions import events as _events
+from orchestrator.smoke.assertions import field as _field
+from orchestrator.smoke.assertions import json_object as _json_object
+from orchestrator.smoke.assertions import snippet as _snippet
+from orchestrator.smoke.assertions import status as _status
+from orchestrator.smoke.http import SmokeHttp
 from orchestrator.tokens import format_prompt
 
 __all__ = [
@@ -26,6 +31,8 @@ __all__ = [
     "CheckFailed",
     "CheckSkipped",
     "Expectations",
+    "chat_answer",
+    "chat_stream_answer",
     "metric_names",
 ]
 
@@ -56,14 +63,6 @@ FINISH_REASONS = {"length", "eos_token", "stop_sequence"}
 CHAT_FINISH_REASONS = {"stop", "length", "stop_sequence"}
 
 
-class CheckFailed(Exception):
-    """The server broke the promise the check tests; the message says what was expected and what came."""
-
-
-class CheckSkipped(Exception):
-    """The check does not apply to this run (the message says why and how to enable it)."""
-
-
 @dataclass(frozen=True)
 class Expectations:
     """What the deployment should report. `None` means "do not check" (limits then come from `/info`)."""
@@ -89,44 +88,6 @@ class Check:
     name: str
     title: str
     run: Callable[[CheckContext], str]
-
-
-def _status(reply: HttpReply, expected: int, what: str) -> None:
-    if reply.status == expected:
-        return
-    hint = ""
-    if reply.status == 401:
-        hint = " (the server wants an API key: pass --api-key-env VAR or set ORCHESTRATOR_SECRETS__API_KEY)"
-    raise CheckFailed(f"{what}: expected HTTP {expected}, got {reply.status}{hint}: {_snippet(reply)}")
-
-
-def _snippet(reply: HttpReply, limit: int = 200) -> str:
-    text = reply.text().strip()
-    return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
-
-
-def _json_object(reply: HttpReply, what: str) -> dict[str, Any]:
-    try:
-        value = reply.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckFailed(f"{what}: body is not JSON: {_snippet(reply)}") from exc
-    if not isinstance(value, dict):
-        raise CheckFailed(f"{what}: expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _field(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if key not in obj:
-        raise CheckFailed(f"{what}: field {key!r} is missing (keys: {sorted(obj)})")
-    value = obj[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise CheckFailed(f"{what}: field {key!r} should be {_kind_name(kind)}, got {value!r}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(k.__name__ for k in kinds)
 
 
 def check_health(ctx: CheckContext) -> str:
@@ -186,19 +147,6 @@ def check_generate(ctx: CheckContext) -> str:
     return f"{generated} tokens, finish_reason={reason}, text={text[:40]!r}"
 
 
-def _events(reply: HttpReply, what: str) -> tuple[list[dict[str, Any]], bool]:
-    try:
-        events, done = json_events(reply.lines)
-    except SseFormatError as exc:
-        raise CheckFailed(f"{what}: {exc}") from exc
-    for event in events:
-        if "error" in event:
-            raise CheckFailed(f"{what}: error event in stream: {json.dumps(event)[:200]}")
-    if not events:
-        raise CheckFailed(f"{what}: the stream carried no events")
-    return events, done
-
-
 def check_generate_stream(ctx: CheckContext) -> str:
     reply = ctx.http.stream_lines(routes.GENERATE_STREAM, _generate_body(), timeout=ctx.timeout)
     _status(reply, 200, "POST /generate_stream")
@@ -236,8 +184,13 @@ def _chat_body(stream: bool) -> dict[str, Any]:
 
 
 def check_chat(ctx: CheckContext) -> str:
+    return chat_answer(ctx, _chat_body(False))
+
+
+def chat_answer(ctx: CheckContext, body: Mapping[str, Any]) -> str:
+    """A non-streamed `/v1/chat/completions` answer to `body` is one assistant message with consistent usage."""
     what = "/v1/chat/completions"
-    reply = ctx.http.post(routes.CHAT, _chat_body(False), timeout=ctx.timeout)
+    reply = ctx.http.post(routes.CHAT, body, timeout=ctx.timeout)
     _status(reply, 200, f"POST {what}")
     body = _json_object(reply, what)
     if body.get("object") != "chat.completion":
@@ -261,8 +214,13 @@ def check_chat(ctx: CheckContext) -> str:
 
 
 def check_chat_stream(ctx: CheckContext) -> str:
+    return chat_stream_answer(ctx, _chat_body(True))
+
+
+def chat_stream_answer(ctx: CheckContext, body: Mapping[str, Any]) -> str:
+    """A streamed `/v1/chat/completions` to `body` carries content chunks, one finish reason, then `[DONE]`."""
     what = "/v1/chat/completions (stream)"
-    reply = ctx.http.stream_lines(routes.CHAT, _chat_body(True), timeout=ctx.timeout)
+    reply = ctx.http.stream_lines(routes.CHAT, body, timeout=ctx.timeout)
     _status(reply, 200, f"POST {what}")
     events, done = _events(reply, what)
     if not done:

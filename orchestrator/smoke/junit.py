@@ -1,6 +1,8 @@
 """JUnit XML for CI systems (GitLab, Jenkins, GitHub test reporters): one `<testcase>` per check.
 
-Failed checks carry a `<failure>` with the detail, skipped ones a `<skipped>`; times are in seconds.
+Failed checks carry a `<failure>` with the detail, skipped ones a `<skipped>`; times are in seconds. Each
+engine's checks have their own class name (`orchestrator-smoke` for TGI, `orchestrator-smoke.vllm` for vLLM),
+so a CI dashboard keeps the two apart.
 """
 
 from __future__ import annotations
@@ -28,11 +30,15 @@ def to_junit_xml(report: SmokeReport) -> str:
     suite = ET.SubElement(root, "testsuite", {"name": SUITE_NAME, **counts, "timestamp": report.started_at})
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", {"name": "url", "value": report.url})
+    classname = SUITE_NAME
+    if report.engine != "tgi":  # TGI's names stay what CI already tracks
+        ET.SubElement(props, "property", {"name": "engine", "value": report.engine})
+        classname = f"{SUITE_NAME}.{report.engine}"
     for result in report.results:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": SUITE_NAME, "name": result.name, "time": f"{result.duration_s:.3f}"},
+            {"classname": classname, "name": result.name, "time": f"{result.duration_s:.3f}"},
         )
         if result.status is CheckStatus.FAIL:
             message = result.detail if len(result.detail) <= 200 else result.detail[:199] + "…"

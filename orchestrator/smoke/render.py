@@ -16,6 +16,7 @@ def to_json_data(report: SmokeReport) -> dict[str, Any]:
     return {
         "ok": report.ok,
         "url": report.url,
+        "engine": report.engine,
         "started_at": report.started_at,
         "duration_s": round(report.duration_s, 4),
         "passed": report.count(CheckStatus.PASS),

@@ -42,6 +42,8 @@ class SmokeReport:
     started_at: str
     """UTC ISO-8601 time the run began (JUnit `timestamp`)."""
     results: tuple[CheckResult, ...] = field(default_factory=tuple)
+    engine: str = "tgi"
+    """The engine whose checks ran (`tgi`, `vllm`): JUnit names vLLM's `orchestrator-smoke.vllm`."""
 
     @property
     def ok(self) -> bool:

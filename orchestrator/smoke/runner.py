@@ -46,9 +46,10 @@ def run_smoke(
     timeout: float = DEFAULT_TIMEOUT,
     checks: Sequence[Check] = CHECKS,
     clock: Callable[[], float] = time.perf_counter,
+    engine: str = "tgi",
 ) -> SmokeReport:
-    """Run `checks` in order against `http` and collect a report."""
+    """Run `checks` (those of `engine`) in order against `http` and collect a report."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     ctx = CheckContext(http=http, expect=expect, timeout=timeout)
     results = tuple(run_check(check, ctx, clock) for check in checks)
-    return SmokeReport(url=http.url, started_at=started, results=results)
+    return SmokeReport(url=http.url, started_at=started, results=results, engine=engine)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.errors import ConfigError, ConfigProblem, DeploymentNotFoundError
 from orchestrator.smoke.checks import Expectations
+from orchestrator.smoke.engines import checks_for, detect_engine
 from orchestrator.smoke.http import HttpxSmokeHttp
 from orchestrator.smoke.results import SmokeReport
 from orchestrator.smoke.runner import DEFAULT_TIMEOUT, run_smoke
@@ -162,17 +163,24 @@ def smoke(
     timeout: float = DEFAULT_TIMEOUT,
     deployer: Deployer | None = None,
     progress: Callable[[Any], None] | None = None,
+    engine: str | None = None,
 ) -> SmokeReport:
-    """Run every check against the chosen target (see module doc) and return the report."""
+    """Run the engine's checks against the chosen target (see module doc) and return the report; `engine`
+    (`tgi`, `vllm`) picks them, else they follow what the endpoint answers as (`engines.detect_engine`)."""
     expect = expect or expectations_from(settings)
+    if engine is not None:
+        checks_for(engine)  # a bad name fails before anything starts
     if up:
         with deployed(settings, deployer or module_deployer(progress)) as endpoint:
-            return _run(endpoint, expect, api_key, timeout)
+            return _run(endpoint, expect, api_key, timeout, engine)
     if url is None and name is not None:
         url = _url_for_name(name, deployer or module_deployer())
-    return _run(url or settings.endpoint, expect, api_key, timeout)
+    return _run(url or settings.endpoint, expect, api_key, timeout, engine)
 
 
-def _run(url: str, expect: Expectations, api_key: str | None, timeout: float) -> SmokeReport:
+def _run(
+    url: str, expect: Expectations, api_key: str | None, timeout: float, engine: str | None
+) -> SmokeReport:
     with HttpxSmokeHttp(url, api_key=api_key) as http:
-        return run_smoke(http, expect, timeout=timeout)
+        kind = engine or detect_engine(http, timeout)
+        return run_smoke(http, expect, timeout=timeout, checks=checks_for(kind), engine=kind)

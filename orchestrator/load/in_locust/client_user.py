@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from orchestrator.engines.tgi import routes
+from orchestrator.load.engines import LoadWire
 from orchestrator.load.figures import Sample
 from orchestrator.load.in_locust.users import TGIUser
 from orchestrator.load.options import API_KEY_ENV
@@ -37,7 +38,12 @@ class ClientUser(TGIUser):
         super().on_start()
         from orchestrator.client import GREEDY, TGIClient
 
-        self.tgi: Any = TGIClient(self.host or "", api_key=os.environ.get(API_KEY_ENV) or None, preset=GREEDY)
+        self.tgi: Any = TGIClient(
+            self.host or "", api_key=os.environ.get(API_KEY_ENV) or None, preset=GREEDY, engine=self.wire.kind
+        )
+
+    def route_of(self, wire: LoadWire) -> str:
+        return wire.stream_path
 
     def on_stop(self) -> None:
         super().on_stop()
@@ -88,6 +94,8 @@ class ClientUser(TGIUser):
         sample.finish_reason = details.get("finish_reason")
         if self.rt.collector.wants_text() and sample.output_tokens is not None:
             self.rt.collector.add_text(
-                sample.output_tokens, final.generated_text, sample.finish_reason == "eos_token"
+                sample.output_tokens,
+                final.generated_text,
+                sample.finish_reason == "eos_token",  # both engines
             )
         return sample

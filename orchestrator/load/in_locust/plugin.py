@@ -19,6 +19,7 @@ Importing this module registers listeners on Locust's global events (as a locust
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import urllib.request
@@ -29,6 +30,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from orchestrator.load.collector import REPORT_KEY, SampleCollector
 from orchestrator.load.declaration import add_arguments
+from orchestrator.load.engines import ENGINE_ENV, wire_for
 from orchestrator.load.in_locust.run_control import (
     DONE_MESSAGE,
     FINAL_MESSAGE,
@@ -148,7 +150,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     state.options = options
     state.collector.reset()
     host = (environment.host or "").rstrip("/")
-    state.info = _fetch(f"{host}/info")
+    state.info = _fetch(host + wire_for(os.environ.get(ENGINE_ENV)).info_path)
     state.metrics_before = _fetch(f"{host}/metrics")
     state.started_at = time.time()
     control = state.control
@@ -250,6 +252,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         window_stop=control.stop_at or state.stopped_at,
         stop_reason=control.stop_reason or "locust",
         run_time=control.run_time,
+        engine=os.environ.get(ENGINE_ENV) or "tgi",
     )
     summary = record.summary()
     if state.options.report_dir is not None:

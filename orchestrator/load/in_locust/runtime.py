@@ -10,6 +10,7 @@ once its share is sent and answered the process calls `on_done` (the plug-in sto
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from orchestrator.load.arrivals import ArrivalSchedule
 from orchestrator.load.collector import SampleCollector
+from orchestrator.load.engines import ENGINE_ENV
 from orchestrator.load.figures import UNFINISHED, Sample
 from orchestrator.load.limits import RequestBudget, process_share
 from orchestrator.load.options import LoadOptions
@@ -58,6 +60,8 @@ class LoadRuntime:
         """perf-clock end of the window: no request starts at or after it"""
         self.on_done: Callable[[], None] | None = None
         self._done = False
+        self.engine = os.environ.get(ENGINE_ENV) or "tgi"
+        """The engine the users speak to (`orchestrator load` resolves it and sets `ENGINE_ENV`)."""
 
     def start_schedule(self, epoch: float, run_time: float | None = None) -> None:
         """The window opens at `epoch` (wall clock, shared by all processes) and lasts `run_time` seconds (None:

@@ -1,4 +1,7 @@
-"""Locust users for TGI's routes, timing every token event exactly.
+"""Locust users for TGI's and vLLM's routes, timing every token event exactly.
+
+Each user speaks the run's engine (`LoadRuntime.engine`) through its `LoadWire` (`load/engines.py`): the route,
+the body and the stream reader; everything else (timing, failures, samples) is the same for both.
 
 Each user owns one keep-alive connection (geventhttpclient's `HTTPClient`, the engine under Locust's
 `FastHttpUser`) and reads streams line by line (`wire.stamped_lines`), timing each line when its bytes reached
@@ -21,13 +24,13 @@ import gevent
 from geventhttpclient import HTTPClient
 from locust import User, constant, task
 
-from orchestrator.engines.tgi import routes
+from orchestrator.load.engines import LoadWire, wire_for
 from orchestrator.load.figures import Sample
 from orchestrator.load.in_locust.runtime import LoadRuntime, get_runtime
 from orchestrator.load.in_locust.wire import stamped_lines
 from orchestrator.load.options import auth_headers
 from orchestrator.load.prompts import PromptSpec
-from orchestrator.load.sse import ChatStreamReader, GenerateStreamReader, parse_error_body
+from orchestrator.load.sse import ChatStreamReader, parse_error_body
 
 __all__ = ["ChatUser", "GenerateUser", "StreamUser", "TGIUser"]
 
@@ -87,9 +90,14 @@ class TGIUser(User):
     wait_time = constant(0)
     scenario: ClassVar[str] = "tgi"
     path: ClassVar[str] = "/"
+    """TGI's route (what Locust's tables name the requests); the engine's own is `route`."""
 
     def on_start(self) -> None:
         self.rt: LoadRuntime = get_runtime(self.environment)
+        self.wire: LoadWire = wire_for(self.rt.engine)
+        self.route = self.route_of(self.wire)
+        # vLLM serves generate and stream on one route: Locust's tables then name the scenario too
+        self.request_name = f"{self.route} ({self.scenario})" if self.wire.shared_routes else self.route
         self.http = HTTPClient.from_url(
             self.host or "",
             concurrency=1,
@@ -104,6 +112,10 @@ class TGIUser(User):
 
     def on_stop(self) -> None:
         self.http.close()
+
+    def route_of(self, wire: LoadWire) -> str:
+        """This user's route on the engine's wire."""
+        return self.path
 
     @task
     def one_request(self) -> None:
@@ -135,7 +147,7 @@ class TGIUser(User):
         if scheduled is not None:
             sample.send_delay = delay
             sample.sent_at = rt.wall(scheduled + delay)
-        rt.record(sample, self.path)
+        rt.record(sample, self.request_name)
 
     def _sleep(self, seconds: float) -> None:
         import gevent
@@ -174,7 +186,7 @@ class TGIUser(User):
         start = scheduled if scheduled is not None else _perf()
         sample = self.new_sample(spec, start)
         try:
-            resp = self.http.request("POST", self.path, body=payload, headers=self.headers)
+            resp = self.http.request("POST", self.route, body=payload, headers=self.headers)
         except Exception as exc:  # connection refused, reset, timeout: a failed request, not a crash
             return self.fail(sample, start, 0, type(exc).__name__, str(exc))
         status = resp.status_code
@@ -216,23 +228,23 @@ class TGIUser(User):
 
 
 class GenerateUser(TGIUser):
-    """Native `/generate` (no streaming): e2e and output tokens from `details.generated_tokens`."""
+    """Native `/generate` (vLLM: `/v1/completions`), no streaming: e2e, and output tokens from
+    `details.generated_tokens` (vLLM: `usage.completion_tokens`)."""
 
     abstract = False
     scenario = "generate"
-    path = routes.GENERATE
+    path = wire_for("tgi").generate_path
     weight = 1
 
+    def route_of(self, wire: LoadWire) -> str:
+        return wire.generate_path
+
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
-        body = {
-            "inputs": spec.as_inputs(),
-            "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
-        }
-        payload = json.dumps(body).encode()
+        payload = json.dumps(self.wire.generate_body(spec)).encode()
         start = scheduled if scheduled is not None else _perf()
         sample = self.new_sample(spec, start)
         try:
-            resp = self.http.request("POST", self.path, body=payload, headers=self.headers)
+            resp = self.http.request("POST", self.route, body=payload, headers=self.headers)
             raw = resp.read()
         except Exception as exc:
             return self.fail(sample, start, 0, type(exc).__name__, str(exc))
@@ -240,37 +252,39 @@ class GenerateUser(TGIUser):
         if resp.status_code != 200:
             error_type, message = parse_error_body(raw)
             return self.fail(sample, start, resp.status_code, error_type, message)
-        data = json.loads(raw)
-        details = data.get("details") or {}
+        answer = self.wire.read_generate(json.loads(raw), resp.get if hasattr(resp, "get") else _no_header)
         sample.ok = True
         sample.status = 200
         sample.e2e = end - start
-        sample.output_tokens = details.get("generated_tokens")
-        sample.finish_reason = details.get("finish_reason")
-        prompt_tokens = resp.get("x-prompt-tokens") if hasattr(resp, "get") else None
-        sample.input_tokens = int(str(prompt_tokens)) if prompt_tokens else None
+        sample.output_tokens = answer.output_tokens
+        sample.finish_reason = answer.finish_reason
+        sample.input_tokens = answer.input_tokens
         if self.rt.collector.wants_text() and sample.output_tokens is not None:
             self.rt.collector.add_text(
-                sample.output_tokens, data.get("generated_text", ""), sample.finish_reason == "eos_token"
+                sample.output_tokens, answer.text, sample.finish_reason == self.wire.eos_reason
             )
         return sample
 
 
+def _no_header(name: str) -> None:
+    return None
+
+
 class StreamUser(TGIUser):
-    """Native `/generate_stream`: a timestamp per token event; the final event's details give the counts."""
+    """Native `/generate_stream` (vLLM: `/v1/completions` streamed with usage): a timestamp per token event; the
+    final event's details (vLLM: the usage chunk) give the counts."""
 
     abstract = False
     scenario = "stream"
-    path = routes.GENERATE_STREAM
+    path = wire_for("tgi").stream_path
     weight = 2
 
+    def route_of(self, wire: LoadWire) -> str:
+        return wire.stream_path
+
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
-        body = {
-            "inputs": spec.as_inputs(),
-            "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
-        }
-        reader = GenerateStreamReader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
-        return self.post_stream(body, reader, spec, scheduled)
+        reader = self.wire.stream_reader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
+        return self.post_stream(self.wire.stream_body(spec), reader, spec, scheduled)
 
 
 class ChatUser(TGIUser):
@@ -278,16 +292,12 @@ class ChatUser(TGIUser):
 
     abstract = False
     scenario = "chat"
-    path = routes.CHAT
+    path = wire_for("tgi").chat_path
     weight = 2
 
+    def route_of(self, wire: LoadWire) -> str:
+        return wire.chat_path
+
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
-        body = {
-            "model": "tgi",
-            "messages": spec.as_messages(),
-            "max_tokens": spec.max_new_tokens,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
         reader = ChatStreamReader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
-        return self.post_stream(body, reader, spec, scheduled)
+        return self.post_stream(self.wire.chat_body(spec), reader, spec, scheduled)
