@@ -80,6 +80,11 @@ class DeploymentStatus:
     queue_size: int | None = None
     running_batch: int | None = None
     server_version: str | None = None
+    kv_tokens_predicted: int | None = None
+    """The planner's KV-cache token capacity when `up` started it (`orchestrator plan`)."""
+    kv_tokens_reported: int | None = None
+    """The KV-cache token budget the engine settled on (`max_batch_total_tokens`): below the prediction, the
+    settings or other processes on the GPU cost capacity."""
 
     def to_json(self) -> dict[str, Any]:
         data = self.info.to_json()
@@ -89,6 +94,8 @@ class DeploymentStatus:
             queue_size=self.queue_size,
             running_batch=self.running_batch,
             server_version=self.server_version,
+            kv_tokens_predicted=self.kv_tokens_predicted,
+            kv_tokens_reported=self.kv_tokens_reported,
         )
         return data
 

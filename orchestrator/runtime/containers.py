@@ -116,6 +116,8 @@ class DockerRuntime:
             runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
             default_runtime=str(info.get("DefaultRuntime", "runc")),
             gpu_count=_count_local_gpus() if local else None,
+            cdi_spec_dirs=tuple(info.get("CDISpecDirs") or ()) if local else (),
+            root_dir=str(info["DockerRootDir"]) if local and info.get("DockerRootDir") else None,
         )
 
     def close(self) -> None:

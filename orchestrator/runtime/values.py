@@ -44,6 +44,15 @@ class EngineFacts:
     default_runtime: str
     gpu_count: int | None
     """GPUs visible on the engine's host (`/dev/nvidiaN` on a local engine), None when unknown."""
+    cdi_spec_dirs: tuple[str, ...] = ()
+    """Where the engine reads CDI device specs (Docker 25+ with CDI on); NVIDIA's lists `nvidia.com/gpu`."""
+    root_dir: str | None = None
+    """Docker's data directory (images live there) on a local engine, None when remote or unknown."""
+
+    @property
+    def local(self) -> bool:
+        """The engine runs on this machine (its GPUs and disks are ours to read)."""
+        return self.gpu_count is not None
 
     @property
     def nvidia(self) -> bool:
