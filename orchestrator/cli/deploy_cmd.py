@@ -103,7 +103,7 @@ def up_cmd(
 ) -> None:
     """Start TGI (or the emulator image) and wait until it is ready: pull, start, download, load, warm up."""
     if dry_run:
-        from orchestrator.deploy.doctor import gpu_count_for_plan
+        from orchestrator.deploy.gpu_count import gpu_count_for_plan
         from orchestrator.launch.docker_command import render_docker_run
         from orchestrator.launch.plan import build_plan
 

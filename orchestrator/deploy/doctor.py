@@ -7,12 +7,12 @@ checks (`resource_verdicts`) after its own engine, runtime, port and cache check
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.deploy.capacity import PlanReport, plan_report, weights_size
 from orchestrator.deploy.gpu_checks import gpu_verdicts
+from orchestrator.deploy.gpu_count import remote_docker_host
 from orchestrator.deploy.host_checks import (
     cache_dir_verdict,
     docker_verdict,
@@ -26,12 +26,12 @@ from orchestrator.gpu.values import GpuReport
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
-    from orchestrator.runtime.containers import DockerRuntime, EngineFacts
+    from orchestrator.runtime.values import ContainerInfo, EngineFacts
 
 __all__ = [
     "DOCKER_TIMEOUT",
+    "EngineReader",
     "GpuReader",
-    "gpu_count_for_plan",
     "read_host_gpus",
     "resource_verdicts",
     "run_doctor",
@@ -44,14 +44,9 @@ NOT_READ = "GPUs not read: none asked for (host.gpus = 'none') or the engine is 
 
 
 def _default_reader() -> GpuReport:
-    from orchestrator.gpu.nvml import read_gpus
+    from orchestrator.gpu.nvml import read_gpus_if_driver
 
-    return read_gpus()
-
-
-def _remote_docker_host() -> bool:
-    host = os.environ.get("DOCKER_HOST", "")
-    return bool(host) and not host.startswith("unix://")
+    return read_gpus_if_driver()
 
 
 def read_host_gpus(
@@ -60,17 +55,9 @@ def read_host_gpus(
     """NVML's report when GPUs are asked for and the engine runs here (None otherwise: nothing to read)."""
     if not gpus_requested(settings.host.gpu_selection):
         return None
-    if (facts is not None and not facts.local) or (facts is None and _remote_docker_host()):
+    if (facts is not None and not facts.local) or (facts is None and remote_docker_host()):
         return None
     return (reader or _default_reader)()
-
-
-def gpu_count_for_plan(settings: Settings, reader: GpuReader | None = None) -> int | None:
-    """How many GPUs `host.gpus = all` gives a local engine, when NVML answers (None: unknown). For `--dry-run`."""
-    if settings.host.gpu_selection.kind != "all" or _remote_docker_host():
-        return None
-    report = (reader or _default_reader)()
-    return len(report.gpus) if report.available else None
 
 
 def resource_verdicts(
@@ -98,13 +85,31 @@ def resource_verdicts(
     ]
 
 
-def _engine(runtime: DockerRuntime | None) -> tuple[DockerRuntime | None, EngineFacts | None, str | None]:
-    """The runtime and its facts, or the reason there are none (no SDK, no engine answering)."""
+class EngineReader(Protocol):
+    """The read-only calls the doctor makes of an engine (the SDK runtime and `LocalEngine` both have them)."""
+
+    def facts(self) -> EngineFacts: ...
+
+    def image_exists(self, image: str) -> bool: ...
+
+    def inspect(self, id_or_name: str) -> ContainerInfo | None: ...
+
+
+def _engine(runtime: EngineReader | None) -> tuple[EngineReader | None, EngineFacts | None, str | None]:
+    """The engine and its facts, or the reason there are none (no engine answering, no SDK for a remote one).
+
+    A local engine is read over its Unix socket with the standard library (`LocalEngine`): fast, and no SDK."""
     try:
         if runtime is None:
-            from orchestrator.runtime.containers import connect
+            from orchestrator.runtime.engine_api import LocalEngine, local_socket
 
-            runtime = connect(timeout=DOCKER_TIMEOUT)
+            path = local_socket()
+            if path is not None:
+                runtime = LocalEngine(path, timeout=DOCKER_TIMEOUT)
+            else:
+                from orchestrator.runtime.containers import connect
+
+                runtime = connect(timeout=DOCKER_TIMEOUT)
         return runtime, runtime.facts(), None
     except ImportError as exc:
         return None, None, f"the docker Python package is missing ({exc}). Fix: pip install docker"
@@ -113,7 +118,7 @@ def _engine(runtime: DockerRuntime | None) -> tuple[DockerRuntime | None, Engine
 
 
 def run_doctor(
-    settings: Settings, *, runtime: DockerRuntime | None = None, reader: GpuReader | None = None
+    settings: Settings, *, runtime: EngineReader | None = None, reader: GpuReader | None = None
 ) -> DoctorReport:
     """Every check, in order: Docker, NVIDIA runtime, GPUs, VRAM and warm-up, /dev/shm, disk, port, cache dir."""
     runtime, facts, error = _engine(runtime)

@@ -21,6 +21,7 @@ __all__ = [
     "ContainerInfo",
     "EngineFacts",
     "PullProgress",
+    "engine_facts",
     "exposed_port",
     "info_from_attrs",
     "layer_id",
@@ -57,6 +58,20 @@ class EngineFacts:
     @property
     def nvidia(self) -> bool:
         return "nvidia" in self.runtimes or self.default_runtime == "nvidia"
+
+
+def engine_facts(info: dict[str, Any], version: dict[str, Any], *, gpu_count: int | None) -> EngineFacts:
+    """The engine's `info` and `version` answers as `EngineFacts`; `gpu_count` None for a remote engine."""
+    local = gpu_count is not None
+    return EngineFacts(
+        server_version=str(version.get("Version", "?")),
+        api_version=str(version.get("ApiVersion", "?")),
+        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+        default_runtime=str(info.get("DefaultRuntime", "runc")),
+        gpu_count=gpu_count,
+        cdi_spec_dirs=tuple(info.get("CDISpecDirs") or ()) if local else (),
+        root_dir=str(info["DockerRootDir"]) if local and info.get("DockerRootDir") else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import orchestrator.deploy.doctor as doctor
+import orchestrator.deploy.gpu_count as gpu_count
 from orchestrator.cli.app import app
 from orchestrator.gpu.values import GpuReport
 from tests.fixtures.emulator import free_port
@@ -89,14 +90,20 @@ def test_doctor_with_a_recorded_t4_exits_3(isolated: Path, monkeypatch: pytest.M
 
 
 def test_dry_run_takes_the_shard_count_from_nvml(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(doctor, "_default_reader", lambda: report(H100, H100))
+    monkeypatch.setattr(gpu_count, "_read_if_driver", lambda: report(H100, H100))
     result = CliRunner().invoke(app, ["up", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert option(shell_words(result.output), "--num-shard") == ["2"]
     assert "GPU count is unknown" not in result.output
-    monkeypatch.setattr(doctor, "_default_reader", lambda: GpuReport(error="no NVIDIA driver"))
+    monkeypatch.setattr(gpu_count, "_read_if_driver", lambda: GpuReport(error="no NVIDIA driver"))
     unknown = CliRunner().invoke(app, ["up", "--dry-run"])
     assert (
         option(shell_words(unknown.output), "--num-shard") == ["1"]
         and "GPU count is unknown" in unknown.output
     )
+
+
+def test_a_remote_engine_gets_no_local_count(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://gpu-host:2375")
+    monkeypatch.setattr(gpu_count, "_read_if_driver", lambda: report(H100))
+    assert CliRunner().invoke(app, ["up", "--dry-run"]).output.count("GPU count is unknown") == 1

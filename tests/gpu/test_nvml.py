@@ -21,6 +21,17 @@ def test_this_machine_has_no_driver_and_that_is_a_finding_not_a_crash() -> None:
     assert report.gpus == () and report.to_json()["available"] is False
 
 
+def test_without_driver_devices_nvml_is_not_even_loaded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setattr(nvml, "DRIVER_DEVICES", (str(tmp_path / "nvidiactl"),))
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # would be NO_PACKAGE if it were imported
+    quick = nvml.read_gpus_if_driver()
+    assert quick.error is not None and quick.error.startswith(NO_DRIVER) and "nvidiactl" in quick.error
+    (tmp_path / "nvidiactl").write_text("")
+    assert nvml.read_gpus_if_driver().error == NO_PACKAGE  # a device exists: NVML is asked
+
+
 def test_no_package_is_its_own_finding(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import raises ImportError
     assert read_gpus().error == NO_PACKAGE
