@@ -82,11 +82,9 @@ def plan_cmd(*, settings: "Settings", as_json: _JSON = False) -> None:
     """Predict what the selected GPUs hold: weights, KV bytes per token, the KV-cache token capacity the engine
     will infer at its memory fraction, full-length sequences at once, warm-up headroom, and the shard/replica
     layout (N GPUs: N one-shard replicas unless host.num_shard says otherwise). Formulas: docs/doctor.md."""
-    from orchestrator.deploy.capacity import plan_report
-    from orchestrator.deploy.doctor import NOT_READ, read_host_gpus
-    from orchestrator.gpu.values import GpuReport
+    from orchestrator.deploy.doctor import plan_for_host
 
-    plan = plan_report(settings, read_host_gpus(settings, None) or GpuReport(error=NOT_READ))
+    plan = plan_for_host(settings)
     if as_json:
         print(json.dumps(plan.to_json(), indent=2))
         return

@@ -32,6 +32,7 @@ __all__ = [
     "DOCKER_TIMEOUT",
     "EngineReader",
     "GpuReader",
+    "plan_for_host",
     "read_host_gpus",
     "resource_verdicts",
     "run_doctor",
@@ -139,3 +140,8 @@ def run_doctor(
         cache_dir_verdict(settings.cache_dir),
     ]
     return DoctorReport.of(verdicts, plan.to_json())
+
+
+def plan_for_host(settings: Settings, reader: GpuReader | None = None) -> PlanReport:
+    """`orchestrator plan`: the capacity plan on this host's GPUs (read when asked for and the engine is local)."""
+    return plan_report(settings, read_host_gpus(settings, None, reader) or GpuReport(error=NOT_READ))
