@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
     from orchestrator.deploy.capacity import PlanReport
     from orchestrator.engines.base import HardwareFacts
+    from orchestrator.gpu.capacity import CapacityPlan
     from orchestrator.gpu.values import GpuInfo
 
 __all__ = ["CUDA_COMPATIBILITY", "gpu_verdicts"]
@@ -244,3 +245,22 @@ def _memory(settings: Settings, plan: PlanReport) -> Iterator[Verdict]:
         )
     else:
         yield ok("vram", summary, kv_tokens=tokens, full_length_sequences=capacity.full_sequences)
+    yield _layout(capacity)
+
+
+def _layout(capacity: CapacityPlan) -> Verdict:
+    """Implicit N-way sharding where N one-shard replicas would serve more: a warning with the way out."""
+    layout = capacity.layout
+    if layout.num_shard > 1 and layout.shards_per_replica == 1 and not capacity.inputs.shard_explicit:
+        total = sum(s.kv_tokens for s in capacity.replicas)
+        return warn(
+            "layout",
+            f"{layout.num_shard} GPUs become one {layout.num_shard}-way sharded server",
+            cause=layout.reason,
+            fix=f"run {layout.replicas} one-shard replicas, one GPU each (host.gpus=<index>, about {total:,} KV "
+            "tokens in all), or set host.num_shard to keep the sharded server",
+        )
+    return ok(
+        "layout",
+        f"{layout.replicas} replica(s) x {layout.shards_per_replica} shard(s) of {layout.gpus} GPU(s)",
+    )

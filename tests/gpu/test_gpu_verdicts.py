@@ -51,6 +51,7 @@ def test_supported_cards_pass_every_check(make_settings: Make, card: GpuInfo) ->
         "gpu-memory-in-use[0]": "ok",
         "warmup[0]": "ok",
         "vram": "ok",
+        "layout": "ok",
     }
     assert found["vram"].details["kv_tokens"] >= 4096 * 10
 
@@ -158,3 +159,10 @@ def test_a_remote_engine_is_not_read(make_settings: Make) -> None:
     settings = make_settings()
     found = list(gpu_verdicts(settings, plan_report(settings, report(H100)), remote=True))
     assert [(v.check, v.status) for v in found] == [("gpu", "warn")]
+
+
+def test_implicit_sharding_warns_and_names_the_replicas(make_settings: Make) -> None:
+    four = report(H100, H100, H100, H100)
+    found = verdicts(make_settings(), four)["layout"]
+    assert found.status == "warn" and "4-way sharded" in found.summary and "4 one-shard replicas" in found.fix
+    assert verdicts(make_settings(host__num_shard=4), four)["layout"].status == "ok"  # told otherwise
