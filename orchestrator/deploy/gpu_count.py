@@ -22,10 +22,15 @@ def remote_docker_host() -> bool:
     return bool(host) and not host.startswith("unix://")
 
 
-def _read_if_driver() -> GpuReport:
-    from orchestrator.gpu.nvml import read_gpus_if_driver
+def _read_if_driver() -> GpuReport | None:
+    """NVML's report, or None without a driver device (then NVML is not even loaded)."""
+    from orchestrator.gpu.devices import driver_present
 
-    return read_gpus_if_driver()
+    if not driver_present():
+        return None
+    from orchestrator.gpu.nvml import read_gpus
+
+    return read_gpus()
 
 
 def gpu_count_for_plan(settings: Settings) -> int | None:
@@ -33,4 +38,4 @@ def gpu_count_for_plan(settings: Settings) -> int | None:
     if settings.host.gpu_selection.kind != "all" or remote_docker_host():
         return None
     report = _read_if_driver()
-    return len(report.gpus) if report.available else None
+    return len(report.gpus) if report is not None and report.available else None

@@ -9,31 +9,24 @@ containers) is left unknown rather than failing the whole report.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
+from orchestrator.gpu.devices import DRIVER_DEVICES, driver_present
 from orchestrator.gpu.values import GpuInfo, GpuProcess, GpuReport
 
-__all__ = ["DRIVER_DEVICES", "NO_DRIVER", "NO_PACKAGE", "driver_present", "read_gpus", "read_gpus_if_driver"]
+__all__ = ["DRIVER_DEVICES", "NO_DRIVER", "NO_PACKAGE", "read_gpus", "read_gpus_if_driver"]
 
 NO_PACKAGE = (
     "the nvidia-ml-py package is not installed, so the GPUs cannot be read "
     "(pip install 'tgi-orchestrator[gpu]' or pip install nvidia-ml-py)"
 )
 NO_DRIVER = "no NVIDIA driver"
-DRIVER_DEVICES = ("/dev/nvidiactl", "/dev/dxg")
-"""The NVIDIA driver's control device (Linux), or WSL2's GPU device: NVML opens one of them."""
-
-
-def driver_present() -> bool:
-    """Cheap: a device file of the NVIDIA driver exists (without it NVML cannot start)."""
-    return any(Path(device).exists() for device in DRIVER_DEVICES)
 
 
 def read_gpus_if_driver() -> GpuReport:
     """`read_gpus()`, or at once "no NVIDIA driver" where no driver device exists (spares loading NVML, which
     costs tens of milliseconds, on a host without a GPU)."""
-    if not driver_present():
+    if not driver_present(DRIVER_DEVICES):
         return GpuReport(error=f"{NO_DRIVER}: none of {', '.join(DRIVER_DEVICES)} exists")
     return read_gpus()
 
