@@ -237,8 +237,7 @@ def _memory(settings: Settings, plan: PlanReport) -> Iterator[Verdict]:
             "vram",
             summary,
             cause=f"the engine needs KV room for max_total_tokens = {limits.max_total_tokens} and "
-            f'max_batch_prefill_tokens = {prefill}; TGI stops with "Not enough memory to handle '
-            '`max_total_tokens`"',
+            f"max_batch_prefill_tokens = {prefill} and refuses to start with less",
             fix="lower limits.max_total_tokens / max_batch_prefill_tokens, use an fp8 KV cache "
             "(--kv-cache-dtype in engine.extra_args), free GPU memory or use a larger GPU",
             kv_tokens=tokens,
