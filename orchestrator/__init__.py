@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from orchestrator.client import TokenEvent as TokenEvent
     from orchestrator.config.loading import load_settings as load_settings
     from orchestrator.config.settings import Settings as Settings
+    from orchestrator.deploy.capacity import PlanReport as PlanReport
+    from orchestrator.deploy.doctor import plan_for_host as plan_for_host
+    from orchestrator.deploy.doctor import run_doctor as run_doctor
     from orchestrator.deploy.lifecycle import DeploymentInfo as DeploymentInfo
     from orchestrator.deploy.lifecycle import DeploymentStatus as DeploymentStatus
     from orchestrator.deploy.lifecycle import down as down
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
     from orchestrator.deploy.lifecycle import logs as logs
     from orchestrator.deploy.lifecycle import status as status
     from orchestrator.deploy.lifecycle import up as up
+    from orchestrator.deploy.verdicts import DoctorReport as DoctorReport
+    from orchestrator.deploy.verdicts import Verdict as Verdict
     from orchestrator.launch.plan import LaunchPlan as LaunchPlan
     from orchestrator.launch.plan import build_plan as build_plan
     from orchestrator.tokens import format_chat as format_chat
@@ -78,6 +83,8 @@ _LAZY_FROM: dict[str, tuple[str, ...]] = {
     ),
     "orchestrator.config.loading": ("load_settings",),
     "orchestrator.config.settings": ("Settings",),
+    "orchestrator.deploy.capacity": ("PlanReport",),
+    "orchestrator.deploy.doctor": ("plan_for_host", "run_doctor"),
     "orchestrator.deploy.lifecycle": (
         "DeploymentInfo",
         "DeploymentStatus",
@@ -87,6 +94,7 @@ _LAZY_FROM: dict[str, tuple[str, ...]] = {
         "status",
         "up",
     ),
+    "orchestrator.deploy.verdicts": ("DoctorReport", "Verdict"),
     "orchestrator.launch.plan": ("LaunchPlan", "build_plan"),
     "orchestrator.tokens": ("format_chat", "format_prompt", "get_tokenizer"),
 }

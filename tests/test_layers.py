@@ -3,7 +3,7 @@
 Every `import` counts, including the lazy ones inside functions and those under `TYPE_CHECKING`: a lazy import
 that runs back up is still an arrow running back up. Layers, top to bottom (README, "How the parts fit"):
 the CLI; load tests and smoke checks; the client; the deployment lifecycle; the Docker runtime; launch plans;
-configuration; engine facts; wire formats, errors and tokens. The emulator stands beside them and may use only
+the GPUs (NVML readings, the capacity planner); configuration; engine facts; wire formats, errors and tokens. The emulator stands beside them and may use only
 what a real server could know: the engine facts, the wire formats, the tokenizer. Inside it, the engine-neutral
 core never imports a protocol front-end, and a front-end's route modules never import one another.
 """
@@ -25,6 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"deploy"}),
     frozenset({"runtime"}),
     frozenset({"launch"}),
+    frozenset({"gpu"}),
     frozenset({"config"}),
     frozenset({"engines"}),
     frozenset({"formats", "errors", "tokens"}),

@@ -104,11 +104,12 @@ def up_cmd(
     """Start TGI or vLLM (--engine; or an emulator image) and wait until it is ready: pull, start, download, load,
     warm up."""
     if dry_run:
+        from orchestrator.deploy.gpu_count import gpu_count_for_plan
         from orchestrator.launch.docker_command import render_docker_run
         from orchestrator.launch.plan import build_plan
 
         with exit_on_errors():
-            print(render_docker_run(build_plan(settings)))
+            print(render_docker_run(build_plan(settings, gpu_count=gpu_count_for_plan(settings))))
         return
     from orchestrator.cli.progress import make_reporter
     from orchestrator.deploy.lifecycle import up
@@ -196,6 +197,7 @@ def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
                 info.gpus or "-",
                 tokens,
                 load,
+                kv_capacity_cell(row.kv_tokens_predicted, row.kv_tokens_reported),
             ]
         )
     return out
@@ -211,7 +213,17 @@ STATUS_HEADERS = [
     "GPUS",
     "IN/TOTAL TOK",
     "QUEUE/BATCH",
+    "KV TOK PLAN/ENGINE",
 ]
+
+
+def kv_capacity_cell(predicted: int | None, reported: int | None) -> str:
+    """`1,046,675/1,001,472 (-4%)`: the planner's KV capacity beside the engine's, and what was lost."""
+    left = f"{predicted:,}" if predicted is not None else "-"
+    right = f"{reported:,}" if reported is not None else "-"
+    if predicted and reported is not None:
+        return f"{left}/{right} ({(reported - predicted) / predicted:+.0%})"
+    return f"{left}/{right}"
 
 
 def status_cmd(name: _NAME = None, as_json: _JSON = False) -> None:

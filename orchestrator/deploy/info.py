@@ -83,6 +83,11 @@ class DeploymentStatus:
     server_version: str | None = None
     kv_cache_usage: float | None = None
     """Share (0-1) of KV-cache blocks in use, where the engine exports it (vLLM)."""
+    kv_tokens_predicted: int | None = None
+    """The planner's KV-cache token capacity when `up` started it (`orchestrator plan`)."""
+    kv_tokens_reported: int | None = None
+    """The KV-cache token budget the engine settled on (`max_batch_total_tokens`): below the prediction, the
+    settings or other processes on the GPU cost capacity."""
 
     def to_json(self) -> dict[str, Any]:
         data = self.info.to_json()
@@ -93,6 +98,8 @@ class DeploymentStatus:
             running_batch=self.running_batch,
             server_version=self.server_version,
             kv_cache_usage=self.kv_cache_usage,
+            kv_tokens_predicted=self.kv_tokens_predicted,
+            kv_tokens_reported=self.kv_tokens_reported,
         )
         return data
 

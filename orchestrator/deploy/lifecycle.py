@@ -124,6 +124,8 @@ def _up(
     runtime: DockerRuntime | None,
     trail: Trail,
 ) -> DeploymentInfo:
+    from orchestrator.deploy.capacity import nvml_gpu_count, with_predicted_capacity
+    from orchestrator.deploy.doctor import read_host_gpus
     from orchestrator.deploy.preflight import gpus_requested, run_preflight
     from orchestrator.launch.plan import build_plan
 
@@ -134,11 +136,14 @@ def _up(
         _limits(settings), started, secrets=settings.secrets.values(), engine=settings.serving_engine
     )
     facts_first = engine.facts()
+    gpus = read_host_gpus(settings, facts_first)
     gpu_count = facts_first.gpu_count if gpus_requested(settings.host.gpu_selection) else None
-    plan = build_plan(settings, gpu_count=gpu_count)
+    plan = with_predicted_capacity(
+        build_plan(settings, gpu_count=nvml_gpu_count(settings, gpus, gpu_count)), settings, gpus
+    )
     for warning in plan.warnings:
         _emit_info(emit, tracker, f"warning: {warning}")
-    check = run_preflight(settings, engine, facts=facts_first)
+    check = run_preflight(settings, engine, facts=facts_first, gpus=gpus)
     action = "created"
     existing = check.existing
     if existing is not None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from orchestrator.deploy.capacity import PREDICTED_KV_LABEL
 from orchestrator.deploy.info import DeploymentStatus, deployment_info
 from orchestrator.deploy.probes import check_health, http_get
 from orchestrator.engines import Engine, Phase, engine_for
@@ -102,13 +103,35 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
                     limits[key] = data[key]
     queue_size = running = None
     kv_usage: float | None = None
+    capacity_gauge = _capacity_gauge(served, info.tgi_version)
+    reported = limits.get("max_batch_total_tokens")
     metrics = http_get(info.endpoint, served.routes.metrics, timeout=PROBE_TIMEOUT)
     if metrics is not None and metrics[0] == 200:
         series = parse_prometheus(metrics[1].decode("utf-8", "replace"))
         names = served.status_metrics
         queue_size, running = (_count(gauge(series, n)) for n in (names.queue, names.running))
         kv_usage = gauge(series, names.kv_cache_usage) if names.kv_cache_usage else None
-    return DeploymentStatus(info, "ready", limits, queue_size, running, version, kv_usage)
+        if reported is None and capacity_gauge:
+            reported = _count(gauge(series, capacity_gauge))
+    predicted = container.labels.get(PREDICTED_KV_LABEL, "")
+    return DeploymentStatus(
+        info,
+        "ready",
+        limits,
+        queue_size,
+        running,
+        version,
+        kv_usage,
+        kv_tokens_predicted=int(predicted) if predicted.isdigit() else None,
+        kv_tokens_reported=reported,
+    )
+
+
+def _capacity_gauge(engine: Engine, version_text: str) -> str | None:
+    """The engine's gauge of its KV-cache token budget, for the version the container runs."""
+    version = engine.parse_version(version_text) if version_text else None
+    facts = engine.hardware.facts_for(version) if version else None
+    return facts.kv_capacity_metric if facts else None
 
 
 def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> list[DeploymentStatus]:

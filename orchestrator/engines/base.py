@@ -23,6 +23,8 @@ __all__ = [
     "Engine",
     "EngineLaunch",
     "EngineProblem",
+    "HardwareFacts",
+    "HardwareNeeds",
     "LaunchValues",
     "Phase",
     "ProbeRequest",
@@ -191,6 +193,64 @@ class EngineProblem:
 
 Rule = Callable[[RuleInput], Iterator[EngineProblem]]
 
+Capability = tuple[int, int]
+"""A CUDA compute capability or a CUDA version, (major, minor): (8, 0), (12, 4)."""
+
+
+@dataclass(frozen=True)
+class HardwareFacts:
+    """What one engine version needs of the GPU host, and how it sizes its KV cache (for `doctor` and `plan`)."""
+
+    min_compute_capability: Capability
+    compute_rule: str
+    """Why, in words with the source: `Mistral needs flash-attention v2, sm 8.0+ (tgi-server.md §8)`."""
+    built_for: Capability | None
+    """The newest compute capability the image's kernels are built for; a newer GPU may not run them."""
+    image_cuda: Capability | None
+    """The CUDA version the image is built with; None where not established."""
+    min_driver_cuda: Capability | None
+    """The oldest driver CUDA version the engine documents (through CUDA minor-version compatibility)."""
+    memory_fraction_flag: str
+    default_memory_fraction: float
+    fraction_of_total_is_reserved: bool
+    """True: the engine keeps `(1 - fraction) x total` of the memory free when it measures (TGI). False: the
+    engine's whole budget is `fraction x total` and that much must be free at start (vLLM)."""
+    kv_headroom: float
+    """The share of the measured free memory the engine gives the KV cache (TGI_WIGGLE_ROOM 0.95)."""
+    runtime_overhead_bytes: int
+    """CUDA context, library workspaces and CUDA graphs: an estimate, not a measurement."""
+    multi_shard_shm_bytes: int
+    """`/dev/shm` the engine's shards need to talk to one another (NCCL) when there is more than one."""
+    image_disk_bytes: int
+    """Disk the image takes once pulled (an estimate from its download size)."""
+    kv_capacity_metric: str | None = None
+    """A `/metrics` gauge with the KV-cache token capacity the engine settled on (`tgi_batch_max_total_tokens`)."""
+
+
+def _no_facts(version: Version) -> HardwareFacts | None:
+    return None
+
+
+def _no_arg(args: Sequence[str]) -> str | None:
+    return None
+
+
+def _no_fraction(args: Sequence[str]) -> float | None:
+    return None
+
+
+@dataclass(frozen=True)
+class HardwareNeeds:
+    """An engine's hardware facts per version, and how its own flags change them; the defaults know nothing."""
+
+    facts_for: Callable[[Version], HardwareFacts | None] = _no_facts
+    memory_fraction_in_args: Callable[[Sequence[str]], float | None] = _no_fraction
+    """The memory-fraction value extra args set (`--cuda-memory-fraction 0.8`), else None."""
+    kv_cache_dtype_in_args: Callable[[Sequence[str]], str | None] = _no_arg
+    """The KV-cache dtype extra args set (`--kv-cache-dtype fp8_e5m2`), else None (the model's dtype)."""
+    kv_dtype_bytes: tuple[tuple[str, int], ...] = ()
+    """Bytes per KV element for each KV-cache dtype name the engine accepts."""
+
 
 @dataclass(frozen=True)
 class Engine:
@@ -232,3 +292,5 @@ class Engine:
     silent_download: bool = False
     """True when the engine logs nothing while it downloads weights (vLLM): the start-up wait then counts the
     cache directory growing as progress, instead of new log lines."""
+    hardware: HardwareNeeds = HardwareNeeds()
+    """What it needs of the GPU host and how it sizes its KV cache (`orchestrator doctor`, `orchestrator plan`)."""

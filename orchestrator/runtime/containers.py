@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -25,6 +24,7 @@ import requests.exceptions
 from orchestrator.engines.diagnosis import CONTAINER_RULES, DiagnosisContext, diagnose_with
 from orchestrator.errors import RuntimeUnavailableError
 from orchestrator.launch.paths import secrets_dir
+from orchestrator.runtime.engine_api import count_local_gpus
 from orchestrator.runtime.pull import pull_error, pull_image
 from orchestrator.runtime.secret_files import remove_secret_files, write_secret_files
 from orchestrator.runtime.values import (
@@ -34,6 +34,7 @@ from orchestrator.runtime.values import (
     ContainerInfo,
     EngineFacts,
     PullProgress,
+    engine_facts,
     exposed_port,
     info_from_attrs,
     nanoseconds,
@@ -62,11 +63,6 @@ _ENGINE_HELP = (
     "install it (`sudo apt-get install docker.io`, or Docker's own packages); if it listens elsewhere, set "
     "DOCKER_HOST (e.g. unix:///var/run/docker.sock). Check with `docker info`."
 )
-
-
-def _count_local_gpus() -> int | None:
-    devices = [p for p in Path("/dev").glob("nvidia[0-9]*") if p.name[6:].isdigit()]
-    return len(devices) if devices else (0 if Path("/dev").is_dir() else None)
 
 
 class LogStream:
@@ -110,13 +106,7 @@ class DockerRuntime:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise RuntimeUnavailableError(f"the Docker Engine stopped answering: {exc}") from exc
         local = self.api.base_url.startswith(("http+unix://", "http+docker://"))
-        return EngineFacts(
-            server_version=str(version.get("Version", "?")),
-            api_version=str(version.get("ApiVersion", "?")),
-            runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
-            default_runtime=str(info.get("DefaultRuntime", "runc")),
-            gpu_count=_count_local_gpus() if local else None,
-        )
+        return engine_facts(info, version, gpu_count=count_local_gpus() if local else None)
 
     def close(self) -> None:
         self.client.close()

@@ -21,6 +21,7 @@ __all__ = [
     "ContainerInfo",
     "EngineFacts",
     "PullProgress",
+    "engine_facts",
     "exposed_port",
     "info_from_attrs",
     "layer_id",
@@ -44,10 +45,33 @@ class EngineFacts:
     default_runtime: str
     gpu_count: int | None
     """GPUs visible on the engine's host (`/dev/nvidiaN` on a local engine), None when unknown."""
+    cdi_spec_dirs: tuple[str, ...] = ()
+    """Where the engine reads CDI device specs (Docker 25+ with CDI on); NVIDIA's lists `nvidia.com/gpu`."""
+    root_dir: str | None = None
+    """Docker's data directory (images live there) on a local engine, None when remote or unknown."""
+
+    @property
+    def local(self) -> bool:
+        """The engine runs on this machine (its GPUs and disks are ours to read)."""
+        return self.gpu_count is not None
 
     @property
     def nvidia(self) -> bool:
         return "nvidia" in self.runtimes or self.default_runtime == "nvidia"
+
+
+def engine_facts(info: dict[str, Any], version: dict[str, Any], *, gpu_count: int | None) -> EngineFacts:
+    """The engine's `info` and `version` answers as `EngineFacts`; `gpu_count` None for a remote engine."""
+    local = gpu_count is not None
+    return EngineFacts(
+        server_version=str(version.get("Version", "?")),
+        api_version=str(version.get("ApiVersion", "?")),
+        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+        default_runtime=str(info.get("DefaultRuntime", "runc")),
+        gpu_count=gpu_count,
+        cdi_spec_dirs=tuple(info.get("CDISpecDirs") or ()) if local else (),
+        root_dir=str(info["DockerRootDir"]) if local and info.get("DockerRootDir") else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from orchestrator.engines.base import Engine, ProbeRequest, Routes
 from orchestrator.engines.tgi import (
     diagnosis,
+    hardware,
     launch,
     launcher_flags,
     log_lines,
@@ -59,4 +60,5 @@ ENGINE = Engine(
     is_useful_line=log_lines.is_useful_line,
     tidy_line=log_lines.tidy_line,
     diagnose=diagnosis.diagnose,
+    hardware=hardware.HARDWARE,
 )

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["OWNED_FLAGS", "SECRET_FLAGS", "graceful_timeout_in", "mask_secret_args", "owned_flag_in"]
+__all__ = [
+    "OWNED_FLAGS",
+    "SECRET_FLAGS",
+    "flag_value",
+    "graceful_timeout_in",
+    "mask_secret_args",
+    "owned_flag_in",
+]
 
 OWNED_FLAGS: dict[str, str] = {
     "--model-id": "model.id",
@@ -75,6 +82,16 @@ def mask_secret_args(args: list[str]) -> list[str]:
         else:
             masked.append(arg)
     return masked
+
+
+def flag_value(args: Sequence[str], names: Sequence[str]) -> str | None:
+    """The value the last of `names` gets in `args` (`--flag V` or `--flag=V`), else None."""
+    found: str | None = None
+    for index, arg in enumerate(args):
+        name, sep, value = arg.partition("=")
+        if name in names:
+            found = value if sep else (args[index + 1] if index + 1 < len(args) else "")
+    return found
 
 
 def graceful_timeout_in(args: Sequence[str]) -> float | None:
