@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"load", "smoke"}),
     frozenset({"client"}),
     frozenset({"deploy"}),
+    frozenset({"lock"}),
     frozenset({"runtime"}),
     frozenset({"launch"}),
     frozenset({"config"}),

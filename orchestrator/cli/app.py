@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from orchestrator.cli import compose_cmd, config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd
+from orchestrator.cli import compose_cmd, config_cmd, deploy_cmd, emulate_cmd, load_cmd, lock_cmd, smoke_cmd
 
 
 def _flags_show_no_type() -> None:
@@ -41,6 +41,7 @@ app = typer.Typer(
 
 for module in (config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd):
     module.register(app)
+lock_cmd.register(app)
 
 
 def main() -> None:
