@@ -26,7 +26,8 @@ Contract (the lead-level one; tests, benchmarks and the emulator rely on it):
   Process form: `--token T`, `--gated manual --granted T`, `--add-file PATH=SIZE` (a generated LFS file).
 - **Faults** (`Fault`, see `faults.py`): `hub.faults.add(Fault("cut", path="model.safetensors", at=N))` cuts the
   body after N bytes; `"stall"` pauses `seconds` at byte N; `"corrupt"` flips byte N; `"slow"` delays any
-  matching request by `seconds`; `"rate"` caps a body at `bytes_per_second`; `times` = how many requests it hits
+  matching request by `seconds`; `"rate"` caps a body at `bytes_per_second`; `"missing"` answers 404 EntryNotFound
+  for a file the tree lists; `times` = how many requests it hits
   (None: all). Over HTTP: `POST {url}/_standin/faults` with the same fields as JSON (one or a list), `DELETE`
   clears. `hub.requests()` / `GET {url}/_standin/requests` list what was asked (method, path, Range, token, server).
 """

@@ -5,6 +5,7 @@
     corrupt  flip the byte at offset `at` of a matching body (a wrong byte, same length)
     slow     wait `seconds` before answering any matching request (HEAD, GET, API calls alike)
     rate     send a matching body at `bytes_per_second` at most
+    missing  answer 404 EntryNotFound for a matching file although the tree lists it
 
 `times` is how many requests the fault hits before it wears off (None: every one). Over HTTP a test posts the
 same fields as JSON to `/_standin/faults` (see `orchestrator.emulator.hub`).
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 __all__ = ["Fault", "FaultBook"]
 
-Kind = Literal["stall", "cut", "corrupt", "slow", "rate"]
+Kind = Literal["stall", "cut", "corrupt", "slow", "rate", "missing"]
 
 
 @dataclass

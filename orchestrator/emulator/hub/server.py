@@ -154,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         sha = self._commit(repo.repo_id, repo.resolve(revision), revision)
         standin.check_gate(repo, token)
         file = repo.commits[sha].get(path)
-        if file is None:
+        if file is None or standin.faults.take({"missing"}, path):
             raise HubError(404, "EntryNotFound", f'{path} does not exist on "{revision}"', sha)
         headers = {"X-Repo-Commit": sha, "Accept-Ranges": "bytes", "Vary": "Origin, Accept-Encoding"}
         if file.lfs and standin.cdn_url:
