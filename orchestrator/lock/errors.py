@@ -8,7 +8,7 @@ from orchestrator.errors import OrchestratorError
 
 __all__ = ["CacheIncompleteError", "Drift", "LockDriftError", "LockFileError"]
 
-LOCK_DRIFT_EXIT = 8
+LOCK_DRIFT_EXIT = 9
 
 
 class LockFileError(OrchestratorError):
@@ -35,7 +35,7 @@ class Drift:
 
 
 class LockDriftError(OrchestratorError):
-    """`up --locked` found the cache, the image or the settings differing from `orchestrator.lock` (exit 8);
+    """`up --locked` found the cache, the image or the settings differing from `orchestrator.lock` (exit 9);
     nothing was started. `drifts` holds each difference, one per kind and file."""
 
     exit_code = LOCK_DRIFT_EXIT
