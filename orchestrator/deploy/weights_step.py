@@ -6,15 +6,17 @@ Modes (`WeightsPolicy.mode`):
   (`HF_HUB_OFFLINE=1`) at the resolved commit, so the container never reaches the Hub;
 - `offline` (`up --offline`): the Hub is not contacted; the cache must already hold every file the engine reads,
   else `CacheIncompleteError` names the missing ones before anything starts;
-- `no-pull` (`up --no-pull`): as before this step existed: the engine downloads by itself, online. With a lock
+- `no-pull` (`up --no-pull`): as before this step existed: the engine downloads by itself, online (from this
+  host's `HF_ENDPOINT` when one is set). With a lock
   there is nothing to download to, so `--locked --no-pull` checks the cache like `--offline`.
 `lifecycle.up` without a policy keeps the old behaviour (the library default), like `no-pull`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from orchestrator.lock.cache import (
@@ -34,7 +36,15 @@ if TYPE_CHECKING:
     from orchestrator.lock.lockfile import LockFile
     from orchestrator.runtime.values import ImageIdentity
 
-__all__ = ["Mode", "PullWeights", "WeightsPolicy", "check_locked", "plan_with_weights", "prepare_weights"]
+__all__ = [
+    "Mode",
+    "PullWeights",
+    "WeightsPolicy",
+    "check_locked",
+    "plan_with_weights",
+    "prepare_weights",
+    "with_hub_endpoint",
+]
 
 Mode = Literal["pull", "no-pull", "offline"]
 PullWeights = Callable[["Settings", str, Callable[[str], None]], None]
@@ -100,6 +110,14 @@ def check_locked(
         raise LockDriftError(drifts, policy.lock_path)
 
 
+def with_hub_endpoint(plan: LaunchPlan, endpoint: str | None) -> LaunchPlan:
+    """An engine that downloads by itself (`--no-pull`) uses the Hub this host uses: `HF_ENDPOINT` (a mirror, or
+    the test stand-in) goes into its environment, as huggingface_hub in the engine reads it. No secret: a URL."""
+    if not endpoint:
+        return plan
+    return replace(plan, environment={**plan.environment, "HF_ENDPOINT": endpoint})
+
+
 def plan_with_weights(
     settings: Settings,
     policy: WeightsPolicy,
@@ -115,6 +133,8 @@ def plan_with_weights(
 
     served, cache_drifts = prepare_weights(settings, policy, say)
     plan = build_plan(settings, gpu_count=gpu_count, offline_commit=served.commit if served else None)
+    if served is None:
+        plan = with_hub_endpoint(plan, os.environ.get("HF_ENDPOINT"))
     if policy.lock is not None:
         ensure_image(plan.image)
         check_locked(settings, policy, cache_drifts, identify(plan.image))

@@ -177,3 +177,29 @@ def test_up_locked_refuses_each_kind_of_drift(
         assert "the cache differs from" in err
     finally:
         docker_client.images.remove(tag, noprune=True)
+
+
+def test_up_no_pull_lets_the_engine_download_from_hf_endpoint_through_the_downloading_phase(
+    emulator_image: str, docker_client: Any, tmp_path: Path, name: str
+) -> None:
+    # The stand-in on the Docker bridge's gateway address: the one place both this host and the container reach.
+    gateway = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    with HubStandIn(host=gateway) as hub:
+        env = _base_env(tmp_path, hub.url)
+        args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name]
+        result = _run("up", "--json", "--no-pull", *args, env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        events = [json.loads(line) for line in result.stdout.splitlines()]
+        downloading = [e for e in events if e.get("phase") == "downloading"]
+        assert any("Download file: model.safetensors" in e.get("message", "") for e in downloading), events
+        container = docker_client.containers.get(name)
+        assert f"HF_ENDPOINT={hub.url}" in container.attrs["Config"]["Env"]
+        assert "HF_HUB_OFFLINE=1" not in container.attrs["Config"]["Env"]
+        logs = container.logs().decode()
+        assert "Downloaded /data/hub/models--TheBloke--Mistral-7B-Instruct-v0.2-AWQ/snapshots/" in logs
+        assert "Download: [1/1] -- ETA: 0" in logs
+        # The engine's download filled the host cache through the mount.
+        repo = tmp_path / "cache" / "hub" / f"models--{MODEL.replace('/', '--')}"
+        assert (repo / "refs" / "main").read_text() == hub.repos[MODEL].resolve("main")
+        assert any(r["path"].endswith("/resolve/main/model.safetensors") for r in hub.requests())
+        assert _run("down", "--name", name, env=env, cwd=tmp_path).returncode == 0
