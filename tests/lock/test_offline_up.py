@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.emulator.hub import HubStandIn
+from orchestrator.emulator.hub import HubStandIn, RepoFile
 from tests.fixtures.emulator import free_port
 from tests.fixtures.hub import hub_env
 from tests.helpers import run_orchestrator
@@ -203,3 +203,38 @@ def test_up_no_pull_lets_the_engine_download_from_hf_endpoint_through_the_downlo
         assert (repo / "refs" / "main").read_text() == hub.repos[MODEL].resolve("main")
         assert any(r["path"].endswith("/resolve/main/model.safetensors") for r in hub.requests())
         assert _run("down", "--name", name, env=env, cwd=tmp_path).returncode == 0
+
+
+def test_lock_pins_the_commit_so_up_locked_serves_it_after_the_branch_moves(
+    emulator_image: str, docker_client: Any, hub_standin: HubStandIn, tmp_path: Path, name: str
+) -> None:
+    env = hub_env(hub_standin, tmp_path / "hf-home", **_base_env(tmp_path, hub_standin.url))
+    args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name]
+    written = _run("lock", "--json", *args, env=env, cwd=tmp_path)  # pulls from the stand-in, then pins
+    assert written.returncode == 0, written.stdout + written.stderr
+    locked = json.loads(written.stdout.splitlines()[-1])["lock"]
+    first = hub_standin.repos[MODEL].resolve("main")
+    assert locked["model"]["commit"] == first and locked["model"]["requested_revision"] == "main"
+    served = {f["path"]: f for f in locked["model"]["files"]}
+    assert set(served) >= {"config.json", "model.safetensors", "tokenizer.json", "tokenizer.model"}
+
+    # Upstream pushes a new config to main: the branch moves, the lock does not.
+    config = json.loads(
+        (
+            tmp_path
+            / "cache"
+            / "hub"
+            / f"models--{MODEL.replace('/', '--')}"
+            / "snapshots"
+            / first
+            / "config.json"
+        ).read_text()
+    )
+    config["max_position_embeddings"] = 1024
+    second = hub_standin.repos[MODEL].commit([RepoFile("config.json", json.dumps(config).encode())])
+    assert second != first
+    result = _run("up", "--locked", "--json", *args, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [row] = json.loads(_run("status", "--json", "--name", name, env=env, cwd=tmp_path).stdout)
+    assert row["revision"] == first  # not the new head of main
+    assert _run("down", "--name", name, env=env, cwd=tmp_path).returncode == 0
