@@ -156,8 +156,6 @@ class EngineLaunch:
     offline_files: tuple[str, ...] = ()
     """Top-level file patterns the engine reads from the cached snapshot when offline (weights, config,
     tokenizer): `up --offline` names the missing ones before starting anything."""
-    hub_subdir: str = "hub"
-    """Where the Hugging Face hub cache sits inside `data_dir` ("" when it is `data_dir` itself)."""
     commit_ref: bool = False
     """Whether the engine's cache lookup needs `refs/<commit>` (a file holding the commit itself) to find a
     snapshot by its commit; huggingface_hub never writes one, so `up` does."""

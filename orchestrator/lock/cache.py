@@ -2,7 +2,8 @@
 from it without the Hub, and the content hashes a lock file pins.
 
 The host folder `host.cache_dir` is mounted at the engine's data dir; its hub cache is `<cache_dir>/hub` for TGI
-2.3+ (`HF_HOME=/data`). Nothing here contacts the Hub; `orchestrator.formats.hf_cache` reads the layout.
+2.3+ (`HF_HOME=/data`; `orchestrator.weights.location` works it out from the plan). Nothing here contacts the Hub;
+`orchestrator.formats.hf_cache` reads the layout.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from orchestrator.formats.hf_cache import Snapshot, is_commit, read_tree, repo_d
 from orchestrator.launch.plan import engine_launch
 from orchestrator.lock.errors import CacheIncompleteError
 from orchestrator.lock.lockfile import LockedFile
+from orchestrator.weights.location import host_hub_cache
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
@@ -43,9 +45,8 @@ def requested_revision(settings: Settings) -> str:
 
 
 def host_hub_dir(settings: Settings) -> Path:
-    """The hub cache on the host, as the engine sees it inside its data dir."""
-    sub = engine_launch(settings).hub_subdir
-    return settings.cache_dir / sub if sub else settings.cache_dir
+    """The hub cache on the host that the engine reads (`orchestrator.weights.location`: asked of the plan)."""
+    return host_hub_cache(settings)
 
 
 @dataclass(frozen=True)

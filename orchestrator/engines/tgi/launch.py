@@ -53,7 +53,6 @@ def launch(version: Version, values: LaunchValues) -> EngineLaunch:
         api_key_env="API_KEY",
         forwards_sigterm=facts.forwards_sigterm,
         offline_files=OFFLINE_FILES,
-        hub_subdir="hub" if facts.cache_env == "HF_HOME" else "",
         commit_ref=True,  # hf-hub (router, launcher) always reads refs/<revision>, even for a commit
     )
 
