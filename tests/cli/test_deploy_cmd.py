@@ -328,7 +328,17 @@ def test_ctrl_c_during_up_reports_what_the_engine_really_holds(
         "ORCHESTRATOR_HOST__CACHE_DIR": str(tmp_path / "cache"),
         "ORCHESTRATOR_ENGINE__EXTRA_ARGS": '["--emulator-load-seconds", "120"]',
     }
-    args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name]
+    args = [
+        "--image",
+        emulator_image,
+        "--gpus",
+        "none",
+        "--port",
+        str(free_port()),
+        "--name",
+        name,
+        "--no-pull",
+    ]
     process = _up_process([*args, *(["--keep-failed"] if keep_failed else [])], env, tmp_path)
     try:
         _read_until(process, lambda event: event.get("phase") == "loading")
