@@ -12,12 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["LISTING_TIMEOUT", "ListingTimeout", "RemoteFile", "RemoteSnapshot", "list_snapshot"]
+__all__ = ["ListingTimeout", "RemoteFile", "RemoteSnapshot", "list_snapshot", "listing_timeout"]
 
 T = TypeVar("T")
 
-LISTING_TIMEOUT = 30.0
-"""Seconds for each of the two listing calls (huggingface_hub sets none of its own)."""
+
+def listing_timeout() -> float:
+    """Seconds for each listing call: huggingface_hub's own metadata timeout, `HF_HUB_ETAG_TIMEOUT` (10 s by
+    default), which it applies to a file's HEAD but not to these two calls (they wait forever there)."""
+    from huggingface_hub import constants
+
+    return float(constants.HF_HUB_ETAG_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,14 @@ class RemoteSnapshot:
 
 
 def list_snapshot(
-    repo_id: str, revision: str, *, endpoint: str | None, token: str | None, timeout: float = LISTING_TIMEOUT
+    repo_id: str, revision: str, *, endpoint: str | None, token: str | None, timeout: float | None = None
 ) -> RemoteSnapshot:
     """The snapshot `revision` names now; huggingface_hub's errors pass through (see `weights.errors`)."""
     from huggingface_hub import HfApi
     from huggingface_hub.hf_api import RepoFile
 
     api = HfApi(endpoint=endpoint, token=token)
+    timeout = listing_timeout() if timeout is None else timeout
 
     def listing() -> RemoteSnapshot:
         info = api.model_info(repo_id, revision=revision, timeout=timeout)
