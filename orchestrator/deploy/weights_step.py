@@ -77,6 +77,11 @@ def prepare_weights(
     lock = policy.lock
     if policy.mode == "no-pull" and lock is None:
         return None, []
+    if settings.model.id.startswith("/") and lock is None:
+        say(
+            f"model.id {settings.model.id} is a path inside the container: nothing to pull, the engine reads it"
+        )
+        return None, []
     revision = lock.model.commit if lock is not None else requested_revision(settings)
     if policy.mode == "pull":
         say(f"pulling {settings.model.id} at {revision} into {host_hub_dir(settings)}")
