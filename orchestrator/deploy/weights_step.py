@@ -7,8 +7,8 @@ Modes (`WeightsPolicy.mode`):
 - `offline` (`up --offline`): the Hub is not contacted; the cache must already hold every file the engine reads,
   else `CacheIncompleteError` names the missing ones before anything starts;
 - `no-pull` (`up --no-pull`): as before this step existed: the engine downloads by itself, online (from this
-  host's `HF_ENDPOINT` when one is set). With a lock
-  there is nothing to download to, so `--locked --no-pull` checks the cache like `--offline`.
+  host's `HF_ENDPOINT` when one is set). With a lock there is nothing to download to, so `--locked --no-pull`
+  checks the cache like `--offline`.
 `lifecycle.up` without a policy keeps the old behaviour (the library default), like `no-pull`.
 """
 
