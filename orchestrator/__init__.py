@@ -51,8 +51,12 @@ if TYPE_CHECKING:
     from orchestrator.deploy.lifecycle import up as up
     from orchestrator.deploy.verdicts import DoctorReport as DoctorReport
     from orchestrator.deploy.verdicts import Verdict as Verdict
+    from orchestrator.deploy.weights_step import WeightsPolicy as WeightsPolicy
     from orchestrator.launch.plan import LaunchPlan as LaunchPlan
     from orchestrator.launch.plan import build_plan as build_plan
+    from orchestrator.lock.errors import CacheIncompleteError as CacheIncompleteError
+    from orchestrator.lock.errors import LockDriftError as LockDriftError
+    from orchestrator.lock.lockfile import read_lock as read_lock
     from orchestrator.tokens import format_chat as format_chat
     from orchestrator.tokens import format_prompt as format_prompt
     from orchestrator.tokens import get_tokenizer as get_tokenizer
@@ -96,6 +100,9 @@ _LAZY_FROM: dict[str, tuple[str, ...]] = {
     ),
     "orchestrator.deploy.verdicts": ("DoctorReport", "Verdict"),
     "orchestrator.launch.plan": ("LaunchPlan", "build_plan"),
+    "orchestrator.deploy.weights_step": ("WeightsPolicy",),
+    "orchestrator.lock.errors": ("CacheIncompleteError", "LockDriftError"),
+    "orchestrator.lock.lockfile": ("read_lock",),
     "orchestrator.tokens": ("format_chat", "format_prompt", "get_tokenizer"),
 }
 """The public names imported on first use, by module: the one list (the `TYPE_CHECKING` imports above mirror

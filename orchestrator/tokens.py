@@ -22,6 +22,7 @@ __all__ = [
     "format_chat",
     "format_prompt",
     "get_tokenizer",
+    "model_file",
 ]
 
 BOS_ID = 1
@@ -44,6 +45,11 @@ def _model_path() -> Path:
         if candidate.is_file():
             return candidate
     raise RuntimeError(f"mistral-common ships no {_MODEL_FILE}; reinstall mistral-common[sentencepiece]")
+
+
+def model_file() -> Path:
+    """The SentencePiece model file: the Hub repository's `tokenizer.model` for this model (493,443 bytes)."""
+    return _model_path()
 
 
 class MistralTokenizer:

@@ -17,7 +17,7 @@ if docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia; then
 else
   log "no NVIDIA runtime: launching the TGI emulator image instead (same code path, no GPU)"
   build_images "$ROOT"
-  orchestrator up --image tgi-orchestrator/emulator:3.3.7 --gpus none "$@"
+  orchestrator up --image tgi-orchestrator/emulator:3.3.7 --gpus none --no-pull "$@"
 fi
 orchestrator status
 orchestrator smoke

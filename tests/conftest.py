@@ -1,3 +1,3 @@
 """Shared pytest set-up: fixtures live in `tests/fixtures/`, one module per outside system."""
 
-pytest_plugins = ["tests.fixtures.docker_engine", "tests.fixtures.emulator"]
+pytest_plugins = ["tests.fixtures.docker_engine", "tests.fixtures.emulator", "tests.fixtures.hub"]

@@ -6,7 +6,17 @@ from typing import Any
 
 import typer
 
-from orchestrator.cli import compose_cmd, config_cmd, deploy_cmd, doctor_cmd, emulate_cmd, load_cmd, smoke_cmd
+from orchestrator.cli import (
+    compose_cmd,
+    config_cmd,
+    deploy_cmd,
+    doctor_cmd,
+    emulate_cmd,
+    load_cmd,
+    lock_cmd,
+    pull_cmd,
+    smoke_cmd,
+)
 
 
 def _flags_show_no_type() -> None:
@@ -39,9 +49,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd):
+for module in (config_cmd, deploy_cmd, pull_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd):
     module.register(app)
 doctor_cmd.register(app)
+lock_cmd.register(app)
 
 
 def main() -> None:

@@ -10,10 +10,12 @@ Exit codes: 0 ok, 2 invalid settings or no deployment of that --name, 3 engine u
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrator.cli.lock_cmd import LOCK_FILE_OPTION, weights_policy
 from orchestrator.cli.options import exit_on_errors, print_error, settings_command
 
 if TYPE_CHECKING:
@@ -99,10 +101,32 @@ def up_cmd(
     keep_failed: Annotated[
         bool, typer.Option("--keep-failed", help="Leave a failed container in place for inspection.")
     ] = False,
+    no_pull: Annotated[
+        bool,
+        typer.Option(
+            "--no-pull", help="Do not pull the model first; the engine downloads it itself (online)."
+        ),
+    ] = False,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Never contact the Hub: start from the cache, or fail naming the missing files."
+        ),
+    ] = False,
+    locked: Annotated[
+        bool,
+        typer.Option(
+            "--locked", help="Serve the lock file's commit; refuse if the cache, image or settings differ."
+        ),
+    ] = False,
+    lock_file: LOCK_FILE_OPTION = Path("orchestrator.lock"),
     as_json: _JSON = False,
 ) -> None:
     """Start TGI or vLLM (--engine; or an emulator image) and wait until it is ready: pull, start, download, load,
-    warm up."""
+    warm up.
+
+    The model is pulled into the cache first (`orchestrator pull`) and the engine started with HF_HUB_OFFLINE=1
+    at the resolved commit, so the container never reaches the Hub."""
     if dry_run:
         from orchestrator.deploy.gpu_count import gpu_count_for_plan
         from orchestrator.launch.docker_command import render_docker_run
@@ -115,9 +139,11 @@ def up_cmd(
     from orchestrator.deploy.lifecycle import up
     from orchestrator.errors import OrchestratorError
 
+    with exit_on_errors():
+        weights = weights_policy(locked=locked, offline=offline, no_pull=no_pull, lock_file=lock_file)
     reporter = make_reporter("json" if as_json else "auto")
     try:
-        info = up(settings, recreate=recreate, keep_failed=keep_failed, progress=reporter)
+        info = up(settings, recreate=recreate, keep_failed=keep_failed, progress=reporter, weights=weights)
     except OrchestratorError as exc:
         reporter.close()
         _print_failure(exc, as_json)
@@ -171,6 +197,13 @@ def _uptime(seconds: float | None) -> str:
     return f"{seconds // 3600:.0f}h{(seconds % 3600) // 60:02.0f}m"
 
 
+def _short_revision(revision: str) -> str:
+    """A commit as its first 12 hex digits (like the Hub's pages); a branch or tag as given; `-` for default."""
+    if len(revision) == 40 and all(c in "0123456789abcdef" for c in revision):
+        return revision[:12]
+    return revision or "-"
+
+
 def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
     """Table cells, one row per deployment (also used by tests)."""
     out = []
@@ -192,6 +225,7 @@ def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
                 info.model or "-",
                 info.image,
                 row.phase,
+                _short_revision(info.revision),
                 info.endpoint,
                 _uptime(info.uptime_seconds),
                 info.gpus or "-",
@@ -208,6 +242,7 @@ STATUS_HEADERS = [
     "MODEL",
     "IMAGE",
     "PHASE",
+    "REVISION",
     "ENDPOINT",
     "UPTIME",
     "GPUS",
@@ -227,7 +262,8 @@ def kv_capacity_cell(predicted: int | None, reported: int | None) -> str:
 
 
 def status_cmd(name: _NAME = None, as_json: _JSON = False) -> None:
-    """List our deployments like `ollama ps`: phase, endpoint, uptime, token limits, queue and running batch."""
+    """List our deployments like `ollama ps`: revision served, phase, endpoint, uptime, token limits, queue and
+    running batch."""
     from orchestrator.deploy.lifecycle import status
 
     with exit_on_errors():

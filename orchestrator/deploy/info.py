@@ -42,6 +42,9 @@ class DeploymentInfo:
     ready_seconds: float | None = None
     engine: str = "tgi"
     """The engine kind it runs (`orchestrator.engines.KINDS`); containers from before the label are TGI."""
+    revision: str = ""
+    """The model revision the engine was given: the commit when `up` pulled first (or `--offline`), else the
+    configured branch or tag; "" for the engine's default branch."""
 
     @property
     def uptime_seconds(self) -> float | None:
@@ -68,6 +71,7 @@ class DeploymentInfo:
             "exit_code": self.exit_code,
             "action": self.action or None,
             "ready_seconds": None if self.ready_seconds is None else round(self.ready_seconds, 3),
+            "revision": self.revision or None,
         }
 
 
@@ -124,5 +128,6 @@ def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
         started_at=container.started_at,
         exit_code=container.exit_code,
         engine=labels.get(label("engine"), "tgi"),
+        revision=labels.get(label("revision"), ""),
         **extra,
     )

@@ -42,6 +42,7 @@ from orchestrator.launch.settings_label import SETTINGS_LABEL, changed_settings
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
+    from orchestrator.deploy.weights_step import WeightsPolicy
     from orchestrator.launch.plan import LaunchPlan
     from orchestrator.runtime.containers import ContainerInfo, DockerRuntime, LogStream
 
@@ -102,14 +103,17 @@ def up(
     keep_failed: bool = False,
     progress: ProgressCallback | None = None,
     runtime: DockerRuntime | None = None,
+    weights: WeightsPolicy | None = None,
 ) -> DeploymentInfo:
     """Start the deployment `settings` describe and wait until it serves; see the module docstring.
 
+    `weights`: pull the model first (or check the cache offline) and start the engine offline at the resolved
+    commit; with a lock, refuse on drift (`deploy.weights_step`). None: the engine downloads by itself.
     Ctrl-C raises `UpInterrupted` (a `KeyboardInterrupt`) whose `left` tells what the engine holds afterwards.
     """
     trail = Trail()
     try:
-        return _up(settings, recreate, keep_failed, progress, runtime, trail)
+        return _up(settings, recreate, keep_failed, progress, runtime, trail, weights)
     except UpInterrupted:
         raise
     except KeyboardInterrupt as exc:
@@ -123,6 +127,7 @@ def _up(
     progress: ProgressCallback | None,
     runtime: DockerRuntime | None,
     trail: Trail,
+    weights: WeightsPolicy | None = None,
 ) -> DeploymentInfo:
     from orchestrator.deploy.capacity import nvml_gpu_count, with_predicted_capacity
     from orchestrator.deploy.doctor import read_host_gpus
@@ -144,6 +149,15 @@ def _up(
     for warning in plan.warnings:
         _emit_info(emit, tracker, f"warning: {warning}")
     check = run_preflight(settings, engine, facts=facts_first, gpus=gpus)
+    check = run_preflight(settings, engine, facts=facts_first)
+    if weights is not None:  # pull or check the weights; plan an offline start at the commit; refuse drift
+        from orchestrator.deploy.weights_step import plan_with_weights
+
+        plan = plan_with_weights(
+            settings, weights, gpu_count, say=lambda text: _emit_info(emit, tracker, text),
+            ensure_image=lambda image: _ensure_image(engine, image, tracker, emit, trail),
+            identify=engine.image_identity,
+        )  # fmt: skip
     action = "created"
     existing = check.existing
     if existing is not None:

@@ -145,6 +145,9 @@ class LaunchValues:
     stop_grace: float = 120.0
     """`timeouts.stop_grace`: how long `down` lets the server drain before the kill (an engine whose drain is a
     flag derives it from this, so no stream is cut)."""
+    offline: bool = False
+    """Start without the Hub: the weights are already in the cache at `revision` (a commit); the engine must not
+    reach the network (`up` pulls first, or `up --offline`)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,12 @@ class EngineLaunch:
     """The variable the engine reads its API key from (never a flag: flags show in process lists)."""
     forwards_sigterm: bool
     """False when `docker stop` cannot reach the server process (no drain before the kill)."""
+    offline_files: tuple[str, ...] = ()
+    """Top-level file patterns the engine reads from the cached snapshot when offline (weights, config,
+    tokenizer): `up --offline` names the missing ones before starting anything."""
+    commit_ref: bool = False
+    """Whether the engine's cache lookup needs `refs/<commit>` (a file holding the commit itself) to find a
+    snapshot by its commit; huggingface_hub never writes one, so `up` does."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ __all__ = [
     "Mount",
     "SecretFile",
     "build_plan",
+    "engine_launch",
     "wrapper_script",
 ]
 
@@ -117,8 +118,13 @@ class LaunchPlan:
     """The variable the engine reads the Hub token from."""
 
 
-def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPlan:
+def build_plan(
+    settings: Settings, *, gpu_count: int | None = None, offline_commit: str | None = None
+) -> LaunchPlan:
     """The launch plan for `settings`; `gpu_count` is the engine's GPU count when `gpus=all` (None: unknown).
+
+    `offline_commit`: the weights are in the cache at this commit (`up` pulled them, or `--offline` found
+    them); the engine gets that commit as its revision and is told not to reach the Hub.
 
     Raises `ConfigError` if the settings break a rule (they normally arrive validated from `load_settings`).
     """
@@ -129,7 +135,10 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
     engine = settings.serving_engine
     warnings = settings_warnings(settings)
     num_shard = _num_shard(settings, gpu_count, warnings)
-    launch = engine.launch(version, _launch_values(settings, num_shard))
+    values = _launch_values(settings, num_shard)
+    if offline_commit is not None:
+        values = replace(values, revision=offline_commit, offline=True)
+    launch = engine.launch(version, values)
     secret_files = _secret_files(settings, launch)
     plan = LaunchPlan(
         container_name=settings.host.container_name,
@@ -167,7 +176,18 @@ def build_plan(settings: Settings, *, gpu_count: int | None = None) -> LaunchPla
         label("gpus"): settings.host.gpus,
         SETTINGS_LABEL: settings_label(settings),
     }
+    if values.revision:  # what `status` shows as served: the commit of an offline start, else the setting
+        labels[label("revision")] = values.revision
     return replace(plan, labels=labels, settings_hash=digest)
+
+
+def engine_launch(settings: Settings) -> EngineLaunch:
+    """The engine's launch facts for `settings` (data dir, hub cache, what it reads offline), without a plan."""
+    version = settings.engine.version
+    if version is None:
+        check(settings)  # raises ConfigError naming engine.tgi_version
+    assert version is not None
+    return settings.serving_engine.launch(version, _launch_values(settings, 1))
 
 
 def _num_shard(settings: Settings, gpu_count: int | None, warnings: list[str]) -> int:

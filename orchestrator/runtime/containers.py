@@ -33,6 +33,7 @@ from orchestrator.runtime.values import (
     NAME_LABEL,
     ContainerInfo,
     EngineFacts,
+    ImageIdentity,
     PullProgress,
     engine_facts,
     exposed_port,
@@ -51,6 +52,7 @@ __all__ = [
     "ContainerInfo",
     "DockerRuntime",
     "EngineFacts",
+    "ImageIdentity",
     "LogStream",
     "PullProgress",
     "connect",
@@ -121,6 +123,16 @@ class DockerRuntime:
         except docker.errors.APIError as exc:
             raise RuntimeUnavailableError(f"cannot inspect image {image}: {exc.explanation or exc}") from exc
         return True
+
+    def image_identity(self, image: str) -> ImageIdentity | None:
+        """The local image's id and registry digests (what a lock file pins); None when it is not here."""
+        try:
+            attrs = self.api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise RuntimeUnavailableError(f"cannot inspect image {image}: {exc.explanation or exc}") from exc
+        return ImageIdentity(image, str(attrs.get("Id", "")), tuple(attrs.get("RepoDigests") or ()))
 
     def pull(self, image: str, on_progress: Callable[[PullProgress], None] | None = None) -> None:
         """Pull `image`, reporting per-layer progress; an error inside the stream raises `DeploymentError`."""

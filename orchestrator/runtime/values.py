@@ -20,6 +20,7 @@ __all__ = [
     "NAME_LABEL",
     "ContainerInfo",
     "EngineFacts",
+    "ImageIdentity",
     "PullProgress",
     "engine_facts",
     "exposed_port",
@@ -101,6 +102,22 @@ class ContainerInfo:
     @property
     def managed(self) -> bool:
         return self.labels.get(MANAGED_LABEL) == "true"
+
+
+@dataclass(frozen=True)
+class ImageIdentity:
+    """Which exact image a reference names here: its local id, and its registry digests when it was pulled."""
+
+    reference: str
+    image_id: str
+    """`sha256:...` of the image config: the identity of a local build (no registry digest)."""
+    repo_digests: tuple[str, ...]
+    """`repo@sha256:...` for each registry it came from; empty for a local build."""
+
+    @property
+    def digests(self) -> tuple[str, ...]:
+        """The `sha256:...` parts of `repo_digests`."""
+        return tuple(sorted({entry.rsplit("@", 1)[-1] for entry in self.repo_digests}))
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,8 @@ def test_real_cli_round_trip(emulator_image: str, docker_client: Any, tmp_path: 
     name = f"orch-cli-{uuid.uuid4().hex[:8]}"
     port = str(free_port())
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "ORCHESTRATOR_HOST__CACHE_DIR": str(tmp_path / "cache")}
-    common = ["--image", emulator_image, "--gpus", "none", "--port", port, "--name", name]
+    # --no-pull: these start the emulator image without a Hub (pull first: tests/lock/test_offline_up.py)
+    common = ["--image", emulator_image, "--gpus", "none", "--port", port, "--name", name, "--no-pull"]
     try:
         result = _orchestrator("up", "--json", *common, env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -232,7 +233,18 @@ def test_real_cli_failures_exit_codes_and_leave_nothing(
         "ORCHESTRATOR_HOST__CACHE_DIR": str(tmp_path / "cache"),
         "ORCHESTRATOR_ENGINE__EXTRA_ARGS": env_args,
     }
-    args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name, *extra]
+    args = [
+        "--image",
+        emulator_image,
+        "--gpus",
+        "none",
+        "--port",
+        str(free_port()),
+        "--name",
+        name,
+        "--no-pull",
+        *extra,
+    ]
     try:
         result = _orchestrator("up", "--json", *args, env=env, cwd=tmp_path)
         assert result.returncode == code, result.stdout + result.stderr
@@ -316,7 +328,17 @@ def test_ctrl_c_during_up_reports_what_the_engine_really_holds(
         "ORCHESTRATOR_HOST__CACHE_DIR": str(tmp_path / "cache"),
         "ORCHESTRATOR_ENGINE__EXTRA_ARGS": '["--emulator-load-seconds", "120"]',
     }
-    args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name]
+    args = [
+        "--image",
+        emulator_image,
+        "--gpus",
+        "none",
+        "--port",
+        str(free_port()),
+        "--name",
+        name,
+        "--no-pull",
+    ]
     process = _up_process([*args, *(["--keep-failed"] if keep_failed else [])], env, tmp_path)
     try:
         _read_until(process, lambda event: event.get("phase") == "loading")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.emulator.core.faults import FaultConfig
 from orchestrator.emulator.core.knobs import KnobError, fault_config, latency_profile, phase_seconds, rate
 from orchestrator.emulator.core.latency import LatencyProfile
+from orchestrator.emulator.core.model_files import ModelFiles
 
 __all__ = [
     "ArgumentValidationError",
@@ -25,6 +26,7 @@ __all__ = [
     "router_argument_checks",
     "router_checks",
     "warmup_checks",
+    "with_model_files",
 ]
 
 MAX_POSITION_EMBEDDINGS = 32_768  # Mistral 7B v0.2 config.json
@@ -89,6 +91,12 @@ class EmulatorConfig:
     prefill_defaulted: bool
     hostname_invalid: bool
     raw: Mapping[str, Any] = field(repr=False)
+    max_position_embeddings: int = MAX_POSITION_EMBEDDINGS
+    """From the model's `config.json` when the cache was read, else Mistral 7B v0.2's."""
+    tokenizer_file: str | None = None
+    """The snapshot's `tokenizer.model` when the cache was read; None: the built-in Mistral tokenizer."""
+    served_commit: str | None = None
+    """The commit of the snapshot served, when the cache was read."""
 
     @property
     def compute_type(self) -> str:
@@ -200,7 +208,25 @@ def _cuda_graphs(given: list[int] | None, quantize: str | None) -> tuple[int, ..
     return () if quantize in _NO_CUDA_GRAPHS else DEFAULT_CUDA_GRAPHS
 
 
-def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> EmulatorConfig:
+def with_model_files(config: EmulatorConfig, files: ModelFiles) -> EmulatorConfig:
+    """The config once the shard has read the model's own files: defaults from its `max_position_embeddings`
+    (as TGI v3's shard picks them), its tokenizer, its commit."""
+    positions = files.config_int("max_position_embeddings") or MAX_POSITION_EMBEDDINGS
+    rebuilt = (
+        build_config(config.raw, max_position_embeddings=positions)
+        if positions != config.max_position_embeddings
+        else config
+    )
+    tokenizer = str(files.tokenizer_model) if files.tokenizer_model is not None else None
+    return replace(rebuilt, tokenizer_file=tokenizer, served_commit=files.commit)
+
+
+def build_config(
+    values: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    *,
+    max_position_embeddings: int = MAX_POSITION_EMBEDDINGS,
+) -> EmulatorConfig:
     """Resolve defaults and run the launcher's checks; raises ArgumentValidationError."""
     max_input, max_total = _launcher_checks(values)
     num_shard = _num_shards(
@@ -213,7 +239,7 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
     batch_total = kv_capacity  # flash-attention models: warm-up infers it; a given value is only warned about
     total_defaulted = max_total is None
     if max_total is None:
-        max_total = min(kv_capacity, MAX_POSITION_EMBEDDINGS)
+        max_total = min(kv_capacity, max_position_embeddings)
         if max_input is not None and max_input >= max_total:
             max_total = max_input + 1
     input_defaulted = max_input is None
@@ -222,7 +248,7 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
     prefill = values["max_batch_prefill_tokens"]
     prefill_defaulted = prefill is None
     if prefill is None:
-        prefill = min(DEFAULT_PREFILL_TOKENS, MAX_POSITION_EMBEDDINGS)
+        prefill = min(DEFAULT_PREFILL_TOKENS, max_position_embeddings)
     hostname = str(values["hostname"])
     try:
         ipaddress.ip_address(hostname)
@@ -272,4 +298,5 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
         prefill_defaulted=prefill_defaulted,
         hostname_invalid=hostname_invalid,
         raw=dict(values),
+        max_position_embeddings=max_position_embeddings,
     )

@@ -65,13 +65,13 @@ async def _serve(config: EmulatorConfig, log: TgiLogger) -> int:
     stopper = Stopper(_drain_lines(log))
     stopper.install()
     try:
-        ready = await run_startup(config, log, stopper.event)
+        served = await run_startup(config, log, stopper.event)
     except StartupFailed as failure:
         log.final_error(failure.debug)
         return 1
-    if not ready:
+    if served is None:
         return 0
-    return await _run_http(config, log, stopper)
+    return await _run_http(served, log, stopper)
 
 
 async def _run_http(config: EmulatorConfig, log: TgiLogger, stopper: Stopper) -> int:

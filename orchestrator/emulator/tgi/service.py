@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from orchestrator.emulator.core.engine import Engine
@@ -25,7 +26,7 @@ from orchestrator.emulator.tgi.errors import ApiError, overloaded
 from orchestrator.emulator.tgi.metrics import SchedulerMetrics, tgi_metrics
 from orchestrator.emulator.tgi.rounds import reserved_tokens, round_limit
 from orchestrator.emulator.tgi.validation import Limits, ValidRequest, check_best_of, validate
-from orchestrator.tokens import get_tokenizer
+from orchestrator.tokens import MistralTokenizer, get_tokenizer
 
 __all__ = ["CRASH_ERROR", "Job", "Service"]
 
@@ -60,7 +61,10 @@ class Service:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.tokenizer = get_tokenizer()
+        # the snapshot's own tokenizer when start-up read the cache, else the built-in one
+        self.tokenizer = (
+            MistralTokenizer(Path(config.tokenizer_file)) if config.tokenizer_file else get_tokenizer()
+        )
         self.vocab = get_vocabulary()
         self.metrics = tgi_metrics(config.max_input_tokens, config.max_total_tokens, config.max_batch_size)
         self.engine = Engine(

@@ -1,6 +1,9 @@
 """Start-up like TGI 3.3.x: milestone log lines through download, shard load and warm-up; the port stays closed.
 
-Phase lengths come from `--emulator-{download,load,warmup}-seconds`. A SIGTERM during start-up ends it cleanly
+Phase lengths come from `--emulator-{download,load,warmup}-seconds`. The download step goes through the real
+Hugging Face cache when there is one to read (`emulator/tgi/download.py`: offline, an `HF_ENDPOINT`, or the
+revision already cached); the model's `config.json` then sets the limits' defaults and its tokenizer is used.
+A SIGTERM during start-up ends it cleanly
 (exit 0, as the launcher does); the start-up faults reproduce TGI's failure lines and exit 1: a download error, a
 shard that fails to load, and a warm-up out-of-memory error ("... decrease `--max-batch-prefill-tokens`").
 """
@@ -12,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator.emulator.core.model_files import HubEnv, ModelFiles
 from orchestrator.emulator.core.serve import wait_or_stop
 from orchestrator.emulator.tgi.config import (
     EmulatorConfig,
@@ -19,7 +23,9 @@ from orchestrator.emulator.tgi.config import (
     router_argument_checks,
     router_checks,
     warmup_checks,
+    with_model_files,
 )
+from orchestrator.emulator.tgi.download import DownloadFailed, download_step, shard_file_error
 from orchestrator.emulator.tgi.flags import LAUNCHER_FLAGS
 from orchestrator.emulator.tgi.logs import TgiLogger
 
@@ -76,14 +82,35 @@ def args_debug(values: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event) -> bool:
-    """Print the milestones and wait the phases; False if a SIGTERM stopped start-up. Raises StartupFailed."""
-    faults = config.faults
+async def run_startup(
+    config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event, env: HubEnv | None = None
+) -> EmulatorConfig | None:
+    """Print the milestones and wait the phases; the config to serve with (the model's own limits and tokenizer
+    when its files were read), or None if a SIGTERM stopped start-up. Raises StartupFailed."""
     log.launcher("Using attention flashinfer - Prefix caching true")
     if config.prefill_defaulted:
         log.launcher(f"Default `max_batch_prefill_tokens` to {config.max_batch_prefill_tokens}")
     _launcher_notes(config, log)
     log.launcher(f"Starting check and download process for {config.model_id}", span="download")
+    try:
+        files = await download_step(config.model_id, config.revision, log, env or HubEnv.from_environ())
+    except DownloadFailed as failure:
+        log.launcher("Download encountered an error: \nTraceback (most recent call last):\n" + failure.detail,
+                     "ERROR", span="download")  # fmt: skip
+        raise StartupFailed("DownloadError") from None
+    if files is None and not await _simulated_download(config, log, stop):
+        return None
+    log.launcher(f"Successfully downloaded weights for {config.model_id}")
+    if not await _load_shard(config, log, stop, files):
+        return None
+    if files is not None:
+        config = with_model_files(config, files)
+    return config if await _warm_up(config, log, stop) else None
+
+
+async def _simulated_download(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event) -> bool:
+    """No cache to read: the built-in model's download lines and wait; False if a SIGTERM stopped it."""
+    faults = config.faults
     if config.download_seconds > 0 or faults.crash_during_startup == "download":
         log.download("Download file: model.safetensors")
         if await wait_or_stop(config.download_seconds, stop):
@@ -100,7 +127,14 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
         log.download("Download: [1/1] -- ETA: 0")
     else:
         log.download("Files are already present on the host. Skipping download.")
-    log.launcher(f"Successfully downloaded weights for {config.model_id}")
+    return True
+
+
+async def _load_shard(
+    config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event, files: ModelFiles | None
+) -> bool:
+    """The shard's load phase; False if a SIGTERM stopped it. Raises StartupFailed."""
+    faults = config.faults
     log.shard("Starting shard")
     started = time.monotonic()
     remaining = config.load_seconds
@@ -122,8 +156,22 @@ async def run_startup(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Even
         log.launcher("Shard 0 failed to start", "ERROR")
         log.launcher("Shutting down shards")
         raise StartupFailed("ShardCannotStart")
+    missing = shard_file_error(files, config.model_id) if files is not None else None
+    if missing is not None:
+        log.shard(
+            "Shard complete standard error output:\n\nTraceback (most recent call last):\n" + missing, "ERROR"
+        )
+        log.launcher("Shard 0 failed to start", "ERROR")
+        log.launcher("Shutting down shards")
+        raise StartupFailed("ShardCannotStart")
     log.shard("Server started at unix:///tmp/text-generation-server-0")
     log.shard(f"Shard ready in {time.monotonic() - started + 0.5:.1f}s")
+    return True
+
+
+async def _warm_up(config: EmulatorConfig, log: TgiLogger, stop: asyncio.Event) -> bool:
+    """The router's start and warm-up; False if a SIGTERM stopped it. Raises StartupFailed."""
+    faults = config.faults
     log.launcher("Starting Webserver")
     _router_check(router_argument_checks, config, log)
     log.router("Warming up model", line=125)

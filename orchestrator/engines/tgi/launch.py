@@ -10,11 +10,18 @@ from __future__ import annotations
 from orchestrator.engines.base import EngineLaunch, LaunchValues, Version
 from orchestrator.engines.tgi.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for
 
-__all__ = ["CONTAINER_PORT", "DATA_DIR", "launch"]
+__all__ = ["CONTAINER_PORT", "DATA_DIR", "OFFLINE_FILES", "launch"]
 
 CONTAINER_PORT = 80
 """TGI images set PORT=80 [reference §7]; we pass `--port 80` so custom images agree."""
 DATA_DIR = "/data"
+OFFLINE_FILES = ("*.safetensors", "config.json", "tokenizer_config.json", "tokenizer.*")
+"""What TGI reads from the snapshot offline [hub-protocol §13]: the download step checks the top-level
+`*.safetensors`, the launcher and router read `config.json` and `tokenizer_config.json`, and the shard loads the
+tokenizer with transformers (`tokenizer.json`, or `tokenizer.model` to convert; TGI downloads no tokenizer file
+itself, so offline they must be there)."""
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1"}
+"""The router is offline only for exactly "1" (the Python side also takes true/yes)."""
 
 _OPTIONAL_LIMITS: tuple[tuple[str, str], ...] = (
     ("--max-total-tokens", "max_total_tokens"),
@@ -34,15 +41,20 @@ _OPTIONAL_LIMITS: tuple[tuple[str, str], ...] = (
 def launch(version: Version, values: LaunchValues) -> EngineLaunch:
     """The launcher arguments and image facts for TGI `version`."""
     facts = facts_for(version)
+    environment = {facts.cache_env: DATA_DIR}
+    if values.offline:
+        environment.update(OFFLINE_ENV)
     return EngineLaunch(
         command=_command(values, facts),
-        environment={facts.cache_env: DATA_DIR},
+        environment=environment,
         image_entrypoint=facts.entrypoint,
         data_dir=DATA_DIR,
         token_file=facts.token_file,
         token_env=facts.token_env,
         api_key_env="API_KEY",
         forwards_sigterm=facts.forwards_sigterm,
+        offline_files=OFFLINE_FILES,
+        commit_ref=True,  # hf-hub (router, launcher) always reads refs/<revision>, even for a commit
     )
 
 
