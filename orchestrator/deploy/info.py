@@ -42,6 +42,12 @@ class DeploymentInfo:
     ready_seconds: float | None = None
     engine: str = "tgi"
     """The engine kind it runs (`orchestrator.engines.KINDS`); containers from before the label are TGI."""
+    role: str = ""
+    """In a replica set: `replica` or `balancer`; empty for a single-container deployment."""
+    replica: int | None = None
+    """A replica's 1-based index."""
+    deployment: str = ""
+    """The deployment (set) it belongs to; `name` is the container's own for a replica."""
 
     @property
     def uptime_seconds(self) -> float | None:
@@ -67,6 +73,11 @@ class DeploymentInfo:
             "exit_code": self.exit_code,
             "action": self.action or None,
             "ready_seconds": None if self.ready_seconds is None else round(self.ready_seconds, 3),
+            **(
+                {"role": self.role, "replica": self.replica, "deployment": self.deployment}
+                if self.role
+                else {}
+            ),
         }
 
 
@@ -80,9 +91,13 @@ class DeploymentStatus:
     queue_size: int | None = None
     running_batch: int | None = None
     server_version: str | None = None
+    balancer: str | None = None
+    """In a replica set: what HAProxy reports (a replica's state and load; on the balancer, every replica's)."""
 
     def to_json(self) -> dict[str, Any]:
         data = self.info.to_json()
+        if self.balancer is not None:
+            data["balancer"] = self.balancer
         data.update(
             phase=self.phase,
             limits=self.limits,
@@ -98,8 +113,11 @@ def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
     port_text = labels.get(label("port"), "")
     port = int(port_text) if port_text.isdigit() else None
     bind_address = labels.get(label("bind-address"), "127.0.0.1")
+    role = labels.get(label("role"), "")
+    replica = labels.get(label("replica"), "")
+    deployment = labels.get(label("name"), container.name)
     return DeploymentInfo(
-        name=labels.get(label("name"), container.name),
+        name=container.name if role == "replica" else deployment,
         container_id=container.id,
         model=labels.get(label("model"), ""),
         image=container.image,
@@ -113,5 +131,8 @@ def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
         started_at=container.started_at,
         exit_code=container.exit_code,
         engine=labels.get(label("engine"), "tgi"),
+        role=role,
+        replica=int(replica) if replica.isdigit() else None,
+        deployment=deployment,
         **extra,
     )

@@ -215,3 +215,6 @@ class Engine:
     tidy_line: Callable[[str], str]
     diagnose: Callable[[Sequence[str], DiagnosisContext, Sequence[str]], Diagnosis | None]
     """(log lines, context, secrets) -> the known cause of a failed start, or None."""
+    concurrency_limit: Callable[[LaunchValues], int | None] = lambda values: None
+    """Requests one server runs at once before it refuses or queues more (TGI: `--max-concurrent-requests`);
+    a balancer in front gives each replica that many connections. None: the engine sets no such limit."""

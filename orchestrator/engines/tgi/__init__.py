@@ -59,4 +59,5 @@ ENGINE = Engine(
     is_useful_line=log_lines.is_useful_line,
     tidy_line=log_lines.tidy_line,
     diagnose=diagnosis.diagnose,
+    concurrency_limit=launch.concurrency_limit,
 )
