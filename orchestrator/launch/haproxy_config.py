@@ -56,6 +56,10 @@ class HealthChecks:
     downinter_ms: int = 1000
     fall: int = 2
     rise: int = 2
+    error_limit: int = 1
+    """Failed live responses (cut, empty, 5xx) that mark a replica down before its next check: a crashed
+    replica's port stays open while Docker restarts it (its port proxy accepts, then closes), so without this
+    `leastconn` would send it every new request until the check notices, and those are not redispatched."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ def sections(config: BalancerConfig) -> tuple[Section, ...]:
     server_defaults = _d(
         "default-server", "check", "inter", f"{checks.inter_ms}ms", "fastinter", f"{checks.fastinter_ms}ms",
         "downinter", f"{checks.downinter_ms}ms", "fall", checks.fall, "rise", checks.rise,
+        "observe", "layer7", "error-limit", checks.error_limit, "on-error", "mark-down",
     )  # fmt: skip
     servers = tuple(
         _d(
