@@ -112,10 +112,10 @@ def overhead(args: argparse.Namespace, work: Path, targets: Targets) -> None:
         lifecycle.down(name)
     balanced = [s for i in (1, 2, 3) for s in _samples(work / f"balanced-{i}") if s.ok]
     direct = [s for i in (1, 2, 3) for s in _samples(work / f"direct-{i}") if s.ok]
-    figures = {}
-    for label, metric in (("ttft", lambda s: s.ttft), ("itl", lambda s: s.itl)):
-        through = _median([m * 1000 for s in balanced if (m := metric(s)) is not None])
-        straight = _median([m * 1000 for s in direct if (m := metric(s)) is not None])
+    figures: dict[str, tuple[float, float]] = {}
+    for label in ("ttft", "itl", "e2e"):
+        through = _median([m * 1000 for s in balanced if (m := getattr(s, label)) is not None])
+        straight = _median([m * 1000 for s in direct if (m := getattr(s, label)) is not None])
         figures[label] = (through, straight)
         print(f"  median {label.upper()}: balancer {through:.2f} ms, direct {straight:.2f} ms "
               f"({len(balanced)} / {len(direct)} requests)")  # fmt: skip
@@ -163,14 +163,17 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=64, help="concurrent streams in the overhead run")
     parser.add_argument("--rate", type=float, default=40.0, help="requests/s in the scaling runs")
     parser.add_argument("--slo-ttft", type=float, default=1.0, help="TTFT SLO in seconds (default 1)")
+    parser.add_argument("--only", choices=["overhead", "scaling"], help="run one of the two parts")
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     args = parser.parse_args()
     targets = Targets("balancer_overhead", quiet=args.json)
     with tempfile.TemporaryDirectory(prefix="balancer-bench-") as tmp:
         work = Path(tmp)
         started = time.monotonic()
-        overhead(args, work / "overhead", targets)
-        scaling(args, work / "scaling", targets)
+        if args.only in (None, "overhead"):
+            overhead(args, work / "overhead", targets)
+        if args.only in (None, "scaling"):
+            scaling(args, work / "scaling", targets)
         print(f"  ({time.monotonic() - started:.0f} s)")
     if args.json:
         print(json.dumps([o.__dict__ for o in targets.outcomes], indent=2))
