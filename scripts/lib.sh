@@ -49,6 +49,8 @@ build_images() {
   bash "$root/.ci/make-base-image.sh"
   log "building the emulator images (TGI and vLLM personalities)"
   bash "$root/compose/build-emulator-image.sh"
+  log "building the HAProxy balancer image (for --replicas; Debian's haproxy, .debs fetched on the host)"
+  bash "$root/compose/build-haproxy-image.sh"
 }
 
 prepare_machine() {

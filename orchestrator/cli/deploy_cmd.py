@@ -133,7 +133,14 @@ def up_cmd(
         from orchestrator.launch.plan import build_plan
 
         with exit_on_errors():
-            print(render_docker_run(build_plan(settings, gpu_count=gpu_count_for_plan(settings))))
+            from orchestrator.config.replicas import replica_count
+
+            if replica_count(settings.host).count > 1 or settings.host.replicas == "auto":
+                from orchestrator.cli.replicas_cmd import print_replica_dry_run
+
+                print_replica_dry_run(settings)
+            else:
+                print(render_docker_run(build_plan(settings, gpu_count=gpu_count_for_plan(settings))))
         return
     from orchestrator.cli.progress import make_reporter
     from orchestrator.deploy.lifecycle import up
@@ -224,7 +231,7 @@ def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
                 info.name,
                 info.model or "-",
                 info.image,
-                row.phase,
+                row.phase + (f" [balancer: {row.balancer}]" if row.balancer else ""),
                 _short_revision(info.revision),
                 info.endpoint,
                 _uptime(info.uptime_seconds),
@@ -286,6 +293,12 @@ def logs_cmd(
         bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
     ] = False,
     tail: Annotated[int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")] = None,
+    replica: Annotated[
+        int | None,
+        typer.Option(
+            "--replica", min=1, help="With replicas: replica I's engine log (default: the balancer's)."
+        ),
+    ] = None,
 ) -> None:
     """Print the deployment's logs (secrets masked)."""
     from orchestrator.deploy.lifecycle import logs
@@ -293,7 +306,7 @@ def logs_cmd(
     target = name or _default_name()
     with exit_on_errors():
         try:
-            for line in logs(target, follow=follow, tail=tail, secrets=_secrets_of_env()):
+            for line in logs(target, follow=follow, tail=tail, secrets=_secrets_of_env(), replica=replica):
                 print(line, flush=follow)
         except KeyboardInterrupt:
             return
@@ -306,3 +319,6 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status_cmd)
     app.command("ps", help="Alias of `status`.")(status_cmd)
     app.command("logs")(logs_cmd)
+    from orchestrator.cli import replicas_cmd
+
+    replicas_cmd.register(app)

@@ -55,6 +55,13 @@ _FLAGS: tuple[_Flag, ...] = (
     _Flag("port", "--port", "host.port", int, "Host port for TGI's API."),
     _Flag("bind", "--bind", "host.bind_address", str, "Host address to publish on (default loopback)."),
     _Flag("gpus", "--gpus", "host.gpus", str, "all, none, indices (0,1) or GPU UUIDs."),
+    _Flag(
+        "replicas",
+        "--replicas",
+        "host.replicas",
+        str,
+        "Engine containers behind one HAProxy endpoint: a number, or auto (one per selected GPU).",
+    ),
     _Flag("max_input_tokens", "--max-input-tokens", "limits.max_input_tokens", int, "Longest prompt."),
     _Flag("max_total_tokens", "--max-total-tokens", "limits.max_total_tokens", int, "Prompt + output."),
     _Flag(

@@ -58,12 +58,14 @@ class PlainReporter:
     def __init__(self, stream: IO[str] | None = None, *, heartbeat: float = 10.0) -> None:
         self.stream = stream or sys.stderr
         self.heartbeat = heartbeat
-        self._phase: Phase | None = None
+        self._phases: dict[str, Phase] = {}
+        """The phase shown last, per source (one container: the empty source; a replica set: `replica i`)."""
         self._last_print = -1e9
         self._layers: dict[str, str] = {}
 
     def _write(self, event: ProgressEvent, text: str) -> None:
-        self.stream.write(f"[{event.elapsed:7.1f}s] {text}\n")
+        source = f"{event.source}: " if event.source and not text.startswith(event.source) else ""
+        self.stream.write(f"[{event.elapsed:7.1f}s] {source}{text}\n")
         self.stream.flush()
         self._last_print = event.elapsed
 
@@ -78,10 +80,10 @@ class PlainReporter:
             return
         if event.kind in {"ready", "failed", "info"}:
             self._write(event, f"{event.kind}: {event.message}" if event.kind != "info" else event.message)
-            self._phase = event.phase
+            self._phases[event.source] = event.phase
             return
-        if event.phase != self._phase:
-            self._phase = event.phase
+        if event.phase != self._phases.get(event.source):
+            self._phases[event.source] = event.phase
             line = f" - {_clip(event.message)}" if event.message else ""
             self._write(event, f"phase: {event.phase.label}{line}")
             return
@@ -104,6 +106,8 @@ class LiveReporter:
         self.event: ProgressEvent | None = None
         self.layers: dict[str, ProgressEvent] = {}
         self.done: list[tuple[str, str]] = []
+        self.sources: dict[str, ProgressEvent] = {}
+        """The latest event of each container of a replica set (`replica 1`...), one line each."""
         self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
@@ -116,6 +120,8 @@ class LiveReporter:
         table.add_column()
         for mark, line in self.done[-8:]:
             table.add_row(mark, line)
+        for source, item in self.sources.items():
+            table.add_row(*_source_row(source, item))
         event = self.event
         if event is None:
             table.add_row(Spinner("dots"), "preparing")
@@ -143,6 +149,9 @@ class LiveReporter:
         return table
 
     def __call__(self, event: ProgressEvent) -> None:
+        if event.source and event.kind != "info":
+            self.sources[event.source] = event
+            return self.live.update(self._render())
         previous = self.event
         if (
             previous is not None
@@ -163,6 +172,18 @@ class LiveReporter:
     def close(self) -> None:
         self.live.update(self._render())
         self.live.stop()
+
+
+def _source_row(source: str, event: ProgressEvent) -> tuple[str, str]:
+    """One replica's line in the live display: its phase and time, or ready / failed."""
+    if event.kind == "ready":
+        return "[green]✓[/]", f"{source}: ready ({event.elapsed:.1f}s)"
+    if event.kind == "failed":
+        return "[red]✗[/]", f"{source}: failed while {event.phase.label}: {_clip(event.message)}"
+    return (
+        "[cyan]…[/]",
+        f"{source}: {event.phase.label} {event.phase_elapsed:5.1f}s - {_clip(event.message, 80)}",
+    )
 
 
 def make_reporter(mode: str = "auto", stream: IO[str] | None = None) -> Reporter:

@@ -170,6 +170,14 @@ class HostSettings(BaseModel):
     """Host directory mounted at `/data` (weights cache, kept across `down`)."""
     container_name: str = "tgi-mistral"
     """Container (deployment) name."""
+    replicas: int | Literal["auto"] = 1
+    """Engine containers behind one HAProxy endpoint (`auto`: one per selected GPU); 1 runs no balancer."""
+    replica_port: int | None = None
+    """Host port of replica 1 (the others follow it); default `port` + 1."""
+    balancer_metrics_port: int | None = None
+    """HAProxy's Prometheus exporter and stats page; default the port after the last replica's."""
+    balancer_image: str = "tgi-orchestrator/haproxy:2.6.12"
+    """The HAProxy image (built offline by compose/build-haproxy-image.sh)."""
 
     @cached_property
     def gpu_selection(self) -> GpuSelection:

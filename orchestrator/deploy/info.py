@@ -45,6 +45,12 @@ class DeploymentInfo:
     revision: str = ""
     """The model revision the engine was given: the commit when `up` pulled first (or `--offline`), else the
     configured branch or tag; "" for the engine's default branch."""
+    role: str = ""
+    """In a replica set: `replica` or `balancer`; empty for a single-container deployment."""
+    replica: int | None = None
+    """A replica's 1-based index."""
+    deployment: str = ""
+    """The deployment (set) it belongs to; `name` is the container's own for a replica."""
 
     @property
     def uptime_seconds(self) -> float | None:
@@ -72,6 +78,11 @@ class DeploymentInfo:
             "action": self.action or None,
             "ready_seconds": None if self.ready_seconds is None else round(self.ready_seconds, 3),
             "revision": self.revision or None,
+            **(
+                {"role": self.role, "replica": self.replica, "deployment": self.deployment}
+                if self.role
+                else {}
+            ),
         }
 
 
@@ -92,9 +103,13 @@ class DeploymentStatus:
     kv_tokens_reported: int | None = None
     """The KV-cache token budget the engine settled on (`max_batch_total_tokens`): below the prediction, the
     settings or other processes on the GPU cost capacity."""
+    balancer: str | None = None
+    """In a replica set: what HAProxy reports (a replica's state and load; on the balancer, every replica's)."""
 
     def to_json(self) -> dict[str, Any]:
         data = self.info.to_json()
+        if self.balancer is not None:
+            data["balancer"] = self.balancer
         data.update(
             phase=self.phase,
             limits=self.limits,
@@ -113,8 +128,11 @@ def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
     port_text = labels.get(label("port"), "")
     port = int(port_text) if port_text.isdigit() else None
     bind_address = labels.get(label("bind-address"), "127.0.0.1")
+    role = labels.get(label("role"), "")
+    replica = labels.get(label("replica"), "")
+    deployment = labels.get(label("name"), container.name)
     return DeploymentInfo(
-        name=labels.get(label("name"), container.name),
+        name=container.name if role == "replica" else deployment,
         container_id=container.id,
         model=labels.get(label("model"), ""),
         image=container.image,
@@ -129,5 +147,8 @@ def deployment_info(container: ContainerInfo, **extra: Any) -> DeploymentInfo:
         exit_code=container.exit_code,
         engine=labels.get(label("engine"), "tgi"),
         revision=labels.get(label("revision"), ""),
+        role=role,
+        replica=int(replica) if replica.isdigit() else None,
+        deployment=deployment,
         **extra,
     )

@@ -21,15 +21,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from orchestrator.deploy.cache_growth import cache_meter
+from orchestrator.deploy.container_steps import DockerTarget as _DockerTarget
+from orchestrator.deploy.container_steps import connect_runtime as _connect
+from orchestrator.deploy.container_steps import emit_info as _emit_info
+from orchestrator.deploy.container_steps import ensure_image as _ensure_image
+from orchestrator.deploy.container_steps import remove_container as _remove_deployment
+from orchestrator.deploy.container_steps import stall_limits as _limits
 from orchestrator.deploy.diagnosis import deployment_error
 from orchestrator.deploy.info import DeploymentInfo, DeploymentStatus, deployment_info
 from orchestrator.deploy.interrupts import Trail, UpInterrupted, interrupted
 from orchestrator.deploy.probes import probe_generate, probe_health
-from orchestrator.deploy.pull_follow import follow_pull
 from orchestrator.deploy.readiness import (
     Phase,
     ProgressEvent,
-    StallLimits,
     StartupFailure,
     StartupTracker,
     wait_until_ready,
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
     from orchestrator.deploy.weights_step import WeightsPolicy
     from orchestrator.launch.plan import LaunchPlan
-    from orchestrator.runtime.containers import ContainerInfo, DockerRuntime, LogStream
+    from orchestrator.runtime.containers import ContainerInfo, DockerRuntime
 
 __all__ = [
     "DeploymentInfo",
@@ -62,40 +66,6 @@ ProgressCallback = Callable[[ProgressEvent], None]
 RESTART_RETRIES = 5
 
 
-def _limits(settings: Settings) -> StallLimits:
-    t = settings.timeouts
-    return StallLimits(
-        pull=t.stall_pull,
-        download=t.stall_download,
-        load=t.stall_load,
-        warmup=t.stall_warmup,
-        deadline=t.startup_deadline,
-    )
-
-
-class _DockerTarget:
-    """Adapts one container of the runtime to readiness's `ContainerTarget`."""
-
-    def __init__(self, runtime: DockerRuntime, container_id: str) -> None:
-        self.runtime = runtime
-        self.container_id = container_id
-
-    def status(self) -> tuple[str, int | None]:
-        info = self.runtime.inspect(self.container_id)
-        return ("removed", None) if info is None else (info.status, info.exit_code)
-
-    def follow_logs(self) -> LogStream:
-        return self.runtime.follow_logs(self.container_id)
-
-
-def _connect(runtime: DockerRuntime | None) -> DockerRuntime:
-    if runtime is not None:
-        return runtime
-    from orchestrator.runtime.containers import connect
-
-    return connect()
-
-
 def up(
     settings: Settings,
     *,
@@ -111,6 +81,14 @@ def up(
     commit; with a lock, refuse on drift (`deploy.weights_step`). None: the engine downloads by itself.
     Ctrl-C raises `UpInterrupted` (a `KeyboardInterrupt`) whose `left` tells what the engine holds afterwards.
     """
+    from orchestrator.config.replicas import replica_count
+
+    if replica_count(settings.host).count > 1 or settings.host.replicas == "auto":
+        from orchestrator.deploy.replica_up import up_replicas
+
+        return up_replicas(
+            settings, recreate=recreate, keep_failed=keep_failed, progress=progress, runtime=runtime
+        )
     trail = Trail()
     try:
         return _up(settings, recreate, keep_failed, progress, runtime, trail, weights)
@@ -201,11 +179,6 @@ def _what_differs(existing: ContainerInfo, plan: LaunchPlan) -> str:
     return f"{why} (settings hash {old_hash} != {plan.settings_hash})"
 
 
-def _emit_info(emit: ProgressCallback, tracker: StartupTracker, message: str) -> None:
-    now = time.monotonic()
-    emit(ProgressEvent("info", tracker.phase, now - tracker.started, now - tracker.phase_started, message))
-
-
 def _attach(
     engine: DockerRuntime,
     existing: ContainerInfo,
@@ -246,18 +219,6 @@ def _attach(
     except StartupFailure as failure:
         raise deployment_error(failure, settings) from failure
     return replace(info, action="attached", ready_seconds=seconds)
-
-
-def _ensure_image(
-    engine: DockerRuntime, image: str, tracker: StartupTracker, emit: ProgressCallback, trail: Trail
-) -> None:
-    """Pull only when the image is missing locally (progress and stall limit: `pull_follow`)."""
-    if engine.image_exists(image):
-        return
-    before = trail.left
-    trail.left = f"the pull of {image} was abandoned; no container was created"
-    follow_pull(engine, image, tracker, emit)
-    trail.left = before
 
 
 def _launch(
@@ -339,14 +300,6 @@ def _cleanup(
     engine.remove_secrets(name)
 
 
-def _remove_deployment(engine: DockerRuntime, container: ContainerInfo, grace: float | None) -> None:
-    timeout = grace if grace is not None else float(container.stop_timeout or 120)
-    if container.running:
-        engine.stop(container.id, timeout=timeout)
-    engine.remove(container.id, force=True)
-    engine.remove_secrets(container.labels.get(label("name"), container.name))
-
-
 def down(
     name: str | None = None,
     *,
@@ -369,7 +322,9 @@ def down(
         containers = [found] if found is not None and found.managed else []
     with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
         list(pool.map(lambda c: _remove_deployment(engine, c, grace), containers))
-    return [c.labels.get(label("name"), c.name) for c in containers]
+    return [
+        c.name if c.labels.get(label("role")) else c.labels.get(label("name"), c.name) for c in containers
+    ]
 
 
 def logs(
@@ -379,9 +334,16 @@ def logs(
     tail: int | None = None,
     secrets: tuple[str, ...] = (),
     runtime: DockerRuntime | None = None,
+    replica: int | None = None,
 ) -> Iterator[str]:
-    """The deployment's log lines with secrets masked; following ends when the container stops."""
+    """The deployment's log lines with secrets masked; following ends when the container stops.
+
+    With replicas, `name` alone is the balancer's log and `replica` (1-based) picks an engine container's."""
     engine = _connect(runtime)
+    if replica is not None:
+        from orchestrator.launch.replicas import replica_container_name
+
+        name = replica_container_name(name, replica)
     container = engine.inspect(name)
     if container is None or not container.managed:
         raise DeploymentNotFoundError(

@@ -61,6 +61,8 @@ class ProgressEvent:
     layer: str = ""
     current: int | None = None
     total: int | None = None
+    source: str = ""
+    """Which container of a replica set it is about (`replica 2`, `balancer`); empty for one container."""
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -77,6 +79,8 @@ class ProgressEvent:
             data["current"] = self.current
         if self.total is not None:
             data["total"] = self.total
+        if self.source:
+            data["source"] = self.source
         return data
 
 

@@ -20,6 +20,7 @@ from orchestrator.deploy.probes import check_health, http_get
 from orchestrator.engines import Engine, Phase, engine_for
 from orchestrator.engines.diagnosis import DiagnosisContext
 from orchestrator.formats.prometheus import gauge, parse_prometheus
+from orchestrator.launch.labels import label
 
 if TYPE_CHECKING:
     from orchestrator.runtime.containers import ContainerInfo, DockerRuntime
@@ -62,6 +63,10 @@ def phase_without_health(
 def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
     """One `status` row: Docker's state, then `/health`, then `/info` and `/metrics` when it serves."""
     info = deployment_info(container)
+    if info.role == "balancer":
+        from orchestrator.deploy.replica_status import balancer_status
+
+        return balancer_status(container)
     try:
         served = engine_for(info.engine)
     except ValueError:  # made by a newer orchestrator, or a label edited by hand: say so, do not guess
@@ -146,4 +151,9 @@ def status(name: str | None = None, *, runtime: DockerRuntime | None = None) -> 
         return []
     with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
         rows = list(pool.map(lambda c: probe_status(engine, c), containers))
-    return sorted(rows, key=lambda row: row.info.name)
+    balancers = [c for c in containers if c.labels.get(label("role")) == "balancer"]
+    if balancers:
+        from orchestrator.deploy.replica_status import annotate_replicas
+
+        rows = annotate_replicas(rows, balancers)
+    return sorted(rows, key=lambda row: (row.info.deployment or row.info.name, row.info.replica or 0))

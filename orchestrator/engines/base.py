@@ -303,3 +303,6 @@ class Engine:
     cache directory growing as progress, instead of new log lines."""
     hardware: HardwareNeeds = HardwareNeeds()
     """What it needs of the GPU host and how it sizes its KV cache (`orchestrator doctor`, `orchestrator plan`)."""
+    concurrency_limit: Callable[[LaunchValues], int | None] = lambda values: None
+    """Requests one server runs at once before it refuses or queues more (TGI: `--max-concurrent-requests`);
+    a balancer in front gives each replica that many connections. None: the engine sets no such limit."""

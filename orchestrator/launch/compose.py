@@ -173,6 +173,31 @@ def _service(
     yield '    restart: "no"'
 
 
+def _replica_services(settings: Settings) -> list[str]:
+    """With `host.replicas` > 1: each replica's services (its own launch plan and port) and the balancer."""
+    from orchestrator.launch.compose_replicas import balancer_service, replica_service_names
+    from orchestrator.launch.replicas import replica_set
+
+    plan = replica_set(settings)
+    lines: list[str] = []
+    for replica in plan.replicas:
+        gpu_name, emulator_name = replica_service_names(replica.index)
+        fixed = (
+            f'      - "{replica.plan.port_bindings[f"{replica.plan.container_port}/tcp"][0]}:{replica.port}:'
+        )
+        for name, image, profile, gpu in (
+            (gpu_name, _lit(replica.plan.image), "gpu", True),
+            (emulator_name, "${TGI_EMULATOR_IMAGE:-" + EMULATOR_IMAGE + "}", "emulator", False),
+        ):
+            for line in _service(replica.plan, settings, name, image=image, profile=profile, gpu=gpu):
+                published = "ORCHESTRATOR_HOST__PORT" in line
+                lines.append(fixed + f'{replica.plan.container_port}"' if published else line)
+            if not gpu:
+                lines += ["    networks:", "      default:", f"        aliases: [{gpu_name}]"]
+            lines.append("")
+    return [*lines, *balancer_service(plan), ""]
+
+
 def _tgi_services(settings: Settings) -> list[str]:
     """The `gpu` and `emulator` profiles: TGI and the emulator image, from TGI's launch plan."""
     plan = build_plan(settings)
@@ -217,8 +242,13 @@ def render_compose(settings: Settings) -> str:
     """The Compose file (YAML text) for `settings`, from the same launch plan `orchestrator up` uses.
 
     TGI's services come from the settings as TGI settings, the `vllm` service from the same settings as vLLM's
-    (`orchestrator.config.engine_choice.as_engine`), whichever engine.kind says `orchestrator up` runs.
+    (`orchestrator.config.engine_choice.as_engine`), whichever engine.kind says `orchestrator up` runs. With
+    `host.replicas` > 1, the replicas and the balancer replace the single engine services.
     """
+    from orchestrator.config.replicas import replica_count
+
+    if replica_count(settings.host).count > 1:
+        return _render_with_replicas(settings)
     tgi_lines = _services_of("tgi", settings, _tgi_services)
     vllm_lines = _services_of("vllm", settings, _vllm_service)
     lines = [
@@ -274,3 +304,26 @@ def write_compose(settings: Settings, path: Path = DEFAULT_COMPOSE_FILE) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_compose(settings), encoding="utf-8")
     return path
+
+
+def _render_with_replicas(settings: Settings) -> str:
+    """The same file with the single `tgi` / `tgi-emulator` services replaced by the replicas and the balancer."""
+    single = render_compose_lines(settings)
+    start = single.index("services:") + 1
+    end = single.index("  prometheus:")
+    header = [*single[:start]]
+    header.insert(
+        start - 2,
+        f"# {settings.host.replicas} replicas behind HAProxy (`balancer`, the endpoint on host.port).",
+    )
+    return "\n".join([*header, *_replica_services(settings), *single[end:]]) + "\n"
+
+
+def render_compose_lines(settings: Settings) -> list[str]:
+    """The single-container rendering, as lines (the replica rendering replaces its engine services)."""
+    from orchestrator.config.replicas import replica_count
+
+    if replica_count(settings.host).count > 1:
+        host = settings.host.model_copy(update={"replicas": 1})
+        settings = settings.model_copy(update={"host": host})
+    return render_compose(settings).splitlines()

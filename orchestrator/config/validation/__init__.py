@@ -17,6 +17,7 @@ from orchestrator.config.validation.common import problem, where
 from orchestrator.config.validation.engine_rules import ENGINE_RULES
 from orchestrator.config.validation.host_rules import HOST_RULES
 from orchestrator.config.validation.model_rules import MODEL_RULES
+from orchestrator.config.validation.replica_rules import REPLICA_RULES
 from orchestrator.engines.base import RuleInput
 from orchestrator.errors import ConfigError, ConfigProblem
 
@@ -41,6 +42,7 @@ def problems(settings: Settings) -> list[ConfigProblem]:
     for engine_rule in settings.serving_engine.rules:
         found.extend(problem(settings, p.path, p.rule, p.fix) for p in engine_rule(view))
     found.extend(broken for rule in HOST_RULES for broken in rule(settings))
+    found.extend(broken for rule in REPLICA_RULES for broken in rule(settings))
     return found
 
 

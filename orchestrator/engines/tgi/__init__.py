@@ -61,4 +61,5 @@ ENGINE = Engine(
     tidy_line=log_lines.tidy_line,
     diagnose=diagnosis.diagnose,
     hardware=hardware.HARDWARE,
+    concurrency_limit=launch.concurrency_limit,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from orchestrator.engines.base import EngineLaunch, LaunchValues, Version
 from orchestrator.engines.tgi.versions import DTYPE_COMPATIBLE_QUANTIZE, TgiFacts, facts_for
 
-__all__ = ["CONTAINER_PORT", "DATA_DIR", "OFFLINE_FILES", "launch"]
+__all__ = ["CONTAINER_PORT", "DATA_DIR", "OFFLINE_FILES", "concurrency_limit", "launch"]
 
 CONTAINER_PORT = 80
 """TGI images set PORT=80 [reference §7]; we pass `--port 80` so custom images agree."""
@@ -76,3 +76,9 @@ def _command(values: LaunchValues, facts: TgiFacts) -> list[str]:
     args += ["--num-shard", str(values.num_shard), "--hostname", "0.0.0.0", "--port", str(CONTAINER_PORT)]
     args += facts.usage_stats_args(values.usage_stats)
     return args + list(values.extra_args)
+
+
+def concurrency_limit(values: LaunchValues) -> int | None:
+    """`--max-concurrent-requests`: past it TGI answers 429 `overloaded` (a stream: one error event)."""
+    limit = values.limits.get("max_concurrent_requests")
+    return int(limit) if limit is not None else None
