@@ -60,6 +60,13 @@ class LengthDistribution:
         value = round(rng.gauss(self.a, self.b))
         return max(self.lo, min(self.hi, value))
 
+    @property
+    def upper(self) -> int:
+        """The largest length a draw can give (to check a server's limits before sending)."""
+        if self.kind == "fixed":
+            return int(self.a)
+        return int(self.b) if self.kind == "uniform" else self.hi
+
     def __str__(self) -> str:
         if self.kind == "fixed":
             return f"fixed:{int(self.a)}"
@@ -177,7 +184,12 @@ class SyntheticPrompts:
         return self._text[self._ends[start] + (1 if start > 0 else 0) : self._ends[stop]] if words else ""
 
     def next(self) -> PromptSpec:
-        length = min(self.max_tokens, max(self._overhead, self.input_tokens.sample(self._rng)))
+        length = self.input_tokens.sample(self._rng)
+        return self.make(length, max(1, self.output_tokens.sample(self._rng)))
+
+    def make(self, length: int, max_new_tokens: int) -> PromptSpec:
+        """A prompt of exactly `length` tokens (at least the template's, at most `max_tokens`): a trace's lengths."""
+        length = min(self.max_tokens, max(self._overhead, length))
         if self.unique_prefix:
             index = next(self._sequence)
             number = index * _NUMBER_STRIDE % 10**_PREFIX_DIGITS
@@ -186,7 +198,7 @@ class SyntheticPrompts:
             number, end = 0, self._max_words
         filler = self.filler(length, end)
         text = f"{self._prefix(number)} {filler}" if filler else self._prefix(number)
-        return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)), number)
+        return PromptSpec(text, None, length, max_new_tokens, number)
 
 
 @lru_cache(maxsize=1)

@@ -100,6 +100,9 @@ class TGIUser(User):
             block_size=_BLOCK_SIZE,
         )
         self.headers = {"Content-Type": "application/json", **auth_headers()}
+        self.session = self.rt.workload.session()
+        self.reply: str | None = None
+        """the last answer's text, when kept (`rt.keep_text()`): a session's next turn is built on it"""
         _DIGESTER.ensure_running()
 
     def on_stop(self) -> None:
@@ -109,8 +112,10 @@ class TGIUser(User):
     def one_request(self) -> None:
         rt = self.rt
         schedule = rt.schedule
+        number: int | None = None
         if schedule is not None:
             slot = schedule.next_slot()
+            number = schedule.handed_out - 1  # a trace's entry
             wait = slot - _perf()
             if wait > 0:
                 self._sleep(wait)
@@ -121,7 +126,8 @@ class TGIUser(User):
             delay = decision.delay
         else:
             scheduled, delay = None, 0.0
-        spec = rt.prompts.next()
+        spec = self.session.next(number)
+        self.reply = None
         before = _perf()
         self.flight = rt.begin(id(self), self.scenario, scheduled if scheduled is not None else before)
         try:
@@ -135,7 +141,13 @@ class TGIUser(User):
         if scheduled is not None:
             sample.send_delay = delay
             sample.sent_at = rt.wall(scheduled + delay)
+        session = self.session
+        if session.wants_reply:
+            sample.turn = session.turn
+        think = session.answered(self.reply if sample.ok else None)
         rt.record(sample, self.path)
+        if think > 0:
+            self._sleep(think)
 
     def _sleep(self, seconds: float) -> None:
         import gevent
@@ -209,8 +221,9 @@ class TGIUser(User):
         sample.input_tokens = st.input_tokens
         sample.finish_reason = st.finish_reason
         if reader.keep_text and st.output_tokens is not None:
+            self.reply = "".join(st.text)
             self.rt.collector.add_text(
-                st.output_tokens, "".join(st.text), st.finish_reason in ("eos_token", "stop")
+                st.output_tokens, self.reply, st.finish_reason in ("eos_token", "stop")
             )
         return sample
 
@@ -249,9 +262,10 @@ class GenerateUser(TGIUser):
         sample.finish_reason = details.get("finish_reason")
         prompt_tokens = resp.get("x-prompt-tokens") if hasattr(resp, "get") else None
         sample.input_tokens = int(str(prompt_tokens)) if prompt_tokens else None
-        if self.rt.collector.wants_text() and sample.output_tokens is not None:
+        if self.rt.keep_text() and sample.output_tokens is not None:
+            self.reply = data.get("generated_text", "")
             self.rt.collector.add_text(
-                sample.output_tokens, data.get("generated_text", ""), sample.finish_reason == "eos_token"
+                sample.output_tokens, self.reply or "", sample.finish_reason == "eos_token"
             )
         return sample
 
@@ -269,7 +283,7 @@ class StreamUser(TGIUser):
             "inputs": spec.as_inputs(),
             "parameters": {"max_new_tokens": spec.max_new_tokens, "details": True},
         }
-        reader = GenerateStreamReader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
+        reader = GenerateStreamReader(keep_text=self.rt.keep_text(), sink=_DIGESTER.queue)
         return self.post_stream(body, reader, spec, scheduled)
 
 
@@ -289,5 +303,5 @@ class ChatUser(TGIUser):
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        reader = ChatStreamReader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
+        reader = ChatStreamReader(keep_text=self.rt.keep_text(), sink=_DIGESTER.queue)
         return self.post_stream(body, reader, spec, scheduled)
