@@ -153,7 +153,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per Locust run")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the tokens/CPU-s runs")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the tokens/CPU-s runs")
     parser.add_argument("--streams", type=int, default=64, help="concurrent streams of the TTFT-error runs")
     args = parser.parse_args()
     targets = Targets("load_workloads")

@@ -20,10 +20,11 @@ each permutation once. Every prompt is counted with the tokenizer once, at load,
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ __all__ = [
     "DatasetPrompts",
     "DatasetRow",
     "InputLimits",
+    "PromptFile",
+    "jsonl_objects",
     "parse_row",
     "read_rows",
     "server_limits",
@@ -168,16 +171,13 @@ def parse_row(item: Any, where: str, *, line: int, answer_as_length: bool = True
     raise PromptError(f"{where}: needs a string 'prompt', a list 'messages' or a list 'conversations'")
 
 
-def read_rows(
-    path: Path, *, setting: str = "--dataset", answer_as_length: bool = True
-) -> tuple[list[DatasetRow], int]:
-    """Every usable row of `path` and how many conversations had no human turn; `PromptError` on a bad line."""
+def jsonl_objects(path: Path, setting: str) -> Iterator[tuple[int, Any, str]]:
+    """`(line number, decoded value, "<setting> '<path>' line N")` for each non-blank line of a JSONL file;
+    `PromptError` naming the file (and line) when it cannot be read or a line is not JSON."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise PromptError(f"{setting} {str(path)!r} cannot be read ({exc}); pass a UTF-8 JSONL file") from exc
-    rows: list[DatasetRow] = []
-    no_user_turn = 0
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -186,6 +186,16 @@ def read_rows(
             item = json.loads(raw)
         except ValueError as exc:
             raise PromptError(f"{where} is not JSON ({exc}); write one JSON object per line") from exc
+        yield number, item, where
+
+
+def read_rows(
+    path: Path, *, setting: str = "--dataset", answer_as_length: bool = True
+) -> tuple[list[DatasetRow], int]:
+    """Every usable row of `path` and how many conversations had no human turn; `PromptError` on a bad line."""
+    rows: list[DatasetRow] = []
+    no_user_turn = 0
+    for number, item, where in jsonl_objects(path, setting):
         row = parse_row(item, where, line=number, answer_as_length=answer_as_length)
         if row is None:
             no_user_turn += 1
@@ -194,6 +204,31 @@ def read_rows(
     if not rows:
         raise PromptError(f"{setting} {str(path)!r} holds no prompts; add JSON lines (see docs/loadtest.md)")
     return rows, no_user_turn
+
+
+class PromptFile:
+    """`--prompts-file`: the lines of a JSONL file in order, round robin, sent as they are (a trailing assistant
+    message included). Requests without their own `max_new_tokens` take one from `output_tokens`."""
+
+    def __init__(self, path: Path, output_tokens: LengthDistribution, *, seed: int | None = None) -> None:
+        self.path = path
+        self.output_tokens = output_tokens
+        self._rng = random.Random(seed)
+        rows, _ = read_rows(path, setting="--prompts-file", answer_as_length=False)
+        self._cycle = itertools.cycle([row.spec for row in rows])
+        self._count = len(rows)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def next(self) -> PromptSpec:
+        with self._lock:
+            spec = next(self._cycle)
+            if spec.max_new_tokens:
+                return spec
+            budget = max(1, self.output_tokens.sample(self._rng))
+        return PromptSpec(spec.text, spec.messages, spec.input_tokens, budget)
 
 
 class DatasetPrompts:

@@ -18,14 +18,7 @@ from orchestrator.load.datasets import InputLimits
 from orchestrator.load.declaration import LoadArgs, declared_options
 from orchestrator.load.outcome import DEFAULT_MAX_ERROR_RATE
 from orchestrator.load.prefixes import PrefixPlan
-from orchestrator.load.prompts import (
-    LengthDistribution,
-    PromptError,
-    PromptFile,
-    PromptSource,
-    SyntheticPrompts,
-    parse_distribution,
-)
+from orchestrator.load.prompts import LengthDistribution, PromptError, parse_distribution
 from orchestrator.load.sessions import SessionPlan
 from orchestrator.load.shapes import Shape, ShapeError, parse_shape
 from orchestrator.load.slo import SloError, SloSet, load_slo_file, parse_slo_items
@@ -131,17 +124,6 @@ class LoadOptions:
     def open_loop(self) -> bool:
         """Sends at scheduled times: `--rate`, or a trace's recorded offsets."""
         return self.rate > 0 or self.trace is not None
-
-    def prompt_source(self, *, worker: int = 0) -> PromptSource:
-        """The prompts this run sends (a JSONL file or synthetic ones); raises `PromptError` when unusable."""
-        if self.prompts_file is not None:
-            return PromptFile(self.prompts_file, self.output_tokens, seed=self.seed)
-        return SyntheticPrompts(
-            self.input_tokens,
-            self.output_tokens,
-            unique_prefix=self.unique_prefix,
-            seed=None if self.seed is None else self.seed + worker,
-        )
 
     def describe(self) -> dict[str, Any]:
         """Plain values for the summary JSON."""

@@ -18,14 +18,13 @@ processes, process i sends entries i, i + P, ...
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.load.datasets import NO_LIMITS, InputLimits, parse_row
+from orchestrator.load.datasets import NO_LIMITS, InputLimits, jsonl_objects, parse_row
 from orchestrator.load.prompts import LengthDistribution, PromptError, PromptSpec, SyntheticPrompts
 
 __all__ = ["TraceEntry", "TracePrompts", "read_trace"]
@@ -85,20 +84,7 @@ def _entry(item: Any, where: str, line: int) -> TraceEntry:
 
 def read_trace(path: Path) -> list[TraceEntry]:
     """The entries of `path`, by offset, the earliest at 0; `PromptError` naming the file and line of a bad one."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PromptError(f"--trace {str(path)!r} cannot be read ({exc}); pass a UTF-8 JSONL file") from exc
-    entries = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        where = f"--trace {str(path)!r} line {number}"
-        try:
-            item = json.loads(raw)
-        except ValueError as exc:
-            raise PromptError(f"{where} is not JSON ({exc}); write one JSON object per line") from exc
-        entries.append(_entry(item, where, number))
+    entries = [_entry(item, where, number) for number, item, where in jsonl_objects(path, "--trace")]
     if not entries:
         raise PromptError(f"--trace {str(path)!r} holds no requests; add JSON lines (see docs/loadtest.md)")
     entries.sort(key=lambda e: e.offset_s)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.load.datasets import DatasetPrompts
+from orchestrator.load.datasets import DatasetPrompts, PromptFile
 from orchestrator.load.prefixes import PrefixGroups
-from orchestrator.load.prompts import PromptFile, PromptSpec, SyntheticPrompts
+from orchestrator.load.prompts import PromptSpec, SyntheticPrompts
 from orchestrator.load.sessions import Session
 from orchestrator.load.trace import TracePrompts
 
