@@ -7,10 +7,11 @@ mix gives. The report says which was used (`summary.json` → `workload.prefix`)
 
 A prefix is K words that are each one vocabulary piece (`▁word`), so it is exactly K tokens with the real
 tokenizer wherever it stands after a space (SentencePiece never merges across one): in front of a prompt's text,
-or of a conversation's first message. The prompt's input length grows by exactly K. Prefixes of different groups
-differ in their first two words (distinct for up to ~ (vocabulary words)² groups, millions), so they share no
-leading token beyond the template's; the rest of each prefix is seeded random words. Requests take the groups in
-turn (request n: group n mod G; with several processes, process i's n-th request is global request i + n·P).
+or of a conversation's first message. The prompt's input length grows by exactly K. Group g's first word is word
+g mod W of a seeded order of the W (~1,900) one-token words and its second word g div W of another, so groups
+differ from their first token after the template for up to W groups, and from the first or second for up to W²
+(millions); the rest of each prefix is the same seeded words. Requests take the groups in turn (request n: group
+n mod G; with several processes, process i's n-th request is global request i + n·P).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class PrefixPlan:
             "tokens": self.tokens,
             "groups": self.groups,
             "meaning": f"every prompt starts with one of {self.groups} prefixes of exactly {self.tokens} tokens "
-            "(request n takes group n mod groups); groups differ from their first token after the template",
+            "(request n takes group n mod groups); groups differ from their first token after the template "
+            "(from their first or second beyond ~1,900 groups)",
         }
 
 

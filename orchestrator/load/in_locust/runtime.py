@@ -47,8 +47,8 @@ class LoadRuntime:
         self.processes = max(1, processes)
         self.collector = SampleCollector(worker=worker, text_budget=options.token_check)
         self._wall_offset = time.time() - time.perf_counter()
-        self._cpu_start = time.process_time()
         self.workload = Workload(options, worker=worker, processes=self.processes)
+        self._cpu_start = time.process_time()  # after reading a dataset or trace: the load's CPU only
         self.collector.workload = self.workload.describe()
         self.schedule: ArrivalSchedule | None = None
         self.failure_messages: dict[int, str] = {}
