@@ -115,8 +115,8 @@ class BenchServer:
     def start_stream(self, transport: asyncio.Transport, body: bytes, arrived: float) -> None:
         request = json.loads(body)
         total = int(request.get("parameters", {}).get("max_new_tokens") or 20)
-        match = _NUMBER.search(body)
-        number = int(match.group(1)) if match else -1
+        numbers = _NUMBER.findall(body)  # the last: a multi-turn prompt's newest turn (benchmarks/load_workloads.py)
+        number = int(numbers[-1]) if numbers else -1
         transport.write(_HEAD)
         stream = _Stream(transport, total, number, arrived)
         loop = asyncio.get_running_loop()

@@ -64,7 +64,7 @@ def _print_result(result: "LoadResult") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from orchestrator.load.table import arrivals_line, figure_table, run_title, server_rows
+    from orchestrator.load.table import arrivals_line, figure_table, run_title, server_rows, workload_lines
 
     summary = result.summary
     console = make_console()
@@ -94,6 +94,8 @@ def _print_result(result: "LoadResult") -> None:
     arrivals = arrivals_line(summary)
     if arrivals:
         console.print(arrivals, highlight=False, markup=False)
+    for line in workload_lines(summary):
+        console.print(line, highlight=False, markup=False)
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     console.print(f"reports: {result.request.report_dir}", highlight=False, markup=False)
@@ -197,7 +199,7 @@ def load(
 
         args = LoadArgs.from_values(options)
         settings = _load_settings()
-        default_duration = None if args.requests else DEFAULT_DURATION_S
+        default_duration = None if args.requests or args.trace else DEFAULT_DURATION_S
         request = LoadRequest(
             url=_resolve_url(url, name, settings),
             scenario=scenario,

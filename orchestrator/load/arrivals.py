@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 from orchestrator.load.limits import RequestBudget
@@ -27,6 +28,8 @@ from orchestrator.load.limits import RequestBudget
 __all__ = ["ARRIVAL_COUNTERS", "ArrivalSchedule", "ArrivalStats", "SlotDecision"]
 
 ARRIVAL_KINDS = ("constant", "poisson")
+_AFTER_TRACE_S = 1e6
+"""Slots asked for after a trace's last entry lie this far after it: never due within the run."""
 
 
 @dataclass(slots=True)
@@ -75,10 +78,13 @@ class ArrivalSchedule:
         late_after: float = 0.010,
         end: float | None = None,
         budget: RequestBudget | None = None,
+        offsets: Sequence[float] | None = None,
     ) -> None:
+        if offsets is not None:  # a trace: this process's own send times, seconds after `start`
+            kind, rate = "trace", max(rate, 1.0)
         if rate <= 0:
             raise ValueError(f"--rate {rate} must be above 0 requests/s")
-        if kind not in ARRIVAL_KINDS:
+        if kind not in (*ARRIVAL_KINDS, "trace"):
             raise ValueError(f"--arrival {kind!r} is not one of {', '.join(ARRIVAL_KINDS)}")
         if processes < 1 or not 0 <= index < processes:
             raise ValueError(f"process index {index} outside 0..{processes - 1}")
@@ -95,16 +101,26 @@ class ArrivalSchedule:
         self._start = start
         self._index = index
         self._processes = processes
+        self._offsets = list(offsets or ())
         self._n = 0
         self._next = self._following(start)
 
     def _following(self, slot: float) -> float:
         """The slot after slot number `_n - 1` (which was at `slot`)."""
+        if self.kind == "trace":
+            if self._n < len(self._offsets):
+                return self._start + self._offsets[self._n]
+            return self._start + (self._offsets[-1] if self._offsets else 0.0) + _AFTER_TRACE_S
         if self.kind == "constant":
             # process i sends at start + (i + k * processes) / rate: evenly spaced when merged. Multiplied, not
             # summed, so slot k is exactly start + k / rate (no drift that would let a slot slip into the window)
             return self._start + (self._index + self._n * self._processes) / self.rate
         return slot + self._rng.expovariate(self.own_rate)
+
+    @property
+    def handed_out(self) -> int:
+        """Slots handed out so far: the last one handed out is number `handed_out - 1` (a trace's entry)."""
+        return self._n
 
     def next_slot(self) -> float:
         """The next scheduled send time; each call hands out a new slot."""
@@ -127,6 +143,10 @@ class ArrivalSchedule:
             return SlotDecision(scheduled, delay, False)
         if self.max_lateness is not None and delay > self.max_lateness:
             self.stats.dropped += 1
+            if self.kind == "trace" and self.budget is not None:
+                self.budget.claim()  # a trace's entry is used up, sent or dropped: the run ends after the last
+                if self.budget.exhausted:
+                    self.end = math.nextafter(scheduled, math.inf)
             return SlotDecision(scheduled, delay, False)
         if self.budget is not None and not self.budget.claim():
             self.end = scheduled

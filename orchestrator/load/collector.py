@@ -66,6 +66,10 @@ class SampleCollector:
     workers_seen: set[int] = field(default_factory=set)
     cpu_s: float = 0.0
     _cpu_sent: float = 0.0
+    workload: dict[str, Any] = field(default_factory=dict)
+    """what this process sends (`Workload.describe`: source, prefix, sessions, skipped rows); the same in every
+    process, so the master keeps the first it is sent"""
+    _workload_sent: bool = False
 
     def add(self, sample: Sample) -> None:
         sample.worker = self.worker
@@ -116,7 +120,9 @@ class SampleCollector:
         )
         cpu = self.cpu_s - self._cpu_sent
         self._cpu_sent = self.cpu_s
+        workload, self._workload_sent = ({} if self._workload_sent else self.workload), True
         return {
+            "workload": workload,
             "worker": self.worker,
             "cpu_s": cpu,
             "samples": rows,
@@ -137,6 +143,8 @@ class SampleCollector:
         for key, value in dict(part.get("arrivals", {})).items():
             self.arrivals[key] = self.arrivals.get(key, 0) + int(value)
         self.cpu_s += float(part.get("cpu_s", 0.0))
+        if not self.workload and part.get("workload"):
+            self.workload = dict(part["workload"])
         check: Sequence[int] = part.get("token_check", (0, 0, 0, 0))
         self.token_check.add(TokenCheck(*check))
 

@@ -89,6 +89,30 @@ class LoadArgs:
         "", "JSONL of {prompt} or {messages} lines, optional max_new_tokens.", path=True
     )
     shared_prefix: bool = _option(False, "Same prefix every request (study prefix caching).")
+    dataset: str = _option(
+        "",
+        "JSONL dataset: {prompt}, {messages} or ShareGPT {conversations} lines (docs/loadtest.md).",
+        path=True,
+    )
+    output_from: str = _option(
+        "file",
+        "Output lengths of --dataset rows: the file's (else --output-tokens), or always the flags",
+        choices=("file", "flags"),
+    )
+    shared_prefix_tokens: int = _option(
+        0, "Every prompt starts with one of --prefix-groups prefixes of K tokens."
+    )
+    prefix_groups: int = _option(1, "Distinct prefixes of --shared-prefix-tokens (= requests: none shared).")
+    turns: int = _option(
+        1, "Multi-turn sessions: turns per conversation, each sending the real replies back."
+    )
+    think_time: float = _option(0.0, "Sessions: seconds a user waits between turns.")
+    trace: str = _option(
+        "",
+        "JSONL trace: {offset or timestamp, input_tokens, output_tokens} or prompts, sent open loop.",
+        path=True,
+    )
+    time_scale: float = _option(1.0, "--trace offsets times this (0.5 replays twice as fast).")
     slo: tuple[str, ...] = _option((), "Gate KEY=VALUE, repeatable: ttft_p99=500ms, error_rate=1%.")
     slo_file: str = _option("", "TOML/JSON file with an [slo] table.", path=True)
     seed: int = _option(0, "Seed for lengths and Poisson arrivals (0 = random).")
@@ -103,6 +127,10 @@ class LoadArgs:
     tgi_run_time: float = _option(0.0, "exact run time (s); Locust's -t takes whole seconds", internal=True)
     tgi_epoch: float = _option(0.0, "the window's start (wall clock), from the master", internal=True)
     tgi_processes: int = _option(0, "how many worker processes, from the master", internal=True)
+    tgi_max_input_tokens: int = _option(0, "the server's input limit, from the master's /info", internal=True)
+    tgi_max_total_tokens: int = _option(
+        0, "the server's total-token limit, from the master's /info", internal=True
+    )
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadArgs:

@@ -86,6 +86,7 @@ class Sample:
     worker: int = 0
     retries: int = 0
     prompt_id: int | None = None  # the synthetic prompt's request number, to match server-side logs
+    turn: int | None = None  # multi-turn sessions: the turn's index in its conversation (1 = the first)
 
     @property
     def tokens(self) -> int:

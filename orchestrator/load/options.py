@@ -9,21 +9,17 @@ as options: the API key is read from `ORCHESTRATOR_SECRETS__API_KEY` (the settin
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.config.sources import env_var_for
+from orchestrator.load.datasets import InputLimits
 from orchestrator.load.declaration import LoadArgs, declared_options
 from orchestrator.load.outcome import DEFAULT_MAX_ERROR_RATE
-from orchestrator.load.prompts import (
-    LengthDistribution,
-    PromptError,
-    PromptFile,
-    PromptSource,
-    SyntheticPrompts,
-    parse_distribution,
-)
+from orchestrator.load.prefixes import PrefixPlan
+from orchestrator.load.prompts import LengthDistribution, PromptError, parse_distribution
+from orchestrator.load.sessions import SessionPlan
 from orchestrator.load.shapes import Shape, ShapeError, parse_shape
 from orchestrator.load.slo import SloError, SloSet, load_slo_file, parse_slo_items
 
@@ -56,6 +52,13 @@ class LoadOptions:
     label: str
     requests: int = 0
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+    dataset: Path | None = None
+    output_from: str = "file"
+    prefix: PrefixPlan = field(default_factory=PrefixPlan)
+    sessions: SessionPlan = field(default_factory=SessionPlan)
+    trace: Path | None = None
+    time_scale: float = 1.0
+    limits: InputLimits = field(default_factory=InputLimits)
 
     @classmethod
     def from_namespace(cls, ns: Any) -> LoadOptions:
@@ -89,6 +92,7 @@ class LoadOptions:
             )
         if args.prompts_file and not Path(args.prompts_file).is_file():
             raise LoadOptionError(f"--prompts-file {args.prompts_file!r} does not exist; pass a JSONL file")
+        _check_workload(args)
         return cls(
             report_dir=Path(args.report_dir) if args.report_dir else None,
             input_tokens=inputs,
@@ -107,18 +111,19 @@ class LoadOptions:
             label=args.scenario_label,
             requests=int(args.requests),
             max_error_rate=float(args.max_error_rate),
+            dataset=Path(args.dataset) if args.dataset else None,
+            output_from=args.output_from,
+            prefix=PrefixPlan(int(args.shared_prefix_tokens), int(args.prefix_groups)),
+            sessions=SessionPlan(int(args.turns), float(args.think_time)),
+            trace=Path(args.trace) if args.trace else None,
+            time_scale=float(args.time_scale),
+            limits=InputLimits(args.tgi_max_input_tokens or None, args.tgi_max_total_tokens or None),
         )
 
-    def prompt_source(self, *, worker: int = 0) -> PromptSource:
-        """The prompts this run sends (a JSONL file or synthetic ones); raises `PromptError` when unusable."""
-        if self.prompts_file is not None:
-            return PromptFile(self.prompts_file, self.output_tokens, seed=self.seed)
-        return SyntheticPrompts(
-            self.input_tokens,
-            self.output_tokens,
-            unique_prefix=self.unique_prefix,
-            seed=None if self.seed is None else self.seed + worker,
-        )
+    @property
+    def open_loop(self) -> bool:
+        """Sends at scheduled times: `--rate`, or a trace's recorded offsets."""
+        return self.rate > 0 or self.trace is not None
 
     def describe(self) -> dict[str, Any]:
         """Plain values for the summary JSON."""
@@ -128,9 +133,13 @@ class LoadOptions:
             input_tokens=str(self.input_tokens),
             output_tokens=str(self.output_tokens),
             prompts_file=str(self.prompts_file) if self.prompts_file else None,
+            dataset=str(self.dataset) if self.dataset else None,
+            trace=str(self.trace) if self.trace else None,
             shape=str(self.shape) if self.shape else None,
             slo=self.slo.to_dict(),
-            mode="open loop" if self.rate > 0 else "closed loop",
+            mode=("trace replay (open loop)" if self.trace else "open loop")
+            if self.open_loop
+            else "closed loop",
         )
         return out
 
@@ -140,6 +149,32 @@ def _check_choices(args: LoadArgs) -> None:
         value = getattr(args, option.name, None)
         if option.spec.choices and value not in option.spec.choices:
             raise LoadOptionError(f"{option.flag} {value!r} is not one of {', '.join(option.spec.choices)}")
+
+
+def _check_workload(args: LoadArgs) -> None:
+    """The workload options that exclude each other, and the files they name."""
+    for flag, value in (("--dataset", args.dataset), ("--trace", args.trace)):
+        if value and not Path(value).is_file():
+            raise LoadOptionError(f"{flag} {value!r} does not exist; pass a JSONL file")
+    sources = [f for f, v in (("--prompts-file", args.prompts_file), ("--dataset", args.dataset),
+                              ("--trace", args.trace)) if v]  # fmt: skip
+    if len(sources) > 1:
+        raise LoadOptionError(f"{' and '.join(sources)} both give the prompts; keep one")
+    if args.trace and (args.rate or args.shape):
+        raise LoadOptionError("--trace sets the arrival times itself; drop --rate/--shape (or --trace)")
+    if args.trace and args.turns > 1:
+        raise LoadOptionError("--trace entries are single requests; drop --turns (or --trace)")
+    if args.shared_prefix and args.shared_prefix_tokens:
+        raise LoadOptionError("--shared-prefix and --shared-prefix-tokens both set the prefix; keep one")
+    if args.time_scale <= 0:
+        raise LoadOptionError(
+            f"--time-scale {args.time_scale:g}: must be above 0 (0.5 replays twice as fast)"
+        )
+    try:
+        PrefixPlan(int(args.shared_prefix_tokens), int(args.prefix_groups)).check()
+        SessionPlan(int(args.turns), float(args.think_time)).check()
+    except PromptError as exc:
+        raise LoadOptionError(str(exc)) from exc
 
 
 def auth_headers() -> dict[str, str]:

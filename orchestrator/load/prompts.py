@@ -1,4 +1,4 @@
-"""Prompts for load tests: synthetic ones with exact Mistral token lengths, or a user's JSONL file.
+"""Prompts for load tests: synthetic ones with exact Mistral token lengths (files of prompts: `datasets.py`).
 
 Synthetic prompts are `Request 38461547: <filler words>` inside the `[INST] ... [/INST]` template. The Mistral
 tokenizer splits digits into single tokens, so the 8-digit request number always costs the same tokens: the
@@ -17,21 +17,17 @@ Input length counts what the server counts: BOS + the templated prompt (TGI's `i
 from __future__ import annotations
 
 import itertools
-import json
 import random
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from orchestrator.tokens import ChatTemplateError, format_chat, format_prompt, get_tokenizer
+from orchestrator.tokens import format_chat, format_prompt, get_tokenizer
 
 __all__ = [
     "LengthDistribution",
     "PromptError",
-    "PromptFile",
     "PromptSpec",
     "SyntheticPrompts",
     "parse_distribution",
@@ -59,6 +55,13 @@ class LengthDistribution:
             return rng.randint(int(self.a), int(self.b))
         value = round(rng.gauss(self.a, self.b))
         return max(self.lo, min(self.hi, value))
+
+    @property
+    def upper(self) -> int:
+        """The largest length a draw can give (to check a server's limits before sending)."""
+        if self.kind == "fixed":
+            return int(self.a)
+        return int(self.b) if self.kind == "uniform" else self.hi
 
     def __str__(self) -> str:
         if self.kind == "fixed":
@@ -177,7 +180,12 @@ class SyntheticPrompts:
         return self._text[self._ends[start] + (1 if start > 0 else 0) : self._ends[stop]] if words else ""
 
     def next(self) -> PromptSpec:
-        length = min(self.max_tokens, max(self._overhead, self.input_tokens.sample(self._rng)))
+        length = self.input_tokens.sample(self._rng)
+        return self.make(length, max(1, self.output_tokens.sample(self._rng)))
+
+    def make(self, length: int, max_new_tokens: int) -> PromptSpec:
+        """A prompt of exactly `length` tokens (at least the template's, at most `max_tokens`): a trace's lengths."""
+        length = min(self.max_tokens, max(self._overhead, length))
         if self.unique_prefix:
             index = next(self._sequence)
             number = index * _NUMBER_STRIDE % 10**_PREFIX_DIGITS
@@ -186,7 +194,7 @@ class SyntheticPrompts:
             number, end = 0, self._max_words
         filler = self.filler(length, end)
         text = f"{self._prefix(number)} {filler}" if filler else self._prefix(number)
-        return PromptSpec(text, None, length, max(1, self.output_tokens.sample(self._rng)), number)
+        return PromptSpec(text, None, length, max_new_tokens, number)
 
 
 @lru_cache(maxsize=1)
@@ -205,78 +213,6 @@ def _single_token_words() -> tuple[str, ...]:
         ) and tok.encode(word, add_bos=False) == [token_id]:
             out.append(word)
     return tuple(out)
-
-
-class PromptFile:
-    """A JSONL file: each line `{"prompt": str}` or `{"messages": [...]}`, optionally `max_new_tokens`.
-
-    Lines are served in order, round robin; their input lengths are counted once when the file is loaded.
-    Requests without their own `max_new_tokens` take one from `output_tokens`.
-    """
-
-    def __init__(self, path: Path, output_tokens: LengthDistribution, *, seed: int | None = None) -> None:
-        self.path = path
-        self.output_tokens = output_tokens
-        self._rng = random.Random(seed)
-        self._specs = self._load(path)
-        self._cycle = itertools.cycle(self._specs)
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._specs)
-
-    @staticmethod
-    def _load(path: Path) -> list[tuple[PromptSpec, bool]]:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise PromptError(
-                f"--prompts-file {str(path)!r} cannot be read ({exc}); pass an existing JSONL file"
-            ) from exc
-        tok = get_tokenizer()
-        specs: list[tuple[PromptSpec, bool]] = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"--prompts-file {str(path)!r} line {number}"
-            try:
-                item = json.loads(line)
-            except ValueError as exc:
-                raise PromptError(f"{where} is not JSON ({exc}); write one JSON object per line") from exc
-            if not isinstance(item, dict):
-                raise PromptError(f"{where}: expected an object with 'prompt' or 'messages'")
-            budget = item.get("max_new_tokens", item.get("max_tokens"))
-            if budget is not None and (not isinstance(budget, int) or budget < 1):
-                raise PromptError(f"{where}: max_new_tokens {budget!r} must be a positive integer")
-            if isinstance(item.get("prompt"), str):
-                text = item["prompt"]
-                specs.append(
-                    (PromptSpec(text, None, tok.count(format_prompt(text)), budget or 0), budget is None)
-                )
-            elif isinstance(item.get("messages"), list):
-                messages = tuple(item["messages"])
-                try:
-                    templated = format_chat(messages)
-                except ChatTemplateError as exc:
-                    raise PromptError(f"{where}: {exc}; fix the conversation") from exc
-                count = tok.count(templated, add_bos=False)
-                specs.append((PromptSpec(None, messages, count, budget or 0), budget is None))
-            else:
-                raise PromptError(f"{where}: needs a string 'prompt' or a list 'messages'")
-        if not specs:
-            raise PromptError(f"--prompts-file {str(path)!r} holds no prompts; add JSON lines")
-        return specs
-
-    def next(self) -> PromptSpec:
-        with self._lock:
-            spec, needs_budget = next(self._cycle)
-            if not needs_budget:
-                return spec
-            budget = max(1, self.output_tokens.sample(self._rng))
-        return PromptSpec(spec.text, spec.messages, spec.input_tokens, budget)
-
-
-PromptSource = SyntheticPrompts | PromptFile
 
 
 def sample_lengths(dist: LengthDistribution, n: int, seed: int = 0) -> Sequence[int]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.load.collector import SampleCollector
 from orchestrator.load.engines import server_metrics_of
-from orchestrator.load.figures import DEFINITIONS, Figures, Sample, summarize_by_scenario
+from orchestrator.load.figures import DEFINITIONS, Figures, Sample, summarize, summarize_by_scenario
 from orchestrator.load.options import LoadOptions
 from orchestrator.load.outcome import SLO_EXIT_CODE, judge
 from orchestrator.load.plots import plot_run
@@ -86,6 +86,15 @@ class RunRecord:
             "after the stop nothing is sent, and requests still in flight are counted as unfinished",
         }
 
+    def _by_turn(self, samples: Sequence[Sample]) -> dict[str, Any]:
+        """Multi-turn sessions: the figures of each turn index (TTFT grows with the conversation it carries)."""
+        turns: dict[int, list[Sample]] = {}
+        for sample in samples:
+            if sample.turn is not None:
+                turns.setdefault(sample.turn, []).append(sample)
+        kw: dict[str, Any] = {"late_after": self.options.late_after, "window": self.window}
+        return {str(turn): summarize(group, **kw).to_dict() for turn, group in sorted(turns.items())}
+
     def summary(self) -> dict[str, Any]:
         samples = self.collector.samples
         by = summarize_by_scenario(
@@ -134,7 +143,9 @@ class RunRecord:
             "server_info": info,
             "definitions": DEFINITIONS,
             "figures": {name: fig.to_dict() for name, fig in by.items()},
-            "arrivals": _arrivals(arrivals, by["all"]) if self.options.rate > 0 else None,
+            "workload": self.collector.workload or None,
+            "figures_by_turn": self._by_turn(samples) if self.options.sessions.multi_turn else None,
+            "arrivals": _arrivals(arrivals, by["all"]) if self.options.open_loop else None,
             "server_metrics": server,
             "token_check": token_check,
             "load_generator": {
@@ -152,7 +163,8 @@ class RunRecord:
                 _pool_warning(arrivals, by["all"], self.options.rate, self.users)
                 if self.options.rate > 0
                 else []
-            ),
+            )
+            + _workload_warnings(self.collector.workload),
             "slo": {
                 "thresholds": self.options.slo.to_dict(),
                 "passed": passed,
@@ -191,6 +203,23 @@ def _pool_warning(arrivals: dict[str, int], fig: Figures, rate: float, users: in
         f"{missed} of {slots} slots were sent late, dropped or not taken by the stop: {users} users are too few "
         f"for {rate:g} req/s (latency counts the wait for a free user){need}"
     ]
+
+
+def _workload_warnings(workload: dict[str, Any]) -> list[str]:
+    """Dataset rows or trace entries left out: over the server's limits, or conversations with no human turn."""
+    out = []
+    for kind in ("dataset", "trace"):
+        part = workload.get(kind) or {}
+        if part.get("skipped_over_limit"):
+            out.append(
+                f"{part['skipped_over_limit']} {kind} prompts were skipped (not sent): over the server's limits "
+                f"{part.get('limits') or workload.get('limits') or ''}".rstrip()
+            )
+        if part.get("skipped_no_user_turn"):
+            out.append(
+                f"{part['skipped_no_user_turn']} dataset conversations had no human turn and were skipped"
+            )
+    return out
 
 
 def _warnings(fig: Figures, token_check: dict[str, Any]) -> list[str]:

@@ -15,6 +15,7 @@ from orchestrator.load.declaration import LoadArgs
 from orchestrator.load.options import LoadOptionError, LoadOptions
 from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE, SLO_EXIT_CODE
 from orchestrator.load.prompts import PromptError
+from orchestrator.load.workload import Workload
 
 __all__ = ["SCENARIOS", "LoadError", "LoadRequest", "LoadResult", "parse_duration", "parse_rates"]
 
@@ -113,10 +114,17 @@ class LoadRequest:
             raise LoadError(f"--duration {self.duration_s:g} s must be above zero")
         try:
             options = LoadOptions.from_args(self.args)
-            options.prompt_source()  # a too-short length or a bad JSONL line fails here, before Locust starts
+            Workload(
+                options
+            )  # a too-short length or a bad dataset/trace line fails here, before Locust starts
         except (LoadOptionError, PromptError) as exc:
             raise LoadError(str(exc)) from exc
-        if self.duration_s is None and not options.requests and options.shape is None:
+        if (
+            self.duration_s is None
+            and not options.requests
+            and options.shape is None
+            and options.trace is None
+        ):
             raise LoadError("give --duration, --requests or both (the run stops at whichever comes first)")
         return options
 

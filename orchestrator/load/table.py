@@ -75,6 +75,8 @@ def server_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def _mode(settings: Mapping[str, Any]) -> str:
+    if settings.get("trace"):
+        return f"trace replay (open loop, offsets x {settings.get('time_scale', 1.0):g}), {settings['users']} users"
     if settings["rate"] > 0:
         return f"open loop {settings['arrival']} {settings['rate']:g} req/s"
     return f"closed loop, {settings['users']} users"
@@ -95,6 +97,31 @@ def run_title(summary: Mapping[str, Any]) -> str:
     if summary.get("interrupted"):
         parts.insert(0, "INTERRUPTED")
     return " - ".join(parts)
+
+
+def workload_lines(summary: Mapping[str, Any]) -> list[str]:
+    """What was sent besides the defaults: dataset, prefix groups, sessions with TTFT per turn; empty otherwise."""
+    workload = summary.get("workload") or {}
+    lines = []
+    dataset = workload.get("dataset")
+    if dataset:
+        lines.append(
+            f"dataset: {dataset['path']} ({dataset['rows_used']} of {dataset['rows_read']} rows used; "
+            f"{dataset['skipped_over_limit']} over the server's limits)"
+        )
+    prefix = workload.get("prefix") or {}
+    if prefix.get("tokens"):
+        lines.append(f"prefix: {prefix['groups']} group(s) of {prefix['tokens']} shared tokens")
+    turns = summary.get("figures_by_turn") or {}
+    if turns:
+        cells = [
+            f"turn {turn}: {fig['ttft_s']['percentiles']['p50'] * 1000:.1f} ms"
+            if fig.get("ttft_s")
+            else f"turn {turn}: -"
+            for turn, fig in turns.items()
+        ]
+        lines.append("TTFT p50 by turn: " + ", ".join(cells))
+    return lines
 
 
 def arrivals_line(summary: Mapping[str, Any]) -> str | None:

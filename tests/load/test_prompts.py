@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.load.prompts import PromptError, PromptFile, SyntheticPrompts, parse_distribution
+from orchestrator.load.datasets import PromptFile
+from orchestrator.load.prompts import PromptError, SyntheticPrompts, parse_distribution
 from orchestrator.tokens import format_chat, format_prompt, get_tokenizer
 
 

@@ -217,6 +217,7 @@ class Service:
             "arrival_unix": time.time() - (end - job.arrival),
             "arrival_monotonic_s": job.arrival,
             "input_tokens": job.valid.input_length,
+            "input_ids": job.valid.input_ids,  # the prompt as tokenized (BOS included): shared prefixes, turns
             "generated_tokens": len(best.ids),
             "finish_reason": best.finish_reason,
             "validation_s": job.validated - job.arrival,

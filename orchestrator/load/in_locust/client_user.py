@@ -92,7 +92,8 @@ class ClientUser(TGIUser):
         sample.output_tokens = details.get("generated_tokens")
         sample.input_tokens = details.get("input_length")
         sample.finish_reason = details.get("finish_reason")
-        if self.rt.collector.wants_text() and sample.output_tokens is not None:
+        if self.rt.keep_text() and sample.output_tokens is not None:
+            self.reply = final.generated_text
             self.rt.collector.add_text(
                 sample.output_tokens,
                 final.generated_text,

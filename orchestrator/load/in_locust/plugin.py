@@ -29,6 +29,7 @@ from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
 
 from orchestrator.load.collector import REPORT_KEY, SampleCollector
+from orchestrator.load.datasets import server_limits
 from orchestrator.load.declaration import add_arguments
 from orchestrator.load.engines import ENGINE_ENV, wire_for
 from orchestrator.load.in_locust.run_control import (
@@ -42,6 +43,7 @@ from orchestrator.load.options import LoadOptionError, LoadOptions, auth_headers
 from orchestrator.load.prompts import PromptError
 from orchestrator.load.report import RunRecord, write_reports
 from orchestrator.load.shapes import Shape
+from orchestrator.load.workload import Workload
 
 __all__ = ["SpecShape"]
 
@@ -100,7 +102,7 @@ def _options(environment: Any, *, check_prompts: bool = False) -> LoadOptions:
     try:
         options = LoadOptions.from_namespace(environment.parsed_options)
         if check_prompts:
-            options.prompt_source()
+            Workload(options)
         return options
     except (LoadOptionError, PromptError) as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -152,12 +154,18 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     host = (environment.host or "").rstrip("/")
     state.info = _fetch(host + wire_for(os.environ.get(ENGINE_ENV)).info_path)
     state.metrics_before = _fetch(f"{host}/metrics")
+    limits = server_limits(state.info)  # datasets and traces skip what the server would refuse
+    parsed.tgi_max_input_tokens = limits.max_input_tokens or 0  # to the workers, with the spawn message
+    parsed.tgi_max_total_tokens = limits.max_total_tokens or 0
+    options = state.options = _options(environment)
     state.started_at = time.time()
     control = state.control
     # the window opens at the first scheduled send (open loop: once every user is spawned, and with workers once
     # the spawn message has reached them) or at once (closed loop: users send as they spawn)
     warmup = (
-        (1.0 if isinstance(runner, MasterRunner) else 0.05) + _spawn_time(environment) if options.rate else 0
+        (1.0 if isinstance(runner, MasterRunner) else 0.05) + _spawn_time(environment)
+        if options.open_loop
+        else 0
     )
     control.epoch = state.started_at + warmup
     if isinstance(runner, MasterRunner):
@@ -170,6 +178,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         rt.start_schedule(control.epoch, control.run_time)
         rt.collector = state.collector
         rt.collector.text_budget = options.token_check
+        rt.collector.workload = rt.workload.describe()
         rt.on_done = lambda: control.stop(environment, "requests")
         set_runtime(environment, rt)
         rt.check_done()

@@ -22,7 +22,7 @@ from orchestrator.load.engines import ENGINE_ENV
 from orchestrator.load.figures import UNFINISHED, Sample
 from orchestrator.load.limits import RequestBudget, process_share
 from orchestrator.load.options import LoadOptions
-from orchestrator.load.prompts import PromptSource
+from orchestrator.load.workload import Workload
 
 __all__ = ["InFlight", "LoadRuntime", "find_runtime", "get_runtime", "set_runtime"]
 
@@ -49,13 +49,19 @@ class LoadRuntime:
         self.processes = max(1, processes)
         self.collector = SampleCollector(worker=worker, text_budget=options.token_check)
         self._wall_offset = time.time() - time.perf_counter()
-        self._cpu_start = time.process_time()
-        self.prompts: PromptSource = options.prompt_source(worker=worker)
+        self.workload = Workload(options, worker=worker, processes=self.processes)
+        self._cpu_start = time.process_time()  # after reading a dataset or trace: the load's CPU only
+        self.collector.workload = self.workload.describe()
         self.schedule: ArrivalSchedule | None = None
         self.failure_messages: dict[int, str] = {}
         self.inflight: dict[int, InFlight] = {}
         share = process_share(options.requests, self.processes, worker % self.processes)
-        self.budget = RequestBudget(share if options.requests else None)
+        limit = share if options.requests else None
+        if (
+            self.workload.trace is not None
+        ):  # a trace ends once its entries are sent (or dropped) and answered
+            limit = len(self.workload.trace) if limit is None else min(limit, len(self.workload.trace))
+        self.budget = RequestBudget(limit)
         self.deadline: float | None = None
         """perf-clock end of the window: no request starts at or after it"""
         self.on_done: Callable[[], None] | None = None
@@ -68,10 +74,12 @@ class LoadRuntime:
         until the budget is used or the run stopped). Open loop: slots from `epoch` on."""
         start = time.perf_counter() + (epoch - time.time())
         self.deadline = start + run_time if run_time else None
-        if self.options.rate <= 0:
+        offsets = self.workload.trace_offsets
+        if self.options.rate <= 0 and offsets is None:
             return
         self.schedule = ArrivalSchedule(
             self.options.rate,
+            offsets=offsets,
             kind=self.options.arrival,
             start=start,
             index=self.worker % self.processes,
@@ -138,6 +146,10 @@ class LoadRuntime:
     def stop_cpu_clock(self) -> None:
         """CPU seconds this load process spent from test start to stop (all its greenlets), for capacity figures."""
         self.collector.cpu_s = time.process_time() - self._cpu_start
+
+    def keep_text(self) -> bool:
+        """Whether the next stream's text is kept: for the tokenizer check, or as a session's reply."""
+        return self.collector.wants_text() or self.options.sessions.multi_turn
 
     def wall(self, perf: float) -> float:
         return perf + self._wall_offset

@@ -108,6 +108,9 @@ class TGIUser(User):
             block_size=_BLOCK_SIZE,
         )
         self.headers = {"Content-Type": "application/json", **auth_headers()}
+        self.session = self.rt.workload.session()
+        self.reply: str | None = None
+        """the last answer's text, when kept (`rt.keep_text()`): a session's next turn is built on it"""
         _DIGESTER.ensure_running()
 
     def on_stop(self) -> None:
@@ -121,8 +124,10 @@ class TGIUser(User):
     def one_request(self) -> None:
         rt = self.rt
         schedule = rt.schedule
+        number: int | None = None
         if schedule is not None:
             slot = schedule.next_slot()
+            number = schedule.handed_out - 1  # a trace's entry
             wait = slot - _perf()
             if wait > 0:
                 self._sleep(wait)
@@ -133,7 +138,8 @@ class TGIUser(User):
             delay = decision.delay
         else:
             scheduled, delay = None, 0.0
-        spec = rt.prompts.next()
+        spec = self.session.next(number)
+        self.reply = None
         before = _perf()
         self.flight = rt.begin(id(self), self.scenario, scheduled if scheduled is not None else before)
         try:
@@ -147,7 +153,13 @@ class TGIUser(User):
         if scheduled is not None:
             sample.send_delay = delay
             sample.sent_at = rt.wall(scheduled + delay)
+        session = self.session
+        if session.wants_reply:
+            sample.turn = session.turn
+        think = session.answered(self.reply if sample.ok else None)
         rt.record(sample, self.request_name)
+        if think > 0:
+            self._sleep(think)
 
     def _sleep(self, seconds: float) -> None:
         import gevent
@@ -221,8 +233,9 @@ class TGIUser(User):
         sample.input_tokens = st.input_tokens
         sample.finish_reason = st.finish_reason
         if reader.keep_text and st.output_tokens is not None:
+            self.reply = "".join(st.text)
             self.rt.collector.add_text(
-                st.output_tokens, "".join(st.text), st.finish_reason in ("eos_token", "stop")
+                st.output_tokens, self.reply, st.finish_reason in ("eos_token", "stop")
             )
         return sample
 
@@ -259,9 +272,10 @@ class GenerateUser(TGIUser):
         sample.output_tokens = answer.output_tokens
         sample.finish_reason = answer.finish_reason
         sample.input_tokens = answer.input_tokens
-        if self.rt.collector.wants_text() and sample.output_tokens is not None:
+        if self.rt.keep_text() and sample.output_tokens is not None:
+            self.reply = answer.text
             self.rt.collector.add_text(
-                sample.output_tokens, answer.text, sample.finish_reason == self.wire.eos_reason
+                sample.output_tokens, self.reply or "", sample.finish_reason == self.wire.eos_reason
             )
         return sample
 
@@ -283,7 +297,7 @@ class StreamUser(TGIUser):
         return wire.stream_path
 
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
-        reader = self.wire.stream_reader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
+        reader = self.wire.stream_reader(keep_text=self.rt.keep_text(), sink=_DIGESTER.queue)
         return self.post_stream(self.wire.stream_body(spec), reader, spec, scheduled)
 
 
@@ -299,5 +313,5 @@ class ChatUser(TGIUser):
         return wire.chat_path
 
     def send(self, spec: PromptSpec, scheduled: float | None) -> Sample:
-        reader = ChatStreamReader(keep_text=self.rt.collector.wants_text(), sink=_DIGESTER.queue)
+        reader = ChatStreamReader(keep_text=self.rt.keep_text(), sink=_DIGESTER.queue)
         return self.post_stream(self.wire.chat_body(spec), reader, spec, scheduled)
