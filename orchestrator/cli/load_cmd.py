@@ -183,6 +183,34 @@ def load(
     ),
     url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8080.")] = None,
     name: Annotated[str | None, typer.Option(help="Container name whose published port to load.")] = None,
+    master: Annotated[
+        bool,
+        typer.Option(
+            "--master",
+            help="Coordinate workers on other hosts (`--worker` there) instead of local processes.",
+        ),
+    ] = False,
+    expect_workers: Annotated[
+        int, typer.Option(help="Master: worker processes to wait for before the load starts.")
+    ] = 1,
+    master_bind: Annotated[
+        str,
+        typer.Option(
+            help="Master: interface workers connect to; 0.0.0.0 for all. The port is unauthenticated: open it "
+            "only to the worker hosts."
+        ),
+    ] = "127.0.0.1",
+    master_port: Annotated[int, typer.Option(help="Master/worker: the master's TCP port (Locust's).")] = 5557,
+    worker_wait: Annotated[float, typer.Option(help="Master: seconds to wait for the workers.")] = 120.0,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Serve a master on another host: target, options and schedule come from it (with --master-host; "
+            "--processes N runs N worker processes here).",
+        ),
+    ] = False,
+    master_host: Annotated[str | None, typer.Option(help="Worker: the master's host name or IP.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary JSON instead of tables.")
     ] = False,
@@ -191,10 +219,34 @@ def load(
     """Load-test TGI with Locust: exact TTFT/ITL/TPOT/e2e percentiles, open or closed loop, SLO gate, reports."""
     with exit_on_errors():
         from orchestrator.load.declaration import LoadArgs
-        from orchestrator.load.request import LoadRequest, parse_duration
+        from orchestrator.load.distributed import Distributed
+        from orchestrator.load.request import LoadError, LoadRequest, parse_duration
 
         args = LoadArgs.from_values(options)
         settings = _load_settings()
+        if worker:
+            if master or url or name or sweep:
+                raise LoadError(
+                    "--worker takes its target and options from the master: drop --master, --url, --name and "
+                    "--sweep here (give them to `orchestrator load --master`)"
+                )
+            from orchestrator.load.runner import run_worker
+
+            dist = Distributed("worker", master_port=master_port, master_host=master_host or "")
+            code = run_worker(dist, processes=processes, api_key=settings.secrets.api_key_text())
+            if code:
+                raise typer.Exit(code)
+            return
+        if master and sweep:
+            raise LoadError("--sweep with --master is not supported: run one --rate per master run")
+        distributed = (
+            Distributed(
+                "master", master_port=master_port, expect_workers=expect_workers, bind=master_bind,
+                wait_s=worker_wait,
+            )
+            if master
+            else None
+        )  # fmt: skip
         default_duration = None if args.requests else DEFAULT_DURATION_S
         request = LoadRequest(
             url=_resolve_url(url, name, settings),
@@ -204,6 +256,7 @@ def load(
             report_dir=report_dir,
             processes=processes,
             options=args,
+            distributed=distributed,
             api_key=settings.secrets.api_key_text(),
         )
         try:

@@ -12,7 +12,7 @@ from orchestrator.load.declaration import to_argv
 from orchestrator.load.options import API_KEY_ENV
 from orchestrator.load.request import SCENARIOS, LoadRequest
 
-__all__ = ["LOCUSTFILE", "build_command", "child_env"]
+__all__ = ["LOCUSTFILE", "build_command", "child_env", "child_env_for_key"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -32,7 +32,9 @@ def build_command(req: LoadRequest) -> list[str]:
         "--only-summary",
         "--loglevel", "INFO",
     ]  # fmt: skip
-    if req.processes > 1:
+    if req.distributed is not None:
+        cmd += req.distributed.master_args()
+    elif req.processes > 1:
         # the master's port for its workers: a free one, not Locust's fixed 5557, so two runs can share a host
         port = str(_free_port())
         cmd += ["--processes", str(req.processes), "--master-bind-port", port, "--master-port", port]
@@ -52,7 +54,11 @@ def _free_port() -> int:
 def child_env(req: LoadRequest) -> dict[str, str]:
     """This process's environment, plus the API key when there is one (the environment, unlike argv, is not
     visible to other users in the process list)."""
+    return child_env_for_key(req.api_key)
+
+
+def child_env_for_key(api_key: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    if req.api_key:
-        env[API_KEY_ENV] = req.api_key
+    if api_key:
+        env[API_KEY_ENV] = api_key
     return env

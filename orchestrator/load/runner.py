@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
-from orchestrator.load.locust_command import build_command, child_env
+from orchestrator.load.distributed import GAVE_UP_LINE, Distributed, worker_command
+from orchestrator.load.locust_command import LOCUSTFILE, build_command, child_env, child_env_for_key
 from orchestrator.load.locust_process import LocustInterrupted, LocustTimeout, run_locust
+from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE
 from orchestrator.load.report import SUMMARY_FILE
 from orchestrator.load.request import LoadError, LoadRequest, LoadResult
 
-__all__ = ["prepare_report_dir", "require_load_extra", "run_load"]
+__all__ = ["prepare_report_dir", "require_load_extra", "run_load", "run_worker"]
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -87,7 +90,7 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
         raise _report_dir_error(req.report_dir, exc) from None
     limit = timeout_s
     if limit is None and req.duration_s is not None:
-        limit = req.duration_s + 120
+        limit = req.duration_s + 120 + (req.distributed.wait_s if req.distributed else 0.0)
     with log:
         try:
             done = run_locust(cmd, log, child_env(req), timeout_s=limit, log_file=log_file)
@@ -96,9 +99,29 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     if not summary_path.is_file():
         if done.interrupted:
             raise LocustInterrupted(f"interrupted before Locust wrote a report; see {log_file}")
+        if req.distributed is not None and GAVE_UP_LINE in _tail(log_file):
+            raise LoadError(req.distributed.gave_up_message())
         raise LoadError(
             f"Locust exited with code {done.returncode} and wrote no summary; see {log_file}:\n"
             f"{_tail(log_file)}"
         )
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     return LoadResult(req, summary, done.returncode, log_file, interrupted=done.interrupted)
+
+
+def run_worker(dist: Distributed, *, processes: int = 1, api_key: str | None = None) -> int:
+    """Serve a master on another host until it quits (Locust's output on stderr); returns Locust's exit code,
+    130 when interrupted. The API key, if any, goes to the Locust processes in their environment only."""
+    require_load_extra()
+    dist.check()
+    if processes < 1:
+        raise LoadError(f"--processes {processes} must be at least 1")
+    env = child_env_for_key(api_key)
+    done = run_locust(
+        worker_command(dist, LOCUSTFILE, processes),
+        sys.stderr,
+        env,
+        timeout_s=None,
+        log_file=Path("<stderr>"),
+    )
+    return INTERRUPTED_EXIT_CODE if done.interrupted else done.returncode
