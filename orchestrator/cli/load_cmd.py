@@ -10,6 +10,7 @@ Exit codes (`orchestrator.load.outcome`): 0 done (SLO met or none set), 5 an SLO
 options or Locust could not run.
 """
 
+import dataclasses
 import inspect
 import sys
 from pathlib import Path
@@ -50,6 +51,20 @@ def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str
     return settings.endpoint.rstrip("/")
 
 
+def _resolve_compare(target: str) -> str:
+    """--compare: a URL as given, else the endpoint of the deployment of that name."""
+    from orchestrator.load.request import LoadError
+
+    if target.startswith(("http://", "https://")):
+        return target.rstrip("/")
+    from orchestrator.deploy.lifecycle import find_deployment
+
+    info = find_deployment(target)
+    if info is None:
+        raise LoadError(f"--compare {target!r}: no such deployment; see `orchestrator status` or pass a URL")
+    return str(info.endpoint).rstrip("/")
+
+
 def _load_settings() -> "Settings":
     """The settings as every other command reads them (ORCHESTRATOR_* variables, `./.env`, orchestrator.toml).
     Not validated against TGI's launch rules: load only needs the endpoint and the API key."""
@@ -63,7 +78,7 @@ def _print_result(result: "LoadResult") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from orchestrator.load.table import arrivals_line, figure_table, run_title, server_rows
+    from orchestrator.load.table import ab_rows, arrivals_line, figure_table, run_title, server_rows
 
     summary = result.summary
     console = make_console()
@@ -85,6 +100,16 @@ def _print_result(result: "LoadResult") -> None:
         for srow in server:
             stable.add_row(*(escape(cell) for cell in srow))
         console.print(stable)
+    ab = ab_rows(summary)
+    if ab:
+        atable = Table(
+            title="A/B: B - A per percentile, 95 % bootstrap interval (beyond noise when it excludes 0)"
+        )
+        for column in ("figure", "A", "B", "B - A", "95 % interval", "verdict"):
+            atable.add_column(column, justify="left" if column in ("figure", "verdict") else "right")
+        for arow in ab:
+            atable.add_row(*(escape(cell) for cell in arow))
+        console.print(atable)
     errors = summary["figures"]["all"]["errors"]
     if errors:
         console.print(
@@ -183,6 +208,13 @@ def load(
     ),
     url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8080.")] = None,
     name: Annotated[str | None, typer.Option(help="Container name whose published port to load.")] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            help="A/B against this deployment name or URL: same prompts and schedule to both, one report "
+            "(like --url-b, which takes a URL)."
+        ),
+    ] = None,
     master: Annotated[
         bool,
         typer.Option(
@@ -224,6 +256,10 @@ def load(
 
         args = LoadArgs.from_values(options)
         settings = _load_settings()
+        if compare:
+            if args.url_b:
+                raise LoadError("give either --compare or --url-b, not both")
+            args = dataclasses.replace(args, url_b=_resolve_compare(compare))
         if worker:
             if master or url or name or sweep:
                 raise LoadError(

@@ -78,6 +78,11 @@ class LoadArgs:
         "Fail the run (exit 7) when more than this share of completed requests failed; 1 allows any. "
         "A run with no successful request always fails.",
     )
+    url_b: str = _option(
+        "",
+        "A/B: a second server; the same prompts and schedule go to both (--users per server), one report "
+        "compares them.",
+    )
     rate: float = _option(0.0, "Open loop: requests/s over all processes (0 = closed loop).")
     arrival: str = _option("constant", "Open-loop arrivals", choices=("constant", "poisson"))
     max_lateness: float = _option(1.0, "Open loop: drop a send later than this (s).")

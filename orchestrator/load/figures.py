@@ -86,6 +86,8 @@ class Sample:
     worker: int = 0
     retries: int = 0
     prompt_id: int | None = None  # the synthetic prompt's request number, to match server-side logs
+    target: str = ""
+    """Which endpoint of an A/B run ("a" or "b"); "" in an ordinary run. Last, so older rows still read."""
 
     @property
     def tokens(self) -> int:

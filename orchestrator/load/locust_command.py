@@ -19,13 +19,15 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 def build_command(req: LoadRequest) -> list[str]:
     """The Locust command line for `req` (checked by `req.checked_options()` first)."""
-    spawn = req.spawn_rate if req.spawn_rate else max(float(req.users), 1.0) * 10
+    # A/B: --users per server, so twice as many Locust users, half on each (`runtime.next_lane`)
+    users = req.users * (2 if req.args.url_b else 1)
+    spawn = req.spawn_rate if req.spawn_rate else max(float(users), 1.0) * 10
     cmd = [
         sys.executable, "-m", "locust",
         "-f", str(LOCUSTFILE),
         "--headless",
         "--host", req.url,
-        "-u", str(req.users),
+        "-u", str(users),
         "-r", f"{spawn:g}",
         "--csv", str(req.report_dir / "locust"),
         "--html", str(req.report_dir / "report.html"),

@@ -56,6 +56,8 @@ class LoadOptions:
     label: str
     requests: int = 0
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+    url_b: str = ""
+    """A/B: the second server ("" in an ordinary run)."""
 
     @classmethod
     def from_namespace(cls, ns: Any) -> LoadOptions:
@@ -87,6 +89,8 @@ class LoadOptions:
             raise LoadOptionError(
                 f"--max-error-rate {args.max_error_rate:g}: must be a share between 0 and 1 (0.05 = 5 %)"
             )
+        if args.url_b and not args.url_b.startswith(("http://", "https://")):
+            raise LoadOptionError(f"--url-b {args.url_b!r} must start with http:// or https://")
         if args.prompts_file and not Path(args.prompts_file).is_file():
             raise LoadOptionError(f"--prompts-file {args.prompts_file!r} does not exist; pass a JSONL file")
         return cls(
@@ -107,6 +111,7 @@ class LoadOptions:
             label=args.scenario_label,
             requests=int(args.requests),
             max_error_rate=float(args.max_error_rate),
+            url_b=args.url_b.rstrip("/"),
         )
 
     def prompt_source(self, *, worker: int = 0) -> PromptSource:

@@ -82,7 +82,11 @@ def test_master_command_listens_where_told_instead_of_forking_processes(tmp_path
     req = LoadRequest(url="http://h:1", scenario="stream", users=4, duration_s=5, report_dir=tmp_path,
                       distributed=dist)  # fmt: skip
     cmd = build_command(req)
-    for pair in (["--expect-workers", "3"], ["--master-bind-host", "0.0.0.0"], ["--master-bind-port", "6001"]):
+    for pair in (
+        ["--expect-workers", "3"],
+        ["--master-bind-host", "0.0.0.0"],
+        ["--master-bind-port", "6001"],
+    ):
         at = cmd.index(pair[0])
         assert cmd[at : at + 2] == pair
     assert "--master" in cmd and "--processes" not in cmd

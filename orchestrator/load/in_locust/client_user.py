@@ -37,7 +37,7 @@ class ClientUser(TGIUser):
         super().on_start()
         from orchestrator.client import GREEDY, TGIClient
 
-        self.tgi: Any = TGIClient(self.host or "", api_key=os.environ.get(API_KEY_ENV) or None, preset=GREEDY)
+        self.tgi: Any = TGIClient(self.lane.host, api_key=os.environ.get(API_KEY_ENV) or None, preset=GREEDY)
 
     def on_stop(self) -> None:
         super().on_stop()

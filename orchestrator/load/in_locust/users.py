@@ -90,8 +90,9 @@ class TGIUser(User):
 
     def on_start(self) -> None:
         self.rt: LoadRuntime = get_runtime(self.environment)
+        self.lane = self.rt.next_lane()
         self.http = HTTPClient.from_url(
-            self.host or "",
+            self.lane.host,
             concurrency=1,
             connection_timeout=10.0,
             # No per-read timeout: gevent would arm a timer object for every read (about a microsecond per token
@@ -108,7 +109,7 @@ class TGIUser(User):
     @task
     def one_request(self) -> None:
         rt = self.rt
-        schedule = rt.schedule
+        schedule = self.lane.schedule
         if schedule is not None:
             slot = schedule.next_slot()
             wait = slot - _perf()
@@ -121,9 +122,11 @@ class TGIUser(User):
             delay = decision.delay
         else:
             scheduled, delay = None, 0.0
-        spec = rt.prompts.next()
+        spec = self.lane.prompts.next()
         before = _perf()
-        self.flight = rt.begin(id(self), self.scenario, scheduled if scheduled is not None else before)
+        self.flight = rt.begin(
+            id(self), self.scenario, scheduled if scheduled is not None else before, self.lane
+        )
         try:
             with gevent.Timeout(rt.options.request_timeout, RequestTimeout):
                 sample = self.send(spec, scheduled)
@@ -152,6 +155,7 @@ class TGIUser(User):
             expected_input_tokens=spec.input_tokens,
             target_tokens=spec.max_new_tokens,
             prompt_id=spec.number,
+            target=self.lane.target,
         )
 
     def fail(self, sample: Sample, start: float, status: int, error_type: str | None, message: str) -> Sample:
