@@ -10,6 +10,7 @@ Exit codes (`orchestrator.load.outcome`): 0 done (SLO met or none set), 5 an SLO
 options or Locust could not run.
 """
 
+import dataclasses
 import inspect
 import sys
 from pathlib import Path
@@ -51,6 +52,20 @@ def _resolve_url(url: str | None, name: str | None, settings: "Settings") -> str
     return settings.endpoint.rstrip("/")
 
 
+def _resolve_compare(target: str) -> str:
+    """--compare: a URL as given, else the endpoint of the deployment of that name."""
+    from orchestrator.load.request import LoadError
+
+    if target.startswith(("http://", "https://")):
+        return target.rstrip("/")
+    from orchestrator.deploy.lifecycle import find_deployment
+
+    info = find_deployment(target)
+    if info is None:
+        raise LoadError(f"--compare {target!r}: no such deployment; see `orchestrator status` or pass a URL")
+    return str(info.endpoint).rstrip("/")
+
+
 def _load_settings() -> "Settings":
     """The settings as every other command reads them (ORCHESTRATOR_* variables, `./.env`, orchestrator.toml).
     Not validated against TGI's launch rules: load only needs the endpoint and the API key."""
@@ -64,7 +79,14 @@ def _print_result(result: "LoadResult") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from orchestrator.load.table import arrivals_line, figure_table, run_title, server_rows, workload_lines
+    from orchestrator.load.table import (
+        ab_rows,
+        arrivals_line,
+        figure_table,
+        run_title,
+        server_rows,
+        workload_lines,
+    )
 
     summary = result.summary
     console = make_console()
@@ -86,6 +108,16 @@ def _print_result(result: "LoadResult") -> None:
         for srow in server:
             stable.add_row(*(escape(cell) for cell in srow))
         console.print(stable)
+    ab = ab_rows(summary)
+    if ab:
+        atable = Table(
+            title="A/B: B - A per percentile, 95 % bootstrap interval (beyond noise when it excludes 0)"
+        )
+        for column in ("figure", "A", "B", "B - A", "95 % interval", "verdict"):
+            atable.add_column(column, justify="left" if column in ("figure", "verdict") else "right")
+        for arow in ab:
+            atable.add_row(*(escape(cell) for cell in arow))
+        console.print(atable)
     errors = summary["figures"]["all"]["errors"]
     if errors:
         console.print(
@@ -186,6 +218,41 @@ def load(
     ),
     url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8080.")] = None,
     name: Annotated[str | None, typer.Option(help="Container name whose published port to load.")] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            help="A/B against this deployment name or URL: same prompts and schedule to both, one report "
+            "(like --url-b, which takes a URL)."
+        ),
+    ] = None,
+    master: Annotated[
+        bool,
+        typer.Option(
+            "--master",
+            help="Coordinate workers on other hosts (`--worker` there) instead of local processes.",
+        ),
+    ] = False,
+    expect_workers: Annotated[
+        int, typer.Option(help="Master: worker processes to wait for before the load starts.")
+    ] = 1,
+    master_bind: Annotated[
+        str,
+        typer.Option(
+            help="Master: interface workers connect to; 0.0.0.0 for all. The port is unauthenticated: open it "
+            "only to the worker hosts."
+        ),
+    ] = "127.0.0.1",
+    master_port: Annotated[int, typer.Option(help="Master/worker: the master's TCP port (Locust's).")] = 5557,
+    worker_wait: Annotated[float, typer.Option(help="Master: seconds to wait for the workers.")] = 120.0,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Serve a master on another host: target, options and schedule come from it (with --master-host; "
+            "--processes N runs N worker processes here).",
+        ),
+    ] = False,
+    master_host: Annotated[str | None, typer.Option(help="Worker: the master's host name or IP.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary JSON instead of tables.")
     ] = False,
@@ -195,10 +262,38 @@ def load(
     percentiles, open or closed loop, SLO gate, reports."""
     with exit_on_errors():
         from orchestrator.load.declaration import LoadArgs
-        from orchestrator.load.request import LoadRequest, parse_duration
+        from orchestrator.load.distributed import Distributed
+        from orchestrator.load.request import LoadError, LoadRequest, parse_duration
 
         args = LoadArgs.from_values(options)
         settings = _load_settings()
+        if compare:
+            if args.url_b:
+                raise LoadError("give either --compare or --url-b, not both")
+            args = dataclasses.replace(args, url_b=_resolve_compare(compare))
+        if worker:
+            if master or url or name or sweep:
+                raise LoadError(
+                    "--worker takes its target and options from the master: drop --master, --url, --name and "
+                    "--sweep here (give them to `orchestrator load --master`)"
+                )
+            from orchestrator.load.runner import run_worker
+
+            dist = Distributed("worker", master_port=master_port, master_host=master_host or "")
+            code = run_worker(dist, processes=processes, api_key=settings.secrets.api_key_text())
+            if code:
+                raise typer.Exit(code)
+            return
+        if master and sweep:
+            raise LoadError("--sweep with --master is not supported: run one --rate per master run")
+        distributed = (
+            Distributed(
+                "master", master_port=master_port, expect_workers=expect_workers, bind=master_bind,
+                wait_s=worker_wait,
+            )
+            if master
+            else None
+        )  # fmt: skip
         default_duration = None if args.requests or args.trace else DEFAULT_DURATION_S
         request = LoadRequest(
             url=_resolve_url(url, name, settings),
@@ -208,6 +303,7 @@ def load(
             report_dir=report_dir,
             processes=processes,
             options=args,
+            distributed=distributed,
             api_key=settings.secrets.api_key_text(),
             engine=engine_given(settings),
         )

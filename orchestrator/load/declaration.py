@@ -78,6 +78,11 @@ class LoadArgs:
         "Fail the run (exit 7) when more than this share of completed requests failed; 1 allows any. "
         "A run with no successful request always fails.",
     )
+    url_b: str = _option(
+        "",
+        "A/B: a second server; the same prompts and schedule go to both (--users per server), one report "
+        "compares them.",
+    )
     rate: float = _option(0.0, "Open loop: requests/s over all processes (0 = closed loop).")
     arrival: str = _option("constant", "Open-loop arrivals", choices=("constant", "poisson"))
     max_lateness: float = _option(1.0, "Open loop: drop a send later than this (s).")
@@ -127,6 +132,8 @@ class LoadArgs:
     tgi_run_time: float = _option(0.0, "exact run time (s); Locust's -t takes whole seconds", internal=True)
     tgi_epoch: float = _option(0.0, "the window's start (wall clock), from the master", internal=True)
     tgi_processes: int = _option(0, "how many worker processes, from the master", internal=True)
+    tgi_engine: str = _option("", "the engine of --host (tgi, vllm), from orchestrator load", internal=True)
+    tgi_engine_b: str = _option("", "the engine of --url-b, from orchestrator load", internal=True)
     tgi_max_input_tokens: int = _option(0, "the server's input limit, from the master's /info", internal=True)
     tgi_max_total_tokens: int = _option(
         0, "the server's total-token limit, from the master's /info", internal=True

@@ -87,6 +87,8 @@ class Sample:
     retries: int = 0
     prompt_id: int | None = None  # the synthetic prompt's request number, to match server-side logs
     turn: int | None = None  # multi-turn sessions: the turn's index in its conversation (1 = the first)
+    target: str = ""
+    """Which endpoint of an A/B run ("a" or "b"); "" in an ordinary run. Last, so older rows still read."""
 
     @property
     def tokens(self) -> int:

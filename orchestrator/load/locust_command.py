@@ -12,27 +12,31 @@ from orchestrator.load.declaration import to_argv
 from orchestrator.load.options import API_KEY_ENV
 from orchestrator.load.request import SCENARIOS, LoadRequest
 
-__all__ = ["LOCUSTFILE", "build_command", "child_env"]
+__all__ = ["LOCUSTFILE", "build_command", "child_env", "child_env_for_key"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
 def build_command(req: LoadRequest) -> list[str]:
     """The Locust command line for `req` (checked by `req.checked_options()` first)."""
-    spawn = req.spawn_rate if req.spawn_rate else max(float(req.users), 1.0) * 10
+    # A/B: --users per server, so twice as many Locust users, half on each (`runtime.next_lane`)
+    users = req.users * (2 if req.args.url_b else 1)
+    spawn = req.spawn_rate if req.spawn_rate else max(float(users), 1.0) * 10
     cmd = [
         sys.executable, "-m", "locust",
         "-f", str(LOCUSTFILE),
         "--headless",
         "--host", req.url,
-        "-u", str(req.users),
+        "-u", str(users),
         "-r", f"{spawn:g}",
         "--csv", str(req.report_dir / "locust"),
         "--html", str(req.report_dir / "report.html"),
         "--only-summary",
         "--loglevel", "INFO",
     ]  # fmt: skip
-    if req.processes > 1:
+    if req.distributed is not None:
+        cmd += req.distributed.master_args()
+    elif req.processes > 1:
         # the master's port for its workers: a free one, not Locust's fixed 5557, so two runs can share a host
         port = str(_free_port())
         cmd += ["--processes", str(req.processes), "--master-bind-port", port, "--master-port", port]
@@ -52,7 +56,11 @@ def _free_port() -> int:
 def child_env(req: LoadRequest) -> dict[str, str]:
     """This process's environment, plus the API key when there is one (the environment, unlike argv, is not
     visible to other users in the process list)."""
+    return child_env_for_key(req.api_key)
+
+
+def child_env_for_key(api_key: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    if req.api_key:
-        env[API_KEY_ENV] = req.api_key
+    if api_key:
+        env[API_KEY_ENV] = api_key
     return env

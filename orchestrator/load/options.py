@@ -59,6 +59,12 @@ class LoadOptions:
     trace: Path | None = None
     time_scale: float = 1.0
     limits: InputLimits = field(default_factory=InputLimits)
+    url_b: str = ""
+    """A/B: the second server ("" in an ordinary run)."""
+    engine: str = ""
+    """The engine of the host, resolved by `orchestrator load` ("" when Locust runs alone: `ENGINE_ENV` or TGI)."""
+    engine_b: str = ""
+    """The engine of `url_b` (an A/B run may compare two engines)."""
 
     @classmethod
     def from_namespace(cls, ns: Any) -> LoadOptions:
@@ -90,6 +96,8 @@ class LoadOptions:
             raise LoadOptionError(
                 f"--max-error-rate {args.max_error_rate:g}: must be a share between 0 and 1 (0.05 = 5 %)"
             )
+        if args.url_b and not args.url_b.startswith(("http://", "https://")):
+            raise LoadOptionError(f"--url-b {args.url_b!r} must start with http:// or https://")
         if args.prompts_file and not Path(args.prompts_file).is_file():
             raise LoadOptionError(f"--prompts-file {args.prompts_file!r} does not exist; pass a JSONL file")
         _check_workload(args)
@@ -118,6 +126,9 @@ class LoadOptions:
             trace=Path(args.trace) if args.trace else None,
             time_scale=float(args.time_scale),
             limits=InputLimits(args.tgi_max_input_tokens or None, args.tgi_max_total_tokens or None),
+            url_b=args.url_b.rstrip("/"),
+            engine=args.tgi_engine,
+            engine_b=args.tgi_engine_b,
         )
 
     @property

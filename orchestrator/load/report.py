@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.load.collector import SampleCollector
+from orchestrator.load.compare import compare_targets
 from orchestrator.load.engines import server_metrics_of
 from orchestrator.load.figures import DEFINITIONS, Figures, Sample, summarize, summarize_by_scenario
 from orchestrator.load.options import LoadOptions
@@ -175,6 +176,17 @@ class RunRecord:
             },
             "outcome": outcome.to_dict(),
             "samples_file": SAMPLES_FILE,
+            "ab": (
+                compare_targets(
+                    samples,
+                    hosts=(self.host, self.options.url_b),
+                    window=self.window,
+                    late_after=self.options.late_after,
+                    seed=self.options.seed or 0,
+                )
+                if self.options.url_b
+                else None
+            ),
         }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.load.declaration import LoadArgs
+from orchestrator.load.distributed import Distributed
 from orchestrator.load.options import LoadOptionError, LoadOptions
 from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE, SLO_EXIT_CODE
 from orchestrator.load.prompts import PromptError
@@ -83,6 +84,8 @@ class LoadRequest:
     options: LoadArgs | Sequence[str] = field(default_factory=LoadArgs)
     """Our Locust options: a `LoadArgs`, or command-line words (`("--rate", "5")`) that are read once, here, by
     the parser Locust uses; a `LoadArgs` from then on (`args`)."""
+    distributed: Distributed | None = None
+    """A master of workers on other hosts (`--master`); None: this host's processes only."""
     api_key: str | None = field(default=None, repr=False, compare=False)
     """TGI's API key (the settings' `secrets.api_key`): handed to the Locust processes in their environment
     (`ORCHESTRATOR_SECRETS__API_KEY`), never on their command line; kept out of the repr."""
@@ -110,6 +113,13 @@ class LoadRequest:
             raise LoadError(f"--users {self.users} must be at least 1")
         if self.processes < 1:
             raise LoadError(f"--processes {self.processes} must be at least 1")
+        if self.distributed is not None:
+            self.distributed.check()
+            if self.processes > 1:
+                raise LoadError(
+                    f"--processes {self.processes} with --master: a master only coordinates; start the load "
+                    "processes on the worker hosts (`orchestrator load --worker --processes N`)"
+                )
         if self.duration_s is not None and self.duration_s <= 0:
             raise LoadError(f"--duration {self.duration_s:g} s must be above zero")
         try:

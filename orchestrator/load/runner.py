@@ -9,17 +9,21 @@ stops it cleanly on Ctrl-C). What a run is asked and gives: `request.py`. Sweeps
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
+from orchestrator.load.distributed import GAVE_UP_LINE, Distributed, worker_command
 from orchestrator.load.engines import ENGINE_ENV, detect_engine, wire_for
-from orchestrator.load.locust_command import build_command, child_env
+from orchestrator.load.locust_command import LOCUSTFILE, build_command, child_env, child_env_for_key
 from orchestrator.load.locust_process import LocustInterrupted, LocustTimeout, run_locust
+from orchestrator.load.outcome import INTERRUPTED_EXIT_CODE
 from orchestrator.load.report import SUMMARY_FILE
 from orchestrator.load.request import LoadError, LoadRequest, LoadResult
 
-__all__ = ["prepare_report_dir", "require_load_extra", "run_load"]
+__all__ = ["prepare_report_dir", "require_load_extra", "run_load", "run_worker"]
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -79,8 +83,13 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     req.checked_options()
     try:
         engine = wire_for(req.engine or detect_engine(req.url, req.api_key)).kind
+        engine_b = wire_for(detect_engine(req.args.url_b, req.api_key)).kind if req.args.url_b else ""
     except ValueError as exc:
         raise LoadError(str(exc)) from None
+    # the engines ride with the options, so workers on other hosts (`--master`) speak the right routes too
+    req = dataclasses.replace(
+        req, options=dataclasses.replace(req.args, tgi_engine=engine, tgi_engine_b=engine_b)
+    )
     cmd = build_command(req)
     summary_path = req.report_dir / SUMMARY_FILE
     log_file = req.report_dir / "locust.log"
@@ -92,7 +101,7 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
         raise _report_dir_error(req.report_dir, exc) from None
     limit = timeout_s
     if limit is None and req.duration_s is not None:
-        limit = req.duration_s + 120
+        limit = req.duration_s + 120 + (req.distributed.wait_s if req.distributed else 0.0)
     with log:
         try:
             env = {**child_env(req), ENGINE_ENV: engine}
@@ -102,9 +111,29 @@ def run_load(req: LoadRequest, *, timeout_s: float | None = None) -> LoadResult:
     if not summary_path.is_file():
         if done.interrupted:
             raise LocustInterrupted(f"interrupted before Locust wrote a report; see {log_file}")
+        if req.distributed is not None and GAVE_UP_LINE in _tail(log_file):
+            raise LoadError(req.distributed.gave_up_message())
         raise LoadError(
             f"Locust exited with code {done.returncode} and wrote no summary; see {log_file}:\n"
             f"{_tail(log_file)}"
         )
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     return LoadResult(req, summary, done.returncode, log_file, interrupted=done.interrupted)
+
+
+def run_worker(dist: Distributed, *, processes: int = 1, api_key: str | None = None) -> int:
+    """Serve a master on another host until it quits (Locust's output on stderr); returns Locust's exit code,
+    130 when interrupted. The API key, if any, goes to the Locust processes in their environment only."""
+    require_load_extra()
+    dist.check()
+    if processes < 1:
+        raise LoadError(f"--processes {processes} must be at least 1")
+    env = child_env_for_key(api_key)
+    done = run_locust(
+        worker_command(dist, LOCUSTFILE, processes),
+        sys.stderr,
+        env,
+        timeout_s=None,
+        log_file=Path("<stderr>"),
+    )
+    return INTERRUPTED_EXIT_CODE if done.interrupted else done.returncode

@@ -42,7 +42,14 @@ ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
 
 
 def figure_table(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """(column headers, rows): `figure`, then each scenario (and `all` when there are several)."""
+    """(column headers, rows): `figure`, then each scenario (and `all` when there are several); in an A/B run,
+    one column per endpoint instead (mixing both would describe neither)."""
+    ab = summary.get("ab")
+    if ab:
+        figures = {f"{t.upper()}: {ab['hosts'][t]}": ab["figures"][t] for t in ("a", "b")}
+        names = list(figures)
+        rows = [[label, *(get(figures[n]) for n in names)] for label, get in ROWS]
+        return ["figure", *names], rows
     figures = summary.get("figures", {})
     names = [n for n in figures if n != "all"]
     if len(names) != 1 and "all" in figures:
@@ -138,3 +145,33 @@ def arrivals_line(summary: Mapping[str, Any]) -> str | None:
         f"{a['unsent_at_stop']} not taken by the stop; {a['late']} sent late; sent = {a['completed']} completed + "
         f"{a['unfinished']} in flight at the stop; achieved send rate {send} req/s"
     )
+
+
+def ab_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """A/B: (figure, A, B, B - A, 95 % interval of B - A, verdict) per compared percentile; empty otherwise."""
+    ab = summary.get("ab")
+    if not ab:
+        return []
+
+    def ms(v: Any) -> str:
+        return "-" if v is None else f"{v * 1000:.2f} ms"
+
+    rows = []
+    for r in ab["differences"]:
+        label = f"{r['figure'].removesuffix('_s').upper()} {r['percentile']}"
+        if r.get("difference") is None:
+            rows.append((label, ms(r["a"]), ms(r["b"]), "-", "-", "no samples"))
+            continue
+        rel = f" ({r['relative']:+.1%})" if r.get("relative") is not None else ""
+        verdict = ("B slower" if r["difference"] > 0 else "B faster") if r["beyond_noise"] else "within noise"
+        rows.append(
+            (
+                label,
+                ms(r["a"]),
+                ms(r["b"]),
+                f"{r['difference'] * 1000:+.2f} ms{rel}",
+                f"[{r['ci_low'] * 1000:+.2f}, {r['ci_high'] * 1000:+.2f}] ms",
+                verdict,
+            )
+        )
+    return rows

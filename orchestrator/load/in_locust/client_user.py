@@ -39,7 +39,7 @@ class ClientUser(TGIUser):
         from orchestrator.client import GREEDY, TGIClient
 
         self.tgi: Any = TGIClient(
-            self.host or "", api_key=os.environ.get(API_KEY_ENV) or None, preset=GREEDY, engine=self.wire.kind
+            self.lane.host, api_key=os.environ.get(API_KEY_ENV) or None, preset=GREEDY, engine=self.wire.kind
         )
 
     def route_of(self, wire: LoadWire) -> str:

@@ -109,6 +109,11 @@ def _options(environment: Any, *, check_prompts: bool = False) -> LoadOptions:
         sys.exit(2)
 
 
+def _engine(options: LoadOptions) -> str:
+    """The host's engine: as `orchestrator load` resolved it, else `ENGINE_ENV` (Locust run alone), else TGI."""
+    return options.engine or os.environ.get(ENGINE_ENV) or "tgi"
+
+
 def _on_parser(parser: Any, **_: Any) -> None:
     add_arguments(parser)
 
@@ -152,7 +157,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     state.options = options
     state.collector.reset()
     host = (environment.host or "").rstrip("/")
-    state.info = _fetch(host + wire_for(os.environ.get(ENGINE_ENV)).info_path)
+    state.info = _fetch(host + wire_for(_engine(options)).info_path)
     state.metrics_before = _fetch(f"{host}/metrics")
     limits = server_limits(state.info)  # datasets and traces skip what the server would refuse
     parsed.tgi_max_input_tokens = limits.max_input_tokens or 0  # to the workers, with the spawn message
@@ -261,7 +266,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         window_stop=control.stop_at or state.stopped_at,
         stop_reason=control.stop_reason or "locust",
         run_time=control.run_time,
-        engine=os.environ.get(ENGINE_ENV) or "tgi",
+        engine=_engine(state.options),
     )
     summary = record.summary()
     if state.options.report_dir is not None:

@@ -11,9 +11,10 @@ once its share is sent and answered the process calls `on_done` (the plug-in sto
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from orchestrator.load.arrivals import ArrivalSchedule
@@ -24,7 +25,7 @@ from orchestrator.load.limits import RequestBudget, process_share
 from orchestrator.load.options import LoadOptions
 from orchestrator.load.workload import Workload
 
-__all__ = ["InFlight", "LoadRuntime", "find_runtime", "get_runtime", "set_runtime"]
+__all__ = ["InFlight", "Lane", "LoadRuntime", "find_runtime", "get_runtime", "set_runtime"]
 
 
 @dataclass(slots=True)
@@ -34,6 +35,24 @@ class InFlight:
     scenario: str
     start: float
     reader: Any = None
+    target: str = ""
+
+
+@dataclass
+class Lane:
+    """One endpoint of the run, with its own copy of the prompts, the arrival slots and the request budget.
+
+    An ordinary run has one lane (target ""). An A/B run (`--url-b`) has two, "a" and "b", built from the same
+    seed, so both endpoints get the same prompts in the same order and, open loop, the same send times."""
+
+    target: str
+    host: str
+    workload: Workload
+    budget: RequestBudget
+    engine: str = "tgi"
+    """The engine this lane's server runs: its routes and bodies (`orchestrator.load.engines`)."""
+    schedule: ArrivalSchedule | None = None
+    users: int = 0
 
 
 _ATTR = "tgi_load_runtime"
@@ -49,75 +68,122 @@ class LoadRuntime:
         self.processes = max(1, processes)
         self.collector = SampleCollector(worker=worker, text_budget=options.token_check)
         self._wall_offset = time.time() - time.perf_counter()
-        self.workload = Workload(options, worker=worker, processes=self.processes)
+        if options.url_b and options.seed is None:
+            # one random seed for both lanes, so they still draw the same prompts and arrival times
+            options = replace(options, seed=secrets.randbelow(2**31) + 1)
+            self.options = options
+        self.engine = options.engine or os.environ.get(ENGINE_ENV) or "tgi"
+        """The engine the users speak to (`orchestrator load` resolves it; Locust alone: `ENGINE_ENV`)."""
+        targets = (
+            [
+                ("a", environment.host or "", self.engine),
+                ("b", options.url_b, options.engine_b or self.engine),
+            ]
+            if options.url_b
+            else [("", environment.host or "", self.engine)]
+        )
+        share = process_share(options.requests, self.processes, worker % self.processes)
+        self.lanes = [
+            self._lane(
+                target, host, engine, Workload(options, worker=worker, processes=self.processes), share
+            )
+            for target, host, engine in targets
+        ]
         self._cpu_start = time.process_time()  # after reading a dataset or trace: the load's CPU only
         self.collector.workload = self.workload.describe()
-        self.schedule: ArrivalSchedule | None = None
+        self._next_lane = worker % len(self.lanes)
         self.failure_messages: dict[int, str] = {}
         self.inflight: dict[int, InFlight] = {}
-        share = process_share(options.requests, self.processes, worker % self.processes)
-        limit = share if options.requests else None
-        if (
-            self.workload.trace is not None
-        ):  # a trace ends once its entries are sent (or dropped) and answered
-            limit = len(self.workload.trace) if limit is None else min(limit, len(self.workload.trace))
-        self.budget = RequestBudget(limit)
         self.deadline: float | None = None
         """perf-clock end of the window: no request starts at or after it"""
         self.on_done: Callable[[], None] | None = None
         self._done = False
-        self.engine = os.environ.get(ENGINE_ENV) or "tgi"
-        """The engine the users speak to (`orchestrator load` resolves it and sets `ENGINE_ENV`)."""
+
+    def _lane(self, target: str, host: str, engine: str, workload: Workload, share: int) -> Lane:
+        limit = share if self.options.requests else None
+        if workload.trace is not None:  # a trace ends once its entries are sent (or dropped) and answered
+            limit = len(workload.trace) if limit is None else min(limit, len(workload.trace))
+        return Lane(target, host, workload, RequestBudget(limit), engine=engine)
+
+    @property
+    def workload(self) -> Workload:
+        return self.lanes[0].workload
+
+    @property
+    def schedule(self) -> ArrivalSchedule | None:
+        return self.lanes[0].schedule
+
+    @property
+    def budget(self) -> RequestBudget:
+        return self.lanes[0].budget
+
+    def next_lane(self) -> Lane:
+        """The lane a new user serves: alternating, starting at this process's index, so the users of every
+        process together split evenly between the endpoints of an A/B run."""
+        lane = self.lanes[self._next_lane % len(self.lanes)]
+        self._next_lane += 1
+        lane.users += 1
+        return lane
 
     def start_schedule(self, epoch: float, run_time: float | None = None) -> None:
         """The window opens at `epoch` (wall clock, shared by all processes) and lasts `run_time` seconds (None:
-        until the budget is used or the run stopped). Open loop: slots from `epoch` on."""
+        until the budget is used or the run stopped). Open loop: slots from `epoch` on, the same for each lane."""
         start = time.perf_counter() + (epoch - time.time())
         self.deadline = start + run_time if run_time else None
         offsets = self.workload.trace_offsets
         if self.options.rate <= 0 and offsets is None:
             return
-        self.schedule = ArrivalSchedule(
-            self.options.rate,
-            offsets=offsets,
-            kind=self.options.arrival,
-            start=start,
-            index=self.worker % self.processes,
-            processes=self.processes,
-            seed=self.options.seed,
-            max_lateness=self.options.max_lateness,
-            late_after=self.options.late_after,
-            end=self.deadline,
-            budget=self.budget,
-        )
+        for lane in self.lanes:
+            lane.schedule = ArrivalSchedule(
+                self.options.rate,
+                offsets=offsets,
+                kind=self.options.arrival,
+                start=start,
+                index=self.worker % self.processes,
+                processes=self.processes,
+                seed=self.options.seed,
+                max_lateness=self.options.max_lateness,
+                late_after=self.options.late_after,
+                end=self.deadline,
+                budget=lane.budget,
+            )
 
     def sync_arrivals(self) -> None:
-        """Copy the schedule's counters into the collector (before a report is drained or written)."""
-        if self.schedule is not None:
-            self.collector.arrivals.update(self.schedule.stats.to_dict())
+        """Copy the schedules' counters (summed over the lanes) into the collector (before a report is drained
+        or written)."""
+        schedules = [lane.schedule for lane in self.lanes if lane.schedule is not None]
+        if schedules:
+            totals: dict[str, int] = {}
+            for schedule in schedules:
+                for key, value in schedule.stats.to_dict().items():
+                    totals[key] = totals.get(key, 0) + value
+            self.collector.arrivals.update(totals)
 
     def settle(self) -> None:
         """At the stop: account for the window's slots that were neither sent nor dropped (see `arrivals`)."""
-        if self.schedule is not None:
-            self.schedule.settle(time.perf_counter())
+        for lane in self.lanes:
+            if lane.schedule is not None:
+                lane.schedule.settle(time.perf_counter())
         self.sync_arrivals()
 
-    def begin(self, key: int, scenario: str, start: float) -> InFlight:
+    def begin(self, key: int, scenario: str, start: float, lane: Lane | None = None) -> InFlight:
         """A request is about to be sent. Closed loop: past the window's end or beyond the budget, the user stops
         instead (open loop: the schedule already refused such a slot)."""
-        if self.schedule is None and (
-            (self.deadline is not None and time.perf_counter() >= self.deadline) or not self.budget.claim()
+        lane = lane or self.lanes[0]
+        if lane.schedule is None and (
+            (self.deadline is not None and time.perf_counter() >= self.deadline) or not lane.budget.claim()
         ):
             from locust.exception import StopUser  # only Locust processes get here
 
             raise StopUser()
-        flight = InFlight(scenario, start)
+        flight = InFlight(scenario, start, target=lane.target)
         self.inflight[key] = flight
         return flight
 
     def check_done(self) -> None:
         """Call `on_done` once this process's share of `--requests` is sent and every one of them answered."""
-        if not self._done and self.budget.exhausted and not self.inflight and self.on_done is not None:
+        exhausted = all(lane.budget.exhausted for lane in self.lanes)
+        if not self._done and exhausted and not self.inflight and self.on_done is not None:
             self._done = True
             self.on_done()
 
@@ -139,6 +205,7 @@ class LoadRuntime:
                     ttft=None if first is None else first - flight.start,
                     token_events=int(getattr(st, "token_events", 0) or 0),
                     error_type=UNFINISHED,
+                    target=flight.target,
                 )
             )
         self.inflight.clear()

@@ -94,12 +94,13 @@ class TGIUser(User):
 
     def on_start(self) -> None:
         self.rt: LoadRuntime = get_runtime(self.environment)
-        self.wire: LoadWire = wire_for(self.rt.engine)
+        self.lane = self.rt.next_lane()
+        self.wire: LoadWire = wire_for(self.lane.engine)
         self.route = self.route_of(self.wire)
         # vLLM serves generate and stream on one route: Locust's tables then name the scenario too
         self.request_name = f"{self.route} ({self.scenario})" if self.wire.shared_routes else self.route
         self.http = HTTPClient.from_url(
-            self.host or "",
+            self.lane.host,
             concurrency=1,
             connection_timeout=10.0,
             # No per-read timeout: gevent would arm a timer object for every read (about a microsecond per token
@@ -123,7 +124,7 @@ class TGIUser(User):
     @task
     def one_request(self) -> None:
         rt = self.rt
-        schedule = rt.schedule
+        schedule = self.lane.schedule
         number: int | None = None
         if schedule is not None:
             slot = schedule.next_slot()
@@ -141,7 +142,9 @@ class TGIUser(User):
         spec = self.session.next(number)
         self.reply = None
         before = _perf()
-        self.flight = rt.begin(id(self), self.scenario, scheduled if scheduled is not None else before)
+        self.flight = rt.begin(
+            id(self), self.scenario, scheduled if scheduled is not None else before, self.lane
+        )
         try:
             with gevent.Timeout(rt.options.request_timeout, RequestTimeout):
                 sample = self.send(spec, scheduled)
@@ -176,6 +179,7 @@ class TGIUser(User):
             expected_input_tokens=spec.input_tokens,
             target_tokens=spec.max_new_tokens,
             prompt_id=spec.number,
+            target=self.lane.target,
         )
 
     def fail(self, sample: Sample, start: float, status: int, error_type: str | None, message: str) -> Sample:
