@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from orchestrator.cli import compose_cmd, config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd
+from orchestrator.cli import compose_cmd, config_cmd, deploy_cmd, emulate_cmd, k8s_cmd, load_cmd, smoke_cmd
 
 
 def _flags_show_no_type() -> None:
@@ -39,7 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd):
+for module in (config_cmd, deploy_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd, k8s_cmd):
     module.register(app)
 
 
