@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
     frozenset({"load", "smoke"}),
     frozenset({"client"}),
-    frozenset({"deploy"}),
+    frozenset({"deploy", "k8s"}),
     frozenset({"lock"}),
     frozenset({"weights"}),
     frozenset({"runtime"}),

@@ -12,6 +12,7 @@ from orchestrator.cli import (
     deploy_cmd,
     doctor_cmd,
     emulate_cmd,
+    k8s_cmd,
     load_cmd,
     lock_cmd,
     pull_cmd,
@@ -49,7 +50,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (config_cmd, deploy_cmd, pull_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd):
+for module in (config_cmd, deploy_cmd, pull_cmd, emulate_cmd, load_cmd, smoke_cmd, compose_cmd, k8s_cmd):
     module.register(app)
 doctor_cmd.register(app)
 lock_cmd.register(app)

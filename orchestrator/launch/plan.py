@@ -116,6 +116,8 @@ class LaunchPlan:
     """What the image itself runs (the secret wrapper execs it)."""
     token_env: str = "HF_TOKEN"
     """The variable the engine reads the Hub token from."""
+    api_key_env: str = "API_KEY"
+    """The variable the engine reads its API key from."""
 
 
 def build_plan(
@@ -162,6 +164,7 @@ def build_plan(
         engine=engine.kind,
         image_entrypoint=launch.image_entrypoint,
         token_env=launch.token_env,
+        api_key_env=launch.api_key_env,
     )
     digest = _hash(plan)
     labels = {
@@ -286,7 +289,15 @@ def _hash(plan: LaunchPlan) -> str:
     """Stable digest of what shapes the container. Secret values are left out (a label is public), so a new
     secret value alone does not change it: recreate the deployment (`down`, `up`) after rotating a secret."""
     data = asdict(plan)
-    for key in ("labels", "warnings", "settings_hash", "engine", "image_entrypoint", "token_env"):
+    for key in (
+        "labels",
+        "warnings",
+        "settings_hash",
+        "engine",
+        "image_entrypoint",
+        "token_env",
+        "api_key_env",
+    ):
         data.pop(key)
     data["secret_files"] = [(s.name, s.target, s.env_var) for s in plan.secret_files]
     text = json.dumps(data, sort_keys=True, default=str)
