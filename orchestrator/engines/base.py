@@ -132,6 +132,9 @@ class LaunchValues:
     stop_grace: float = 120.0
     """`timeouts.stop_grace`: how long `down` lets the server drain before the kill (an engine whose drain is a
     flag derives it from this, so no stream is cut)."""
+    startup_deadline: float = 3600.0
+    """`timeouts.startup_deadline`: how long `up` waits for ready (an engine with its own start-up timeout gets
+    this one, so it does not give up first)."""
 
 
 @dataclass(frozen=True)
