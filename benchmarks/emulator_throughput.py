@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -46,7 +47,8 @@ class Personality:
         if self.name == "vllm":
             return [sys.executable, "-m", "orchestrator.emulator", "--engine", "vllm",
                     "TheBloke/Mistral-7B-Instruct-v0.2-AWQ", "--host", HOST, "--port", str(port),
-                    "--max-model-len", "4096", "--max-num-seqs", "4096", "--emulator-record-limit", "1000", *extra]  # fmt: skip
+                    "--max-model-len", "4096", "--max-num-seqs", "4096", "--max-num-batched-tokens", "8192",
+                    "--emulator-record-limit", "1000", *extra]  # fmt: skip
         return [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", HOST,
                 "--max-concurrent-requests", "4096", "--max-total-tokens", "4096", "--max-input-tokens", "4000",
                 "--emulator-record-limit", "1000", *extra]  # fmt: skip
@@ -74,16 +76,20 @@ def start_emulator(engine: Personality, port: int, pin: bool, extra: list[str]) 
     command = engine.command(port, extra)
     if pin and shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - the child writes to it for its whole life
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1):
                 return process
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("emulator did not become healthy")
+    process.wait()
+    errors.seek(0)
+    error = errors.read().decode(errors="replace")[-2000:]
+    raise RuntimeError(f"the {engine.name} emulator did not become healthy: {error}")
 
 
 def request_bytes(path: str, payload: dict[str, object], port: int) -> bytes:
@@ -253,6 +259,10 @@ def main() -> int:
     targets = Targets("emulator_throughput")
     for name in engines:
         measure(PERSONALITIES[name], args, results, targets)
+    if {"tgi", "vllm"} <= set(engines):  # side by side: how the vLLM personality compares in this same run
+        figures = ("stream_tokens_per_s", "generate_requests_per_s", "rss_mb_open_streams")
+        results["vllm_to_tgi"] = {f: round(float(results[f"vllm_{f}"]) / float(results[f]), 2)  # type: ignore[arg-type]
+                                  for f in figures if results.get(f)}  # fmt: skip
     print(json.dumps(results, indent=2))
     return targets.exit_code()
 

@@ -19,7 +19,7 @@ from orchestrator.emulator.core.faults import FaultPlan
 from orchestrator.emulator.core.generation import Generation
 from orchestrator.emulator.core.http import Send, abort_connection, client_disconnected
 
-__all__ = ["KeepAlive", "Outcome", "pump"]
+__all__ = ["KeepAlive", "Outcome", "connection_faults", "pump"]
 
 
 class Outcome(Enum):
@@ -37,6 +37,17 @@ class KeepAlive:
 
     body: bytes | None
     seconds: float
+
+
+async def connection_faults(plan: FaultPlan, send: Send) -> bool:
+    """Apply a plan's faults that strike before the first byte: a reset (False: the connection is gone) or a
+    slow first byte (waited here)."""
+    if plan.reset:
+        abort_connection(send, reset=True)
+        return False
+    if plan.first_byte_delay:
+        await asyncio.sleep(plan.first_byte_delay)
+    return True
 
 
 async def _stall(send: Send, seconds: float, keep_alive: KeepAlive) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from orchestrator.emulator.core.http import Send, abort_connection
+from orchestrator.emulator.core.http import Send
+from orchestrator.emulator.core.stream import connection_faults
 from orchestrator.emulator.vllm.errors import VllmError, internal_error, planned_error
 from orchestrator.emulator.vllm.sampling import Sampling
 from orchestrator.emulator.vllm.service import Job, VllmService
@@ -22,11 +23,8 @@ async def admit(
 ) -> list[Job] | None:
     """Queue every prompt; None when a reset fault dropped the connection. Raises VllmError."""
     plan = service.begin()
-    if plan.reset:
-        abort_connection(send, reset=True)
+    if not await connection_faults(plan, send):
         return None
-    if plan.first_byte_delay:
-        await asyncio.sleep(plan.first_byte_delay)
     early = planned_error(plan)
     if early is not None and not plan.fail_mid_generation:
         raise early

@@ -9,14 +9,16 @@ request aborted by a shutdown.
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from orchestrator.emulator.core.generation import Generation
-from orchestrator.emulator.core.http import Scope
+from orchestrator.emulator.core.http import Headers, Scope
 from orchestrator.emulator.vllm.service import Job, VllmService
 from orchestrator.tokens import EOS_ID
 
-__all__ = ["finish_of", "logprob_entries", "output_text", "request_id", "stop_reason", "token_text", "usage"]
+__all__ = ["finish_of", "logprob_entries", "output_text", "request_id", "response_head", "stop_reason",
+           "token_text", "usage", "usage_options"]  # fmt: skip
 
 _FINISH = {"length": "length", "eos_token": "stop", "stop_sequence": "stop", "stop_token": "stop",
            "abort": "abort"}  # fmt: skip
@@ -29,6 +31,24 @@ def request_id(scope: Scope, body: dict[str, Any]) -> str:
             return str(value.decode(errors="replace"))
     given = body.get("request_id")
     return given if isinstance(given, str) and given else secrets.token_hex(8)
+
+
+def response_head(
+    service: VllmService, scope: Scope, body: dict[str, Any], prefix: str, kind: str
+) -> tuple[dict[str, Any], Headers]:
+    """The id, object, created and model keys every body and chunk starts with, and the response headers."""
+    ident = prefix + request_id(scope, body)
+    config = service.config
+    head = {"id": ident, "object": kind, "created": int(time.time()), "model": config.served_name}
+    return head, [(b"x-request-id", ident.encode())] if config.enable_request_id_headers else []
+
+
+def usage_options(service: VllmService, body: dict[str, Any]) -> tuple[bool, bool]:
+    """(a closing usage chunk, usage on every chunk): `stream_options`, or `--enable-force-include-usage`."""
+    options = body.get("stream_options") or {}
+    force = service.config.enable_force_include_usage
+    include = force or bool(options.get("include_usage"))
+    return include, include and (force or bool(options.get("continuous_usage_stats")))
 
 
 def _matched_stop(generation: Generation, text: str) -> str | None:

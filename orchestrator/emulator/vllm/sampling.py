@@ -13,7 +13,7 @@ from typing import Any
 
 from orchestrator.emulator.vllm.errors import VllmError, bad_request, schema_error
 
-__all__ = ["Sampling", "check_schema", "describe", "resolve_sampling"]
+__all__ = ["Sampling", "check_schema", "check_stream_options", "describe", "resolve_sampling"]
 
 # field -> accepted JSON types (pydantic's lax mode: ints are numbers too); None is always accepted
 _INT, _NUM, _BOOL, _STR = (int,), (int, float), (bool,), (str,)
@@ -92,6 +92,13 @@ def check_schema(body: Any, fields: Mapping[str, tuple[type, ...]], required: st
     if errors:
         raise schema_error(errors, params[0])
     return body
+
+
+def check_stream_options(body: Mapping[str, Any]) -> None:
+    """`stream_options` only with `stream: true` (vLLM's model validator)."""
+    if body.get("stream_options") is not None and not body.get("stream"):
+        raise VllmError(400, "BadRequestError", "Stream options can only be defined when `stream=True`.",
+                        "stream_options")  # fmt: skip
 
 
 def _range_checks(body: Mapping[str, Any], n: int, max_logprobs: int, logprobs: int | None) -> None:

@@ -30,6 +30,7 @@ __all__ = ["main"]
 
 _LAUNCHER = "launcher.py:120"
 _ENGINE_DEATH_WATCHDOG_SECONDS = 5.0
+_STATS_SECONDS = float(os.environ.get("EMULATOR_VLLM_STATS_SECONDS", "10"))  # tests need not wait 10 s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,6 +96,7 @@ async def _serve(config: VllmConfig, log: VllmLogger, listener: socket.socket) -
     service = VllmService(config)
     holder.append(service)
     engine_task = asyncio.create_task(service.engine.run())
+    stats_task = asyncio.create_task(_log_stats(service, log))
     server = http_server(VllmApp(service), host=config.bind_host, port=config.port, graceful_timeout=5,
                          on_listening=lambda: log.uvicorn("Application startup complete."))  # fmt: skip
     service.on_crash = lambda: _engine_died(service, log, server)
@@ -102,12 +104,31 @@ async def _serve(config: VllmConfig, log: VllmLogger, listener: socket.socket) -
     log.uvicorn(f"Started server process [{os.getpid()}]")
     log.uvicorn("Waiting for application startup.")
     await server.serve(sockets=[listener])
+    await stop_task(stats_task)
     await stop_task(engine_task)
     log.uvicorn("Shutting down")
     log.uvicorn("Waiting for application shutdown.")
     log.uvicorn("Application shutdown complete.")
     log.uvicorn(f"Finished server process [{os.getpid()}]")
     return 0
+
+
+async def _log_stats(service: VllmService, log: VllmLogger, every: float = _STATS_SECONDS) -> None:
+    """vLLM's periodic engine line, every ~10 s while there is work (never returns; cancelled at exit)."""
+    last = service.totals()
+    while True:
+        await asyncio.sleep(every)
+        now = service.totals()
+        engine = service.engine
+        running, waiting = len(engine.running), len(engine.waiting)
+        if now == last and not running and not waiting:
+            continue
+        usage = service.metrics.gauges.get(("vllm:kv_cache_usage_perc", service.labels), 0.0)
+        log.api(f"Engine 000: Avg prompt throughput: {(now[0] - last[0]) / every:.1f} tokens/s, Avg generation "
+                f"throughput: {(now[1] - last[1]) / every:.1f} tokens/s, Running: {running} reqs, Waiting: "
+                f"{waiting} reqs, GPU KV cache usage: {usage * 100:.1f}%, Prefix cache hit rate: 0.0%",
+                "loggers.py:236")  # fmt: skip
+        last = now
 
 
 def _mode(config: VllmConfig) -> str:

@@ -178,6 +178,12 @@ class VllmService:
                 "vllm:request_time_per_output_token_seconds", (times[-1] - times[0]) / (count - 1), labels
             )
 
+    def totals(self) -> tuple[float, float]:
+        """(prompt tokens, generated tokens) served so far, as the counters hold them."""
+        counters = self.metrics.counters
+        return (counters.get(("vllm:prompt_tokens", self.labels), 0.0),
+                counters.get(("vllm:generation_tokens", self.labels), 0.0))  # fmt: skip
+
     # shutdown -------------------------------------------------------------------------------------------------
     def abort_all(self) -> int:
         """End every in-flight sequence with `finish_reason: abort`; returns how many requests were in flight."""

@@ -129,3 +129,18 @@ def test_kv_cache_too_small_for_the_model_length_fails_start_up(vllm_emulator_fa
     logs = server.logs()
     assert "To serve at least one request with the model's max seq len (32768)" in logs
     assert "EngineCore failed to start." in logs and "Engine core initialization failed." in logs
+
+
+def test_engine_death_while_serving(vllm_emulator_factory: Factory) -> None:
+    from tests.emulator.helpers import get, post
+
+    server = vllm_emulator_factory("--emulator-crash-after-requests", "2")
+    assert post(server.url, "/v1/completions", {"prompt": "a", "max_tokens": 2}).status == 200
+    dead = post(server.url, "/v1/completions", {"prompt": "a", "max_tokens": 2})
+    assert dead.status == 500 and dead.json()["error"]["type"] == "InternalServerError"
+    assert get(server.url, "/health").status == 503
+    assert server.process is not None and server.process.wait(30) == 0  # the watchdog stops the server
+    logs = server.logs()
+    for line in ("EngineCore encountered a fatal error.", "engine core exited unexpectedly; starting cleanup",
+                 "EngineDeadError: EngineCore encountered an issue."):  # fmt: skip
+        assert line in logs, logs

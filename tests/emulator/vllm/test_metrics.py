@@ -39,3 +39,16 @@ def test_metrics_count_what_was_served(vllm_emulator_factory: Factory) -> None:
     assert value(series, STATUS.running) == 0 and value(series, STATUS.queue) == 0
     assert "# TYPE vllm:prompt_tokens counter" in reply.text
     assert 'vllm:time_to_first_token_seconds_bucket{model_name="m",engine="0",le="0.001"}' in reply.text
+
+
+def test_the_periodic_engine_line_reports_throughput(vllm_emulator_factory: Factory) -> None:
+    import time
+
+    server = vllm_emulator_factory(env={"EMULATOR_VLLM_STATS_SECONDS": "0.5"})
+    assert post(server.url, "/v1/completions", {"prompt": "Hello", "max_tokens": 5}).status == 200
+    deadline = time.monotonic() + 10
+    while "Engine 000: Avg prompt throughput:" not in server.logs():
+        assert time.monotonic() < deadline, server.logs()
+        time.sleep(0.1)
+    line = next(x for x in server.logs().splitlines() if "Engine 000:" in x)
+    assert "Avg generation throughput: 10.0 tokens/s" in line and "Running: 0 reqs, Waiting: 0 reqs" in line

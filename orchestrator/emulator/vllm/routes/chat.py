@@ -8,16 +8,15 @@ with `delta: {role: assistant, content: ""}`, then one content delta per token; 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from orchestrator.emulator.core.generation import Generation
 from orchestrator.emulator.core.http import Scope, Send, json_text, send_json
 from orchestrator.emulator.vllm import render
-from orchestrator.emulator.vllm.errors import VllmError, bad_request
+from orchestrator.emulator.vllm.errors import bad_request
 from orchestrator.emulator.vllm.pipeline import admit, finish_all, wait_all
 from orchestrator.emulator.vllm.prompts import chat_prompt
-from orchestrator.emulator.vllm.sampling import CHAT, check_schema, resolve_sampling
+from orchestrator.emulator.vllm.sampling import CHAT, check_schema, check_stream_options, resolve_sampling
 from orchestrator.emulator.vllm.service import Job, VllmService
 from orchestrator.emulator.vllm.streaming import DONE, start, stream_choices
 
@@ -38,9 +37,7 @@ async def chat_completions(service: VllmService, scope: Scope, body: Any, send: 
     body = check_schema(body, CHAT, "messages")
     stream = bool(body.get("stream"))
     config = service.config
-    if body.get("stream_options") is not None and not stream:
-        raise VllmError(400, "BadRequestError", "Stream options can only be defined when `stream=True`.",
-                        "stream_options")  # fmt: skip
+    check_stream_options(body)
     if body.get("tool_choice") == "auto":
         raise bad_request(
             '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
@@ -51,14 +48,7 @@ async def chat_completions(service: VllmService, scope: Scope, body: Any, send: 
     sampling = resolve_sampling(body, prompt_tokens=len(ids), max_model_len=config.max_model_len,
                                 max_logprobs=config.max_logprobs, default_max=None, max_field=field,
                                 logprobs=logprobs)  # fmt: skip
-    ident = "chatcmpl-" + render.request_id(scope, body)
-    head = {
-        "id": ident,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": config.served_name,
-    }
-    headers = [(b"x-request-id", ident.encode())] if config.enable_request_id_headers else []
+    head, headers = render.response_head(service, scope, body, "chatcmpl-", "chat.completion")
     jobs = await admit(service, send, [(ids, sampling)], arrival)
     if jobs is None:
         return
@@ -86,10 +76,7 @@ async def chat_completions(service: VllmService, scope: Scope, body: Any, send: 
 
 async def _stream(service: VllmService, job: Job, send: Send, head: dict[str, Any], body: dict[str, Any],
                   headers: list[tuple[bytes, bytes]]) -> None:  # fmt: skip
-    options = body.get("stream_options") or {}
-    force = service.config.enable_force_include_usage
-    include_usage = force or bool(options.get("include_usage"))
-    continuous = include_usage and (force or bool(options.get("continuous_usage_stats")))
+    include_usage, continuous = render.usage_options(service, body)
     prefix = json_text(head)[:-1] + ',"choices":['
     fingerprint = json_text(service.config.fingerprint)
     want_logprobs = job.sampling.logprobs is not None

@@ -7,15 +7,20 @@ chunk (`stream_options.include_usage`), then `data: [DONE]`.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from orchestrator.emulator.core.generation import Generation
 from orchestrator.emulator.core.http import Scope, Send, json_text, send_json
 from orchestrator.emulator.vllm import render
-from orchestrator.emulator.vllm.errors import VllmError, bad_request
+from orchestrator.emulator.vllm.errors import bad_request
 from orchestrator.emulator.vllm.pipeline import admit, finish_all, wait_all
-from orchestrator.emulator.vllm.sampling import COMPLETION, Sampling, check_schema, resolve_sampling
+from orchestrator.emulator.vllm.sampling import (
+    COMPLETION,
+    Sampling,
+    check_schema,
+    check_stream_options,
+    resolve_sampling,
+)
 from orchestrator.emulator.vllm.service import Job, VllmService
 from orchestrator.emulator.vllm.streaming import DONE, start, stream_choices
 
@@ -62,9 +67,7 @@ def _logprobs(
 async def completions(service: VllmService, scope: Scope, body: Any, send: Send, arrival: float) -> None:
     body = check_schema(body, COMPLETION, "prompt")
     stream = bool(body.get("stream"))
-    if body.get("stream_options") is not None and not stream:
-        raise VllmError(400, "BadRequestError", "Stream options can only be defined when `stream=True`.",
-                        "stream_options")  # fmt: skip
+    check_stream_options(body)
     if body.get("suffix") is not None:
         raise bad_request("suffix is only supported for models with FIM completion rendering")
     config = service.config
@@ -75,14 +78,7 @@ async def completions(service: VllmService, scope: Scope, body: Any, send: Send,
                                logprobs=body.get("logprobs")))
         for _, ids in prompts
     ]  # fmt: skip
-    ident = "cmpl-" + render.request_id(scope, body)
-    head = {
-        "id": ident,
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": config.served_name,
-    }
-    headers = [(b"x-request-id", ident.encode())] if config.enable_request_id_headers else []
+    head, headers = render.response_head(service, scope, body, "cmpl-", "text_completion")
     jobs = await admit(service, send, checked, arrival)
     if jobs is None:
         return
@@ -116,10 +112,7 @@ async def completions(service: VllmService, scope: Scope, body: Any, send: Send,
 
 async def _stream(service: VllmService, jobs: list[Job], send: Send, head: dict[str, Any], body: dict[str, Any],
                   headers: list[tuple[bytes, bytes]]) -> None:  # fmt: skip
-    options = body.get("stream_options") or {}
-    force = service.config.enable_force_include_usage
-    include_usage = force or bool(options.get("include_usage"))
-    continuous = include_usage and (force or bool(options.get("continuous_usage_stats")))
+    include_usage, continuous = render.usage_options(service, body)
     prefix = json_text(head)[:-1] + ',"choices":['
     fingerprint = json_text(service.config.fingerprint)
     await start(send, headers)
