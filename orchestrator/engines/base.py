@@ -148,6 +148,9 @@ class LaunchValues:
     offline: bool = False
     """Start without the Hub: the weights are already in the cache at `revision` (a commit); the engine must not
     reach the network (`up` pulls first, or `up --offline`)."""
+    startup_deadline: float = 3600.0
+    """`timeouts.startup_deadline`: how long `up` waits for ready (an engine with its own start-up timeout gets
+    this one, so it does not give up first)."""
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ def _launch_values(settings: Settings, num_shard: int) -> LaunchValues:
         usage_stats=settings.engine.usage_stats,
         extra_args=tuple(settings.engine.extra_args),
         stop_grace=settings.timeouts.stop_grace,
+        startup_deadline=settings.timeouts.startup_deadline,
     )
 
 

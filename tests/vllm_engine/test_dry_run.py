@@ -90,6 +90,7 @@ def test_dry_run_is_a_correct_docker_run_for_the_real_vllm_image(isolated: Path)
     assert option(docker_opts, "--shm-size") == ["1g"] and option(docker_opts, "--gpus") == ["all"]
     env = option(docker_opts, "-e")
     assert {"HF_HOME=/data", "VLLM_NO_USAGE_STATS=1", "DO_NOT_TRACK=1", "VLLM_MAX_STOP_STRINGS=4"} <= set(env)
+    assert "VLLM_ENGINE_READY_TIMEOUT_S=3600" in env  # vLLM waits for its engine core as long as `up` waits
     assert any(v.endswith(":/data") for v in option(docker_opts, "-v"))
     labels = option(docker_opts, "--label")
     assert "org.tgi-orchestrator.engine=vllm" in labels

@@ -162,9 +162,10 @@ def _entrypoint_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[st
 
 def _ready_timeout(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     return (
-        "vLLM's API server gave up waiting for its engine core (VLLM_ENGINE_READY_TIMEOUT_S, 600 s by default): "
-        "the weights downloaded or loaded too slowly",
-        "download the weights into host.cache_dir first (a second `up` reuses them), or use faster storage",
+        "vLLM's API server gave up waiting for its engine core (VLLM_ENGINE_READY_TIMEOUT_S, which the plan sets to "
+        "timeouts.startup_deadline): the weights downloaded or loaded too slowly",
+        "raise timeouts.startup_deadline, or download the weights into host.cache_dir first (a second `up` reuses "
+        "them), or use faster storage",
     )
 
 

@@ -60,6 +60,8 @@ def _environment(values: LaunchValues) -> dict[str, str]:
         "HF_HOME": DATA_DIR,
         "VLLM_CACHE_ROOT": f"{DATA_DIR}/vllm",  # keep the torch.compile cache with the weights [§1 Volumes]
         "VLLM_DISABLE_LOG_LOGO": "1",  # the one-line `vLLM server version X, serving model Y` instead [§1]
+        # The API server waits 600 s for the engine core, download included [§1]: as long as `up` waits instead.
+        "VLLM_ENGINE_READY_TIMEOUT_S": str(math.ceil(values.startup_deadline)),
     }
     stop = values.limits.get("max_stop_sequences")
     if stop is not None:
