@@ -60,6 +60,10 @@ if TYPE_CHECKING:
     from orchestrator.tokens import format_chat as format_chat
     from orchestrator.tokens import format_prompt as format_prompt
     from orchestrator.tokens import get_tokenizer as get_tokenizer
+    from orchestrator.weights import PullError as PullError
+    from orchestrator.weights import PullEvent as PullEvent
+    from orchestrator.weights import PullResult as PullResult
+    from orchestrator.weights import pull as pull
 
 
 _LAZY_FROM: dict[str, tuple[str, ...]] = {
@@ -104,6 +108,7 @@ _LAZY_FROM: dict[str, tuple[str, ...]] = {
     "orchestrator.lock.errors": ("CacheIncompleteError", "LockDriftError"),
     "orchestrator.lock.lockfile": ("read_lock",),
     "orchestrator.tokens": ("format_chat", "format_prompt", "get_tokenizer"),
+    "orchestrator.weights": ("PullError", "PullEvent", "PullResult", "pull"),
 }
 """The public names imported on first use, by module: the one list (the `TYPE_CHECKING` imports above mirror
 it for type checkers, and tests/test_public_api.py fails when they drift, as huggingface_hub checks its own)."""

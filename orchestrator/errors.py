@@ -5,6 +5,8 @@
     ├── RuntimeUnavailableError no Docker Engine answers, or it lacks what the plan needs (exit 3)
     ├── DeploymentError         a container failed to start, stalled or exited; carries a diagnosis (exit 4)
     │   └── DeploymentNotFoundError  no deployment of ours has the name asked for (exit 2: a wrong option)
+    ├── PullError               `orchestrator pull` could not fetch or verify the weights (exit 8; in
+    │                           `orchestrator.weights.errors`, with its subtree: gated, token, not found, ...)
     └── TGIError                raised by the client (see `orchestrator.client.errors` for its subtree)
 
 Each error's message says what was expected, what was found and what to do next. Secrets never enter a message.

@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 # shellcheck disable=SC1091
 [ -x .venv/bin/python ] && . .venv/bin/activate
-ALL="cli_help emulator_throughput client_overhead load_capacity load_workloads load_ab arrival_stamp runtime_ready_latency runtime_status doctor_speed balancer_overhead"
+ALL="cli_help emulator_throughput client_overhead load_capacity load_workloads load_ab arrival_stamp runtime_ready_latency runtime_status doctor_speed balancer_overhead pull_throughput"
 results="$(mktemp "${TMPDIR:-/tmp}/benchmark-results.XXXXXX")"
 trap 'rm -f "$results"' EXIT
 export BENCHMARK_RESULTS="$results"

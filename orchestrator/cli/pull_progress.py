@@ -111,7 +111,9 @@ class PlainPullReporter:
 
 
 class LivePullReporter:
-    """A rich live display: one bar per file being fetched and one for the total."""
+    """A rich live display: a bar per file in flight and one for the total; finished files become lines above.
+
+    Four refreshes a second: the display is drawn on the puller's CPU, which the download needs too."""
 
     def __init__(self, console: Any | None = None) -> None:
         from rich.console import Console
@@ -135,6 +137,7 @@ class LivePullReporter:
             refresh_per_second=8,
         )
         self.tasks: dict[str, Any] = {}
+        self.done: set[str] = set()
         self.total: Any = None
         self.progress.start()
 
@@ -143,10 +146,15 @@ class LivePullReporter:
             for line in describe_plan(event.plan):
                 self.console.print(line, highlight=False, markup=False)
             self.total = self.progress.add_task("[bold]total[/]", total=event.plan.download_bytes or 1)
-        elif event.kind == "file" and event.state != "cached" and event.path:
+        elif event.kind == "file" and event.state != "cached" and event.path and event.path not in self.done:
             if event.path not in self.tasks:
                 self.tasks[event.path] = self.progress.add_task(event.path, total=event.total or 1)
-            self.progress.update(self.tasks[event.path], completed=event.bytes)
+            if event.state == "done":  # a finished file leaves the bars for one line above them
+                self.progress.remove_task(self.tasks.pop(event.path))
+                self.done.add(event.path)
+                self.console.print(f"[green]✓[/] {event.path} ({format_bytes(event.total)})", highlight=False)
+            else:
+                self.progress.update(self.tasks[event.path], completed=event.bytes)
         elif event.kind == "progress" and self.total is not None:
             self.progress.update(self.total, completed=event.bytes)
         elif event.kind == "retry":

@@ -54,6 +54,7 @@ class FileWatch:
         self._inode = -1
         self._offset = 0
         self._hasher = _new_hasher(file)
+        self._buffer = bytearray(_READ)  # one buffer, reused: no allocation per piece read
 
     def _restart(self) -> None:
         if self._handle is not None:
@@ -66,7 +67,7 @@ class FileWatch:
         candidates = [blob, *reversed(self.cache.incompletes(self.file))]
         for path in candidates:
             with contextlib.suppress(OSError):
-                self._handle = open(path, "rb")  # noqa: SIM115 (kept open across steps)
+                self._handle = open(path, "rb", buffering=0)  # noqa: SIM115 (kept open across steps)
                 self._inode = os.fstat(self._handle.fileno()).st_ino
                 return True
         return False
@@ -83,12 +84,13 @@ class FileWatch:
             return 0
         self.written = stat.st_size
         done = 0
+        view = memoryview(self._buffer)
         while done < budget:
-            piece = self._handle.read(min(_READ, budget - done))
-            if not piece:
+            count = self._handle.readinto(view[: min(_READ, budget - done)])
+            if not count:
                 break
-            self._hasher.update(piece)
-            done += len(piece)
+            self._hasher.update(view[:count])
+            done += count
         self._offset += done
         return done
 

@@ -70,4 +70,4 @@ def test_live_display_draws_a_bar_per_file_and_the_total() -> None:
         reporter(event)
     reporter.close()
     text = out.getvalue()
-    assert "model.safetensors" in text and "total" in text and "4.0/4.0 MB" in text
+    assert "model.safetensors (4.0 MB)" in text and "total" in text and "4.0/4.0 MB" in text

@@ -69,3 +69,22 @@ def downloads(hub: HubStandIn) -> list[dict[str, Any]]:
         for r in hub.requests()
         if r["method"] == "GET" and ("/resolve/" in r["path"] or r["server"] == "cdn")
     ]
+
+
+def start_pull_until(
+    hub: HubStandIn, tmp_path: Path, path: str, at_least: int
+) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
+    """A running `orchestrator pull --json`, returned once `path` has `at_least` bytes on disk (events so far)."""
+    process = subprocess.Popen(
+        [ORCHESTRATOR, "pull", "--json"], cwd=tmp_path, env=pull_env(hub, tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[dict[str, Any]] = []
+    for line in process.stdout:
+        seen.append(json.loads(line))
+        event = seen[-1]
+        if event.get("path") == path and event.get("state") == "downloading" and event["bytes"] >= at_least:
+            return process, seen
+    process.wait(timeout=10)
+    raise AssertionError(f"the pull ended before {path} reached {at_least} bytes: {seen[-3:]}")

@@ -3,7 +3,6 @@ runs. Needs permission to mount a tmpfs (root, outside a locked-down container);
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -12,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.emulator.hub import MISTRAL_AWQ, Fault, HubStandIn, RepoFile, mistral_awq_files
-from tests.helpers import ORCHESTRATOR
-from tests.weights.pulling import parse, pull_env, repo_dir
+from tests.weights.pulling import parse, repo_dir, start_pull_until
 
 SIZE_MB = 24
 
@@ -40,19 +38,7 @@ def test_disk_filling_up_mid_download(hub_standin: HubStandIn, tmp_path: Path, s
     others = [f for f in mistral_awq_files() if f.path != "model.safetensors"]
     hub_standin.repos[MISTRAL_AWQ].commit([*others, weights])
     hub_standin.faults.add(Fault("rate", path="model.safetensors", bytes_per_second=6_000_000))
-    process = subprocess.Popen(
-        [ORCHESTRATOR, "pull", "--json"],
-        cwd=tmp_path,
-        env=pull_env(hub_standin, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        event = json.loads(line)
-        if event.get("path") == "model.safetensors" and event.get("bytes", 0) > 0:
-            break
+    process, _ = start_pull_until(hub_standin, tmp_path, "model.safetensors", 1)
     filler = small_disk / "filler"
     with filler.open("wb") as out, pytest.raises(OSError):
         while True:  # someone else fills the disk while the weights arrive

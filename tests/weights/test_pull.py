@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 from orchestrator.emulator.hub import MISTRAL_AWQ, Fault, HubStandIn, RepoFile, mistral_awq_files
-from tests.helpers import ORCHESTRATOR
-from tests.weights.pulling import downloads, parse, pull_env, repo_dir, run_pull, snapshot
+from tests.weights.pulling import downloads, parse, repo_dir, run_pull, snapshot, start_pull_until
 
 BIG = 24_000_000
 
@@ -103,25 +100,7 @@ def test_corrupted_file_is_named_and_removed(hub_standin: HubStandIn, tmp_path: 
 def test_interrupted_pull_is_continued(hub_standin: HubStandIn, tmp_path: Path) -> None:
     big = _big_weights(hub_standin)
     hub_standin.faults.add(Fault("rate", path="model.safetensors", bytes_per_second=4_000_000))
-    process = subprocess.Popen(
-        [ORCHESTRATOR, "pull", "--json"],
-        cwd=tmp_path,
-        env=pull_env(hub_standin, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        event = json.loads(line)
-        seen.append(event)
-        if (
-            event.get("path") == "model.safetensors"
-            and event.get("state") == "downloading"
-            and event["bytes"] > 0
-        ):
-            break
+    process, seen = start_pull_until(hub_standin, tmp_path, "model.safetensors", 1)
     at_signal = seen[-1]["bytes"]
     process.send_signal(signal.SIGINT)
     rest, stderr = process.communicate(timeout=30)
@@ -155,3 +134,23 @@ def test_dry_run_lists_exact_bytes_and_fetches_nothing(hub_standin: HubStandIn, 
         hub_standin, tmp_path
     ).exists()
     assert got.last["event"] == "result" and got.last["dry_run"] is True
+
+
+def test_killed_pull_leaves_an_orphan_that_the_next_pull_clears(
+    hub_standin: HubStandIn, tmp_path: Path
+) -> None:
+    """SIGKILL gives huggingface_hub no chance to delete its partial file; 2.4 never reuses it (a new attempt
+    writes a new `<etag>.<8 hex>.incomplete` from byte 0), so the next pull removes it and starts the file over."""
+    big = _big_weights(hub_standin)
+    hub_standin.faults.add(Fault("rate", path="model.safetensors", bytes_per_second=4_000_000))
+    process, _ = start_pull_until(hub_standin, tmp_path, "model.safetensors", 10_485_760)
+    process.kill()
+    process.wait(timeout=10)
+    orphans = list((repo_dir(tmp_path) / "blobs").glob(f"{big.sha256}.*.incomplete"))
+    assert len(orphans) == 1 and orphans[0].stat().st_size >= 10_485_760
+    hub_standin.faults.clear()
+    hub_standin.clear_requests()
+    got = run_pull(hub_standin, tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert [r["range"] for r in downloads(hub_standin)] == [None]
+    assert not orphans[0].exists() and not list((repo_dir(tmp_path) / "blobs").glob("*.incomplete"))

@@ -23,7 +23,8 @@ Contract (the lead-level one; tests, benchmarks and the emulator rely on it):
   moves the branch (content: bytes, a `Path`, or `Generated(size, seed)` for gigabytes made on the fly);
   `hub.add(HubRepo(...))`; `HubRepo(gated="manual", granted={token})`, `private=True`; `hub.tokens.add(token)`.
   `RepoFile(declared_size=..., declared_sha256=...)` makes the tree lie (disk-full tests, hashes that never match).
-  Process form: `--token T`, `--gated manual --granted T`, `--add-file PATH=SIZE` (a generated LFS file).
+  Process form: `--token T`, `--gated manual --granted T`, `--add-file PATH=SIZE` (a generated LFS file),
+  `--weights-size BYTES` (a generated `model.safetensors` of that size, for benchmarks).
 - **Faults** (`Fault`, see `faults.py`): `hub.faults.add(Fault("cut", path="model.safetensors", at=N))` cuts the
   body after N bytes; `"stall"` pauses `seconds` at byte N; `"corrupt"` flips byte N; `"slow"` delays any
   matching request by `seconds`; `"rate"` caps a body at `bytes_per_second`; `"missing"` answers 404 EntryNotFound

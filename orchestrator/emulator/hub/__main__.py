@@ -25,6 +25,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH=SIZE",
         help="add a generated LFS file of SIZE bytes (a new commit on main)",
     )
+    parser.add_argument(
+        "--weights-size",
+        type=int,
+        metavar="BYTES",
+        help="serve a generated model.safetensors of BYTES instead",
+    )
     parser.add_argument("--no-lfs-redirect", action="store_true", help="serve LFS bodies from the Hub origin")
     return parser
 
@@ -32,12 +38,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     repo = mistral_awq_repo(gated=args.gated, granted=set(args.granted))
+    if args.weights_size is not None:
+        weights = RepoFile("model.safetensors", Generated(args.weights_size), lfs=True)
+        kept = [f for f in mistral_awq_files() if f.path != weights.path]
+        repo.commit([*kept, weights], message="Generated weights")
     if args.add_file:
         extra = []
         for index, item in enumerate(args.add_file):
             path, _, size = item.partition("=")
             extra.append(RepoFile(path, Generated(int(size), seed=index), lfs=True))
-        repo.commit([*mistral_awq_files(), *extra], message="Add generated files")
+        repo.commit([*repo.files().values(), *extra], message="Add generated files")
     hub = HubStandIn(
         [repo],
         tokens=set(args.token) | set(args.granted),
