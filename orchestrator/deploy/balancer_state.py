@@ -60,8 +60,8 @@ def parse_servers(series: Series, backend: str = BACKEND) -> dict[str, ServerSta
 
 
 def metrics_endpoint(bind_address: str, metrics_port: int) -> str:
-    address = "127.0.0.1" if bind_address in {"0.0.0.0", "::"} else bind_address
-    return endpoint_for(address, metrics_port)
+    """The exporter's base URL as seen from this host (wildcards map to loopback, like every endpoint)."""
+    return endpoint_for(bind_address, metrics_port)
 
 
 def balancer_servers(endpoint: str, *, timeout: float = 1.0) -> dict[str, ServerState] | None:
