@@ -39,3 +39,18 @@ def test_the_same_settings_on_both_engines_hash_differently_and_tgi_is_unchanged
     assert tgi.engine == "tgi" and tgi.container_port == 80 and "--cuda-memory-fraction" not in tgi.command
     fraction = build_plan(settings(limits__gpu_memory_fraction=0.8)).command
     assert fraction[fraction.index("--cuda-memory-fraction") + 1] == "0.8"  # the same setting on TGI
+
+
+def test_an_offline_vllm_start_reads_the_commit_and_never_the_hub(isolated: Path) -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    online = build_plan(settings(engine__kind="vllm"))
+    offline = build_plan(settings(engine__kind="vllm"), offline_commit=commit)
+    assert "HF_HUB_OFFLINE" not in online.environment and "--tokenizer-revision" not in online.command
+    assert offline.environment["HF_HUB_OFFLINE"] == "1"
+    assert offline.command[offline.command.index("--revision") + 1] == commit
+    assert offline.command[offline.command.index("--tokenizer-revision") + 1] == commit
+    # the served name stays the model id (offline, vLLM would otherwise name it after the local path)
+    assert (
+        offline.command[offline.command.index("--served-model-name") + 1]
+        == "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"
+    )

@@ -18,7 +18,7 @@ from orchestrator.engines.vllm.chat_template import MISTRAL_INSTRUCT_TEMPLATE, w
 from orchestrator.engines.vllm.flags import flag_name
 from orchestrator.engines.vllm.versions import VllmFacts, facts_for
 
-__all__ = ["CONTAINER_PORT", "DATA_DIR", "SHUTDOWN_MARGIN", "launch", "shutdown_timeout"]
+__all__ = ["CONTAINER_PORT", "DATA_DIR", "OFFLINE_FILES", "SHUTDOWN_MARGIN", "launch", "shutdown_timeout"]
 
 CONTAINER_PORT = 8000
 """vLLM's default `--port` [§1]; passed explicitly so custom images agree."""
@@ -33,6 +33,17 @@ _OPTIONAL_LIMITS: tuple[tuple[str, str], ...] = (
     ("--gpu-memory-utilization", "gpu_memory_fraction"),
     ("--max-logprobs", "max_top_n_tokens"),
 )
+
+
+OFFLINE_FILES = (
+    "*.safetensors",
+    "config.json",
+    "tokenizer_config.json",
+    "tokenizer.*",
+    "generation_config.json",
+)
+"""What vLLM reads from the snapshot offline [hub-protocol.md]: the weights, the model and tokenizer configs, and
+generation_config.json (its sampling defaults); `up --offline` names the missing ones before starting."""
 
 
 def shutdown_timeout(stop_grace: float) -> int:
@@ -52,6 +63,8 @@ def launch(version: Version, values: LaunchValues) -> EngineLaunch:
         token_env="HF_TOKEN",
         api_key_env="VLLM_API_KEY",
         forwards_sigterm=True,
+        offline_files=OFFLINE_FILES,
+        commit_ref=False,  # huggingface_hub finds snapshots/<commit> by the commit alone, without refs/
     )
 
 
@@ -69,6 +82,8 @@ def _environment(values: LaunchValues) -> dict[str, str]:
     if values.usage_stats == "off":
         env["VLLM_NO_USAGE_STATS"] = "1"
         env["DO_NOT_TRACK"] = "1"
+    if values.offline:
+        env["HF_HUB_OFFLINE"] = "1"
     return env
 
 
@@ -85,6 +100,8 @@ def _command(values: LaunchValues, facts: VllmFacts) -> list[str]:
     args += ["--served-model-name", values.model_id]
     if values.revision:
         args += ["--revision", values.revision]
+        if values.offline:  # the tokenizer from the same commit, or vLLM asks the Hub for `main`'s
+            args += ["--tokenizer-revision", values.revision]
     quantization = quantization_value(values.quantize, facts)
     if quantization:
         args += ["--quantization", quantization]
