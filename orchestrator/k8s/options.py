@@ -25,7 +25,8 @@ class KubeOptions:
     """Cluster-side choices for `orchestrator k8s render`; the settings give everything about the engine."""
 
     namespace: str | None = None
-    replicas: int = 1
+    replicas: int | None = None
+    """Pods; default: `host.replicas` (`--replicas`), `auto` counting the listed GPUs."""
     autoscaler: Autoscaler = "none"
     max_replicas: int = 4
     queue_target: int = 10
@@ -71,14 +72,15 @@ def check_options(options: KubeOptions, name: str) -> None:
             "not a valid Secret name",
             f"pass --secret-name {_suggest(options.secret_name)}",
         )
-    if options.replicas < 1:
-        bad("--replicas", options.replicas, "must be at least 1", "pass --replicas 1 or more")
-    if options.autoscaler != "none" and options.max_replicas < options.replicas:
+    replicas = options.replicas or 1
+    if replicas < 1:
+        bad("--replicas", replicas, "must be at least 1", "pass --replicas 1 or more")
+    if options.autoscaler != "none" and options.max_replicas < replicas:
         bad(
             "--max-replicas",
             options.max_replicas,
-            f"below --replicas {options.replicas}",
-            f"pass --max-replicas {options.replicas} or more",
+            f"below --replicas {replicas}",
+            f"pass --max-replicas {replicas} or more",
         )
     if options.queue_target < 1:
         bad("--queue-target", options.queue_target, "must be at least 1", "pass --queue-target 10")

@@ -63,7 +63,7 @@ class PodFacts:
         gpus: int,
         name: str,
     ) -> PodFacts:
-        drain = engine.drain_in_args(settings.engine.extra_args)
+        drain = engine.drain_in_args(plan.command)  # the drain flag the plan passes (vLLM's), or the default
         drain = engine.drain_seconds if drain is None else drain
         deadline = settings.timeouts.startup_deadline
         return cls(

@@ -9,8 +9,10 @@ Docker's healthcheck.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from orchestrator.config.replicas import replica_count
 from orchestrator.config.settings import Settings
 from orchestrator.engines.base import Engine
 from orchestrator.k8s.autoscaling import autoscaler_manifest
@@ -30,10 +32,12 @@ def render_manifests(settings: Settings, options: KubeOptions | None = None) -> 
     Raises `ConfigError` for invalid settings or options (nothing is rendered then).
     """
     options = options or KubeOptions()
+    if options.replicas is None:
+        options = replace(options, replicas=replica_count(settings.host).count)
     name = settings.host.container_name
     check_options(options, name)
     engine = settings.serving_engine
-    gpus = _gpus_per_pod(settings)
+    gpus = _gpus_per_pod(settings, options.replicas or 1)
     plan = build_plan(settings, gpu_count=gpus)
     labels = _labels(name, engine)
     facts = PodFacts.of(settings, plan, engine, options, gpus=gpus, name=name)
@@ -50,14 +54,17 @@ def render_manifests(settings: Settings, options: KubeOptions | None = None) -> 
     return manifests
 
 
-def _gpus_per_pod(settings: Settings) -> int:
+def _gpus_per_pod(settings: Settings, replicas: int) -> int:
     """GPUs per pod: the shard count. Indices and UUIDs mean nothing in a cluster (the device plugin assigns
-    GPUs), so only their number counts; `all` without `host.num_shard` is one GPU, the model's best layout."""
+    GPUs), so only their number counts: listed GPUs are one pod's shards, or one GPU per replica when there are
+    several; `all` without `host.num_shard` is one GPU, the model's best layout."""
     selection = settings.host.gpu_selection
     if selection.kind == "none":
         return 0
     if settings.host.num_shard is not None:
         return settings.host.num_shard
+    if replicas > 1:
+        return 1
     return selection.count or 1
 
 
@@ -152,7 +159,7 @@ def _disruption_budget(meta: dict[str, Any], labels: dict[str, str]) -> Manifest
 
 
 def _cache_claim(name: str, options: KubeOptions, labels: dict[str, str]) -> Manifest:
-    shared = options.replicas > 1 or options.autoscaler != "none"
+    shared = (options.replicas or 1) > 1 or options.autoscaler != "none"
     spec: dict[str, Any] = {
         "accessModes": ["ReadWriteMany" if shared else "ReadWriteOnce"],
         "resources": {"requests": {"storage": options.cache_size}},

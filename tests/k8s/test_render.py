@@ -99,7 +99,8 @@ def test_grace_period_outlasts_pre_stop_plus_the_engines_drain(kind: str) -> Non
     manifests = render_manifests(settings)
     pod = _by_kind(manifests)["Deployment"]["spec"]["template"]["spec"]
     engine = engine_for(kind)
-    drain = engine.drain_in_args(settings.engine.extra_args)
+    args = _container(manifests)["args"]
+    drain = engine.drain_in_args(args)
     drain = engine.drain_seconds if drain is None else drain
     assert pod["terminationGracePeriodSeconds"] > PRE_STOP_SECONDS + drain
     assert pod["terminationGracePeriodSeconds"] >= settings.timeouts.stop_grace
@@ -202,3 +203,12 @@ def test_cli_prints_a_stream_kubectl_can_apply_and_refuses_bad_input(tmp_path: P
     assert wrote.returncode == 0, wrote.stderr
     assert "kubectl apply -k" in wrote.stdout
     assert yaml.safe_load((out / "deployment.yaml").read_text())["metadata"]["namespace"] == "llm"
+
+
+def test_replicas_come_from_the_settings_one_gpu_each() -> None:
+    manifests = render_manifests(_settings(**{"host.replicas": 3, "host.gpus": "0,1,2"}))
+    assert _by_kind(manifests)["Deployment"]["spec"]["replicas"] == 3
+    assert _container(manifests)["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+    # an explicit option wins over the settings
+    pods = render_manifests(_settings(**{"host.replicas": 3}), KubeOptions(replicas=2))
+    assert _by_kind(pods)["Deployment"]["spec"]["replicas"] == 2
