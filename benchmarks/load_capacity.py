@@ -115,7 +115,9 @@ class BenchServer:
     def start_stream(self, transport: asyncio.Transport, body: bytes, arrived: float) -> None:
         request = json.loads(body)
         total = int(request.get("parameters", {}).get("max_new_tokens") or 20)
-        numbers = _NUMBER.findall(body)  # the last: a multi-turn prompt's newest turn (benchmarks/load_workloads.py)
+        numbers = _NUMBER.findall(
+            body
+        )  # the last: a multi-turn prompt's newest turn (benchmarks/load_workloads.py)
         number = int(numbers[-1]) if numbers else -1
         transport.write(_HEAD)
         stream = _Stream(transport, total, number, arrived)

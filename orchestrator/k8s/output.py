@@ -20,7 +20,11 @@ KUSTOMIZATION = "kustomization.yaml"
 
 def manifest_text(manifest: Manifest) -> str:
     """One YAML document: the comment as `#` lines, then the object in the order it was built."""
-    lines = [part for line in manifest.comment.splitlines() for part in textwrap.wrap(line, 106, break_on_hyphens=False, break_long_words=False) or [""]]
+    lines = [
+        part
+        for line in manifest.comment.splitlines()
+        for part in textwrap.wrap(line, 106, break_on_hyphens=False, break_long_words=False) or [""]
+    ]
     comment = "".join(f"# {line}\n" if line else "#\n" for line in lines)
     return comment + yaml.safe_dump(manifest.body, sort_keys=False, default_flow_style=False, width=110)
 
