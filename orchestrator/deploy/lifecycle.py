@@ -87,7 +87,12 @@ def up(
         from orchestrator.deploy.replica_up import up_replicas
 
         return up_replicas(
-            settings, recreate=recreate, keep_failed=keep_failed, progress=progress, runtime=runtime
+            settings,
+            recreate=recreate,
+            keep_failed=keep_failed,
+            progress=progress,
+            runtime=runtime,
+            weights=weights,
         )
     trail = Trail()
     try:

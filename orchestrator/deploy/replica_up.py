@@ -39,6 +39,7 @@ from orchestrator.errors import DeploymentError, RuntimeUnavailableError
 
 if TYPE_CHECKING:
     from orchestrator.config.settings import Settings
+    from orchestrator.deploy.weights_step import WeightsPolicy
     from orchestrator.launch.replicas import ReplicaSet
     from orchestrator.runtime.containers import DockerRuntime
 
@@ -54,15 +55,40 @@ def up_replicas(
     keep_failed: bool = False,
     progress: ProgressCallback | None = None,
     runtime: DockerRuntime | None = None,
+    weights: WeightsPolicy | None = None,
 ) -> DeploymentInfo:
-    """Start the replica set `settings` describe and wait until it serves through the balancer."""
+    """Start the replica set `settings` describe and wait until it serves through the balancer. `weights`: as
+    for one container (`lifecycle.up`): pulled once into the shared cache, every replica then starts offline."""
     trail = SetTrail()
     try:
-        return _up(settings, recreate, keep_failed, progress or (lambda event: None), runtime, trail)
+        return _up(settings, recreate, keep_failed, progress or (lambda event: None), runtime, trail, weights)
     except UpInterrupted:
         raise
     except KeyboardInterrupt as exc:
         raise trail.interrupted() from exc
+
+
+def _weights_commit(
+    settings: Settings,
+    weights: WeightsPolicy | None,
+    engine: DockerRuntime,
+    tracker: StartupTracker,
+    emit: ProgressCallback,
+    trail: SetTrail,
+) -> str | None:
+    """The weights step of `up` for the whole set, once (the replicas share the cache): the commit every replica
+    serves offline, or None when the engines download by themselves; with a lock, every drift refused first."""
+    if weights is None:
+        return None
+    from orchestrator.deploy.weights_step import check_locked, prepare_weights
+    from orchestrator.launch.plan import build_plan
+
+    served, cache_drifts = prepare_weights(settings, weights, lambda text: emit_info(emit, tracker, text))
+    if weights.lock is not None:
+        image = build_plan(settings).image
+        ensure_image(engine, image, tracker, emit, trail)
+        check_locked(settings, weights, cache_drifts, engine.image_identity(image))
+    return served.commit if served else None
 
 
 def _up(
@@ -72,6 +98,7 @@ def _up(
     emit: ProgressCallback,
     runtime: DockerRuntime | None,
     trail: SetTrail,
+    weights: WeightsPolicy | None = None,
 ) -> DeploymentInfo:
     from orchestrator.deploy.preflight import check_cache_dir, check_gpus, check_name, gpus_requested
     from orchestrator.launch.replicas import replica_set
@@ -81,7 +108,8 @@ def _up(
     tracker = StartupTracker(stall_limits(settings), time.monotonic(), engine=settings.serving_engine)
     facts = engine.facts()
     gpu_count = facts.gpu_count if gpus_requested(settings.host.gpu_selection) else None
-    plan = replica_set(settings, gpu_count=gpu_count)
+    commit = _weights_commit(settings, weights, engine, tracker, emit, trail)
+    plan = replica_set(settings, gpu_count=gpu_count, offline_commit=commit)
     for warning in (*plan.replicas[0].plan.warnings, *plan.warnings):
         emit_info(emit, tracker, f"warning: {warning}")
     for name in (plan.name, *(r.plan.container_name for r in plan.replicas)):

@@ -136,8 +136,11 @@ def _server_address(bind_address: str) -> str:
     return bind_address
 
 
-def replica_set(settings: Settings, *, gpu_count: int | None = None) -> ReplicaSet:
-    """The replicas and balancer `settings` describe (`gpu_count`: the engine's GPUs for `gpus=all`)."""
+def replica_set(
+    settings: Settings, *, gpu_count: int | None = None, offline_commit: str | None = None
+) -> ReplicaSet:
+    """The replicas and balancer `settings` describe (`gpu_count`: the engine's GPUs for `gpus=all`;
+    `offline_commit`: every replica starts offline at this cached commit, as `build_plan` does)."""
     if not settings.validated:
         check(settings)
     host, engine = settings.host, settings.serving_engine
@@ -147,7 +150,7 @@ def replica_set(settings: Settings, *, gpu_count: int | None = None) -> ReplicaS
     replicas = []
     for index, port in enumerate(ports.replicas, start=1):
         gpu = _gpu_of(settings, index)
-        plan = build_plan(_replica_settings(settings, index, port, gpu))
+        plan = build_plan(_replica_settings(settings, index, port, gpu), offline_commit=offline_commit)
         replicas.append(Replica(index, port, gpu, plan))
     limit = engine.concurrency_limit(_launch_values(settings, 1))
     address = _server_address(host.bind_address)

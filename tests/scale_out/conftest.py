@@ -85,9 +85,12 @@ class ReplicaEnv:
         }
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """The console script with this set's flags appended to `args` (settings commands only)."""
+        """The console script with `args`; `up` starts without pulling the weights first (no Hub here: the
+        emulator image needs none)."""
         from tests.helpers import run_orchestrator
 
+        if args and args[0] == "up":
+            args = ("up", "--no-pull", *args[1:])
         return run_orchestrator(*args, cwd=self.directory, env=self.env, timeout=timeout)
 
     @property

@@ -42,7 +42,7 @@ def test_rollout_of_one_replica_asks_then_restarts_with_yes(
 def test_ctrl_c_during_a_multi_replica_up_leaves_nothing(docker_client: Any, replica_env: ReplicaEnv) -> None:
     env = replica_env
     process = subprocess.Popen(
-        [ORCHESTRATOR, "up", *env.flags], cwd=env.directory, env={**clean_environ(), **env.env},
+        [ORCHESTRATOR, "up", "--no-pull", *env.flags], cwd=env.directory, env={**clean_environ(), **env.env},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
