@@ -55,9 +55,8 @@ class LoadRuntime:
         self.inflight: dict[int, InFlight] = {}
         share = process_share(options.requests, self.processes, worker % self.processes)
         limit = share if options.requests else None
-        if (
-            self.workload.trace is not None
-        ):  # a trace ends once its entries are sent (or dropped) and answered
+        # a trace ends once its entries are sent (or dropped) and answered
+        if self.workload.trace is not None:
             limit = len(self.workload.trace) if limit is None else min(limit, len(self.workload.trace))
         self.budget = RequestBudget(limit)
         self.deadline: float | None = None
