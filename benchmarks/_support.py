@@ -42,12 +42,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def instant_emulator(*, pin_self: bool = False) -> Iterator[int]:
-    """`python -m orchestrator.emulator` (instant profile) on a free loopback port, on the last core (and this
-    process on the others with `pin_self`), until it answers `/health`; yields the port, stops it afterwards."""
+def instant_emulator(
+    *, pin_self: bool = False, profile: str = "instant", args: tuple[str, ...] = ()
+) -> Iterator[int]:
+    """`python -m orchestrator.emulator` (instant profile unless told another, plus `args`) on a free loopback
+    port, on the last core (and this process on the others with `pin_self`), until it answers `/health`; yields
+    the port, stops it afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "orchestrator.emulator", "--port", str(port), "--hostname", "127.0.0.1",
-               "--emulator-profile", "instant"]  # fmt: skip
+               "--emulator-profile", profile, *args]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cores) > 1:

@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-from _support import Targets, free_port
-from load_capacity import Server, _pin, run_locust
+from _support import Targets, instant_emulator
+from load_capacity import Server, run_locust
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -77,64 +74,44 @@ def tokens_per_cpu_second(dataset: Path, duration: float, rounds: int, work: Pat
     return figures
 
 
-class Emulator:
-    """The emulator with the A100 profile on core 1, until stopped."""
+EMULATOR_ARGS = ("--max-batch-size", "256")
+"""Room for every stream in one batch (with the A100 latency profile)."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [*_pin(1), sys.executable, "-m", "orchestrator.emulator", "--port", str(self.port),
-                   "--hostname", "127.0.0.1", "--emulator-profile", "a100-awq", "--max-batch-size", "256"]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/health", timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the emulator did not start")
 
-    def first_tokens(self) -> dict[int, float]:
-        """Request number -> when the emulator handed its first token to the socket (Unix s); numbers seen twice
-        are left out (they cannot be matched)."""
-        tok = get_tokenizer()
-        with urllib.request.urlopen(f"{self.url}/emulator/requests", timeout=30) as resp:
-            records = json.loads(resp.read())["requests"]
-        out: dict[int, float] = {}
-        twice: set[int] = set()
-        for record in records:
-            numbers = _NUMBER.findall(tok.decode(record["input_ids"]))
-            if not numbers or record["ttft_sent_s"] is None:
-                continue
-            number = int(numbers[-1])
-            if number in out:
-                twice.add(number)
-            out[number] = record["arrival_unix"] + record["ttft_sent_s"]
-        return {n: t for n, t in out.items() if n not in twice}
-
-    def clear(self) -> None:
-        urllib.request.urlopen(
-            urllib.request.Request(f"{self.url}/emulator/requests", method="DELETE"), timeout=10
-        )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+def first_tokens(url: str) -> dict[int, float]:
+    """Request number -> when the emulator handed its first token to the socket (Unix s), from its record; numbers
+    seen twice are left out (they cannot be matched). Clears the record for the next run."""
+    tok = get_tokenizer()
+    with urllib.request.urlopen(f"{url}/emulator/requests", timeout=30) as resp:
+        records = json.loads(resp.read())["requests"]
+    urllib.request.urlopen(
+        urllib.request.Request(f"{url}/emulator/requests", method="DELETE"), timeout=10
+    ).close()
+    out: dict[int, float] = {}
+    twice: set[int] = set()
+    for record in records:
+        numbers = _NUMBER.findall(tok.decode(record["input_ids"]))
+        if not numbers or record["ttft_sent_s"] is None:
+            continue
+        number = int(numbers[-1])
+        if number in out:
+            twice.add(number)
+        out[number] = record["arrival_unix"] + record["ttft_sent_s"]
+    return {n: t for n, t in out.items() if n not in twice}
 
 
 def ttft_errors(dataset: Path, streams: int, duration: float, work: Path) -> dict[str, dict[str, float]]:
-    emulator = Emulator()
     out: dict[str, dict[str, float]] = {}
-    try:
+    with instant_emulator(
+        profile="a100-awq", args=EMULATOR_ARGS
+    ) as port:  # on the last core; the Locust process on core 0
+        url = f"http://127.0.0.1:{port}"
         for name, options in workloads(dataset).items():
-            emulator.clear()
             report = work / f"ttft-{name}"
-            run_locust(emulator.url, streams, duration, report, "--input-tokens", "64", "--output-tokens", "32",
-                       *options)  # fmt: skip
-            written = emulator.first_tokens()
+            run_locust(
+                url, streams, duration, report, "--input-tokens", "64", "--output-tokens", "32", *options
+            )
+            written = first_tokens(url)
             errors = sorted(
                 (s.start_at + s.ttft) - written[s.prompt_id]
                 for s in read_samples(report / "samples.jsonl")
@@ -143,8 +120,6 @@ def ttft_errors(dataset: Path, streams: int, duration: float, work: Path) -> dic
             out[name] = {"matched": float(len(errors))}
             if errors:
                 out[name].update({f"p{q}_ms": percentile(errors, q) * 1000 for q in (50, 95, 99)})
-    finally:
-        emulator.stop()
     return out
 
 
