@@ -17,17 +17,19 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-HELP = """Download the model's snapshot to this host, into the cache the deployment mounts, verified file by file.
-
-Files come through huggingface_hub from HF_ENDPOINT (default https://huggingface.co) into host.cache_dir/hub
-(TGI reads it as /data/hub), in huggingface_hub's cache layout. First a dry run: the exact bytes still to fetch,
-checked against free disk (--dry-run stops there). Files already complete are not fetched again; a cut connection
-is resumed and retried; after Ctrl-C the next pull goes on from the files that were complete (a file cut short
-starts again from its first byte). Every file is then checked against the Hub's tree (sha256 for LFS files, the
-git blob id for others); a mismatch is named and removed from the snapshot. The token comes from
-ORCHESTRATOR_SECRETS__HF_TOKEN, HF_TOKEN or huggingface_hub's saved login, and goes only to the Hub.
-Exit 0 done, 2 bad settings, 8 the pull failed (cause and fix printed), 130 interrupted. See docs/weights.md.
-"""
+HELP = (
+    "Download the model's snapshot to this host, into the cache the deployment mounts, verified file by file.\n\n"
+    "Files come through huggingface_hub from HF_ENDPOINT (default https://huggingface.co) into host.cache_dir/hub "
+    "(TGI reads it as /data/hub), in huggingface_hub's cache layout. First a dry run: the exact bytes still to "
+    "fetch, checked against free disk (--dry-run stops there).\n\n"
+    "Files already complete are not fetched again; a cut connection is resumed and retried; after Ctrl-C the next "
+    "pull goes on from the files that were complete (a file cut short starts again from its first byte). Every "
+    "file is then checked against the Hub's tree (sha256 for LFS files, the git blob id for others); a mismatch "
+    "is named and removed from the snapshot.\n\n"
+    "The token comes from ORCHESTRATOR_SECRETS__HF_TOKEN, HF_TOKEN or huggingface_hub's saved login, and goes "
+    "only to the Hub.\n\n"
+    "Exit 0 done, 2 bad settings, 8 the pull failed (cause and fix printed), 130 interrupted. See docs/weights.md."
+)
 
 
 def _fail(exc: Exception, as_json: bool) -> None:
@@ -67,6 +69,12 @@ def pull_cmd(
             "--dry-run", help="List the files, the bytes to fetch and the free disk; fetch nothing."
         ),
     ] = False,
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify", help="Check sizes only, not hashes (no spare CPU core for hashing every byte)."
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON event per line (plan, file, progress, ...).")
     ] = False,
@@ -79,7 +87,7 @@ def pull_cmd(
     if dry_run and not as_json:
         reporter = _Silent()
     try:
-        result = pull(settings, revision=revision, dry_run=dry_run, progress=reporter)
+        result = pull(settings, revision=revision, dry_run=dry_run, verify=not no_verify, progress=reporter)
     except OrchestratorError as exc:
         reporter.close()
         _fail(exc, as_json)

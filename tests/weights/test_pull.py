@@ -154,3 +154,14 @@ def test_killed_pull_leaves_an_orphan_that_the_next_pull_clears(
     assert got.returncode == 0, got.stderr
     assert [r["range"] for r in downloads(hub_standin)] == [None]
     assert not orphans[0].exists() and not list((repo_dir(tmp_path) / "blobs").glob("*.incomplete"))
+
+
+def test_no_verify_checks_sizes_only(hub_standin: HubStandIn, tmp_path: Path) -> None:
+    """The trade-off of `--no-verify`, shown: a wrong byte of the right length passes, a hash is never taken."""
+    hub_standin.faults.add(Fault("corrupt", path="tokenizer.model", at=1000))
+    got = run_pull(hub_standin, tmp_path, "--no-verify")
+    assert got.returncode == 0, got.stderr
+    assert {e["message"] for e in got.of("verified")} == {"size"}
+    assert {e["state"] for e in got.of("verified")} == {"ok"}
+    again = run_pull(hub_standin, tmp_path)  # verifying now finds the wrong byte in the cache
+    assert again.returncode == 8 and "tokenizer.model" in again.last["error"]
