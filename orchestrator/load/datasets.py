@@ -70,13 +70,20 @@ NO_LIMITS = InputLimits()
 
 
 def server_limits(info: bytes | None) -> InputLimits:
-    """The limits a server's `/info` states (TGI: `max_input_tokens`, older `max_input_length`, and
-    `max_total_tokens`); none known when it gives none (nothing is skipped then)."""
+    """The limits a server states: TGI's `/info` (`max_input_tokens`, older `max_input_length`, and
+    `max_total_tokens`), or vLLM's `/v1/models` (`max_model_len`: a prompt must be shorter; the output is clamped
+    to the rest, so there is no total to skip on); none known when it gives none (nothing is skipped then)."""
     try:
         data = json.loads(info) if info else {}
     except ValueError:
         data = {}
     if not isinstance(data, dict):
+        return InputLimits()
+    models = data.get("data")
+    if isinstance(models, list) and models and isinstance(models[0], dict):
+        length = models[0].get("max_model_len")
+        if isinstance(length, int) and not isinstance(length, bool) and length > 1:
+            return InputLimits(length - 1, None)
         return InputLimits()
 
     def number(*keys: str) -> int | None:

@@ -237,3 +237,10 @@ def test_options_that_exclude_each_other(tmp_path: Path, args: dict[str, Any], m
     given = {k: (real if v == "d" else v) for k, v in args.items()}
     with pytest.raises(LoadOptionError, match=message):
         LoadOptions.from_args(LoadArgs(**given))
+
+
+def test_server_limits_read_vllms_model_card() -> None:
+    body = b'{"object": "list", "data": [{"id": "m", "object": "model", "max_model_len": 4096}]}'
+    # a prompt must be shorter than max_model_len; vLLM clamps the output, so no total is skipped on
+    assert server_limits(body) == InputLimits(4095, None)
+    assert server_limits(b'{"object": "list", "data": []}') == InputLimits()
