@@ -74,7 +74,9 @@ def capacity_inputs(settings: Settings, num_shard: int) -> tuple[CapacityInputs 
     if hardware is None or model is None or size is None:
         return None, notes
     args = settings.engine.extra_args
-    fraction = engine.hardware.memory_fraction_in_args(args)
+    fraction = settings.limits.gpu_memory_fraction
+    if fraction is None:
+        fraction = engine.hardware.memory_fraction_in_args(args)
     kv_dtype = engine.hardware.kv_cache_dtype_in_args(args)
     sizes = dict(engine.hardware.kv_dtype_bytes)
     if kv_dtype is not None and kv_dtype not in sizes:

@@ -166,3 +166,26 @@ def test_implicit_sharding_warns_and_names_the_replicas(make_settings: Make) -> 
     found = verdicts(make_settings(), four)["layout"]
     assert found.status == "warn" and "4-way sharded" in found.summary and "4 one-shard replicas" in found.fix
     assert verdicts(make_settings(host__num_shard=4), four)["layout"].status == "ok"  # told otherwise
+
+
+def test_vllm_runs_on_a_t4_where_tgi_awq_cannot(make_settings: Make) -> None:
+    found = verdicts(make_settings(engine__kind="vllm"), report(T4))
+    cc = found["compute-capability[0]"]
+    assert cc.status == "ok" and "7.5" in cc.summary
+    # the vLLM image's CUDA base is not established: said, not guessed
+    assert found["driver-cuda"].status == "warn" and "unknown" in found["driver-cuda"].summary
+
+
+def test_vllm_budgets_its_utilisation_of_the_h200(make_settings: Make) -> None:
+    tgi = verdicts(make_settings(), H200_REPORT)["vram"].details["kv_tokens"]
+    vllm = verdicts(make_settings(engine__kind="vllm"), H200_REPORT)["vram"].details["kv_tokens"]
+    # vLLM takes 0.92 x total for itself; TGI's fraction 1.0 keeps nothing back: vLLM's cache is smaller
+    assert 0.8 * tgi < vllm < tgi
+    lower = verdicts(make_settings(engine__kind="vllm", limits__gpu_memory_fraction=0.5), H200_REPORT)
+    assert lower["vram"].details["kv_tokens"] < 0.6 * vllm
+
+
+def test_the_memory_fraction_setting_reaches_the_planner_for_tgi(make_settings: Make) -> None:
+    full = verdicts(make_settings(), H200_REPORT)["vram"].details["kv_tokens"]
+    half = verdicts(make_settings(limits__gpu_memory_fraction=0.5), H200_REPORT)["vram"].details["kv_tokens"]
+    assert half < 0.6 * full

@@ -11,6 +11,7 @@ from orchestrator.engines.vllm import (
     diagnosis,
     equivalents,
     flags,
+    hardware,
     launch,
     log_lines,
     metrics,
@@ -60,4 +61,5 @@ ENGINE = Engine(
     tidy_line=log_lines.tidy_line,
     diagnose=diagnosis.diagnose,
     silent_download=True,
+    hardware=hardware.HARDWARE,
 )
