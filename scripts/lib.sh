@@ -47,7 +47,7 @@ build_images() {
   local root="$1"
   log "building the base image (debootstrap, no registry)"
   bash "$root/.ci/make-base-image.sh"
-  log "building the emulator image"
+  log "building the emulator images (TGI and vLLM personalities)"
   bash "$root/compose/build-emulator-image.sh"
 }
 

@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = (
 
 EMULATOR_MAY_USE = frozenset({"emulator", "engines", "formats", "tokens"})
 EMULATOR_CORE = "orchestrator.emulator.core"
-EMULATOR_FRONT_ENDS = frozenset({"orchestrator.emulator.tgi"})
+EMULATOR_FRONT_ENDS = frozenset({"orchestrator.emulator.tgi", "orchestrator.emulator.vllm"})
 """The protocol front-ends on the emulator core; each keeps its route handlers in `<front-end>.routes`."""
 
 
@@ -145,6 +145,21 @@ def test_every_emulator_package_is_core_or_a_front_end() -> None:
     stray = {p for p in packages if p != EMULATOR_CORE and p not in EMULATOR_FRONT_ENDS}
     stray = {p for p in stray if _modules()[p].name == "__init__.py"}
     assert not stray, f"emulator packages outside core and the known front-ends: {sorted(stray)}"
+
+
+def test_emulator_front_ends_do_not_import_one_another() -> None:
+    """What two engines' front-ends share lives in the core, never in one front-end used by the other."""
+    wrong = [
+        f"{module} -> {target}"
+        for front_end in sorted(EMULATOR_FRONT_ENDS)
+        for module in sorted(_modules())
+        if _within(module, front_end)
+        for target in sorted(_imports(module))
+        if any(_within(target, other) for other in EMULATOR_FRONT_ENDS if other != front_end)
+    ]
+    assert not wrong, (
+        "an emulator front-end imports another (move the shared piece into core):\n" + "\n".join(wrong)
+    )
 
 
 @pytest.mark.parametrize("front_end", sorted(EMULATOR_FRONT_ENDS))

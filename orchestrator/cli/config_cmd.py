@@ -62,13 +62,14 @@ def show(
                 for path, value, source in rows
             },
             "tgi_version": settings.engine.version_text,
+            "engine": {"kind": settings.engine.kind, "version": settings.engine.version_text},
             "warnings": warnings(settings),
         }
         print(json.dumps(data, indent=2))
         return
     from rich.table import Table
 
-    table = Table(title="Effective settings ('-' = unset: TGI's own default)")
+    table = Table(title=f"Effective settings ('-' = unset: {settings.serving_engine.name}'s own default)")
     for column in ("setting", "value", "source"):
         table.add_column(column, overflow="fold")
     for path, value, source in rows:
@@ -80,11 +81,12 @@ def show(
 
 
 def validate(*, settings: "Settings") -> None:
-    """Check the settings against TGI's rules and ours; exit 2 listing every problem, 0 when valid."""
+    """Check the settings against the engine's rules (TGI's or vLLM's) and ours; exit 2 listing every problem."""
     from orchestrator.config.validation import warnings
 
-    version = settings.engine.version_text
-    print(f"OK: settings are valid for TGI {version} ({settings.engine.image}).")
+    engine, version = settings.serving_engine, settings.engine.version
+    shown = engine.format_version(version) if version else settings.engine.version_text
+    print(f"OK: settings are valid for {engine.name} {shown} ({settings.engine.image}).")
     for warning in warnings(settings):
         print(f"warning: {warning}")
 

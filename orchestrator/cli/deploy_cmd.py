@@ -101,7 +101,8 @@ def up_cmd(
     ] = False,
     as_json: _JSON = False,
 ) -> None:
-    """Start TGI (or the emulator image) and wait until it is ready: pull, start, download, load, warm up."""
+    """Start TGI or vLLM (--engine; or an emulator image) and wait until it is ready: pull, start, download, load,
+    warm up."""
     if dry_run:
         from orchestrator.deploy.gpu_count import gpu_count_for_plan
         from orchestrator.launch.docker_command import render_docker_run
@@ -184,7 +185,7 @@ def status_rows(rows: "list[DeploymentStatus]") -> list[list[str]]:
         load = (
             f"{row.queue_size if row.queue_size is not None else '-'}/"
             f"{row.running_batch if row.running_batch is not None else '-'}"
-        )
+        ) + (f" kv {row.kv_cache_usage:.0%}" if row.kv_cache_usage is not None else "")
         out.append(
             [
                 info.name,

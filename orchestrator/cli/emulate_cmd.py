@@ -1,20 +1,23 @@
-"""`orchestrator emulate [text-generation-launcher flags]`: run the TGI emulator in the foreground, as our model.
+"""`orchestrator emulate [--engine vllm] [engine arguments]`: run the emulator in the foreground, as our model.
 
 The arguments go to the emulator's own launcher-style parser, so `orchestrator emulate --port 8080` means what it
 means to `text-generation-launcher`, with one difference: where neither a flag nor its env var says otherwise, the
 emulator serves this project's model with its default settings (`--model-id`, `--quantize` and the token limits),
 so `orchestrator smoke` against it passes as it does against `orchestrator up`. `python -m orchestrator.emulator`
-keeps TGI's own launcher defaults. Heavy imports happen inside the command.
+keeps TGI's own launcher defaults. `--engine vllm` (first) takes `vllm serve`'s arguments instead and adds this
+project's model as the positional model when none is given. Heavy imports happen inside the command.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Mapping, Sequence
 
 import typer
 
-__all__ = ["register", "with_project_defaults"]
+__all__ = ["register", "with_project_defaults", "with_vllm_project_defaults"]
 
 _LIMIT_FLAGS = ("max-input-tokens", "max-input-length", "max-total-tokens", "max-batch-prefill-tokens")
 
@@ -63,6 +66,25 @@ def with_project_defaults(argv: Sequence[str], environ: Mapping[str, str]) -> li
     return [*added, *argv]
 
 
+def with_vllm_project_defaults(argv: Sequence[str]) -> list[str]:
+    """`vllm serve` arguments with this project's model in front when neither a positional model nor `--model`
+    is given (vLLM's own default would be another model); arguments vLLM refuses pass through, for it to refuse."""
+    from orchestrator.config.settings import ModelSettings
+    from orchestrator.emulator.vllm.cli import ParseExit, parse_serve
+
+    words = list(argv)
+    if "-h" in words or "--help" in words:
+        return words
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # the emulator itself reports what it refuses
+            namespace = parse_serve(["serve", *words], environ={})
+    except ParseExit:
+        return words
+    if namespace.model_tag is None and namespace.model is None:
+        return [ModelSettings().id, *words]
+    return words
+
+
 def _defaults_help() -> str:
     model_flags, limit_flags = _project_defaults()
     values = dict(model_flags + limit_flags)
@@ -83,12 +105,22 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
         add_help_option=False,
         help="Run the TGI 3.3.x emulator (GPU-less) serving this project's model by default. Takes "
-        "text-generation-launcher flags; see `emulate --help`.",
+        "text-generation-launcher flags; see `emulate --help`. `emulate --engine vllm [vllm serve arguments]` "
+        "emulates vLLM 0.33.0 instead; see `emulate --engine vllm --help`.",
     )
     def emulate(ctx: typer.Context) -> None:
+        from orchestrator.emulator import split_engine
+
+        engine, args = split_engine(list(ctx.args))
+        if engine == "vllm":
+            from orchestrator.emulator.vllm.server import main as vllm_main
+
+            raise typer.Exit(vllm_main(["serve", *with_vllm_project_defaults(args)]))
+        if engine != "tgi":
+            typer.echo(f"Error: --engine {engine!r} is not emulated; choose tgi or vllm.", err=True)
+            raise typer.Exit(2)
         from orchestrator.emulator.tgi.server import main
 
-        args = list(ctx.args)
         if "--help" in args or "-h" in args:
             typer.echo(_defaults_help() + "\n")
         raise typer.Exit(main(with_project_defaults(args, os.environ)))

@@ -48,8 +48,10 @@ class _Flag:
 _FLAGS: tuple[_Flag, ...] = (
     _Flag("name", "--name", "host.container_name", str, "Deployment (container) name."),
     _Flag("model_id", "--model-id", "model.id", str, "Model id on the Hub, or a path inside the container."),
-    _Flag("image", "--image", "engine.image", str, "TGI image (pinned tag), or the emulator image."),
+    _Flag("engine_kind", "--engine", "engine.kind", str, "Serving engine: tgi (default) or vllm."),
+    _Flag("image", "--image", "engine.image", str, "Engine image (pinned tag), or the emulator image."),
     _Flag("tgi_version", "--tgi-version", "engine.tgi_version", str, "TGI version of a custom image."),
+    _Flag("vllm_version", "--vllm-version", "engine.vllm_version", str, "vLLM version of a custom image."),
     _Flag("port", "--port", "host.port", int, "Host port for TGI's API."),
     _Flag("bind", "--bind", "host.bind_address", str, "Host address to publish on (default loopback)."),
     _Flag("gpus", "--gpus", "host.gpus", str, "all, none, indices (0,1) or GPU UUIDs."),

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,7 +28,7 @@ from orchestrator.config.sources import (
     env_var_for,
     sources,
 )
-from orchestrator.engines import DEFAULT_KIND, Engine, engine_for
+from orchestrator.engines import DEFAULT_KIND, KINDS, Engine, engine_for
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -94,6 +94,8 @@ class TokenLimits(BaseModel):
     """Decode steps a waiting request may be passed over (TGI default 20)."""
     max_batch_size: int | None = None
     """Cap on requests in the running batch."""
+    gpu_memory_fraction: float | None = None
+    """Share of each GPU's memory the engine may use (TGI --cuda-memory-fraction, vLLM --gpu-memory-utilization)."""
 
 
 class EngineSettings(BaseModel):
@@ -101,33 +103,52 @@ class EngineSettings(BaseModel):
 
     model_config = _GROUP
 
+    kind: Literal["tgi", "vllm"] = "tgi"
+    """Serving engine: `tgi` or `vllm` (the same settings, translated to its flags)."""
     image: str = DEFAULT_IMAGE
-    """Container image, pinned to an exact TGI release tag."""
+    """Container image, pinned to an exact release tag (for vllm the default is vLLM's pinned image)."""
     tgi_version: str | None = None
     """TGI version the image runs (derived from the tag; set it for custom images)."""
+    vllm_version: str | None = None
+    """vLLM version the image runs, for engine.kind=vllm (derived from the tag; set it for custom images)."""
     extra_args: list[str] = []
     """Extra `text-generation-launcher` arguments, appended last."""
     usage_stats: Literal["on", "off", "no-stack"] = "off"
     """TGI's `--usage-stats` (telemetry to Hugging Face); off unless you opt in."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_default_image(cls, data: Any) -> Any:
+        """Without an explicit image, another engine's settings get that engine's pinned image, not TGI's."""
+        if isinstance(data, dict) and "image" not in data:
+            kind = data.get("kind", DEFAULT_KIND)
+            if kind != DEFAULT_KIND and kind in KINDS:
+                return {**data, "image": engine_for(kind).default_image}
+        return data
+
+    @property
+    def pinned_version(self) -> str | None:
+        """The version setting of the chosen engine (`tgi_version` or `vllm_version`)."""
+        return self.vllm_version if self.kind == "vllm" else self.tgi_version
+
     @property
     def version_text(self) -> str | None:
-        """The explicit `tgi_version`, else the version in the image tag, else None."""
-        if self.tgi_version:
-            return self.tgi_version
+        """The engine's explicit version setting, else the version in the image tag, else None."""
+        if self.pinned_version:
+            return self.pinned_version
         tag = _image_tag(self.image)
         return tag if tag and self.serving_engine.parse_version(tag) else None
 
     @property
     def version(self) -> tuple[int, int, int] | None:
-        """(major, minor, patch) of the targeted TGI, or None when neither tag nor `tgi_version` tells."""
+        """(major, minor, patch) of the targeted engine, or None when neither tag nor version setting tells."""
         text = self.version_text
         return self.serving_engine.parse_version(text) if text else None
 
     @property
     def serving_engine(self) -> Engine:
-        """The engine these settings launch (`orchestrator.engines`): TGI, the only one so far."""
-        return engine_for(DEFAULT_KIND)
+        """The engine these settings launch (`orchestrator.engines`): `engine_for(kind)`."""
+        return engine_for(self.kind)
 
 
 class HostSettings(BaseModel):

@@ -32,6 +32,7 @@ def _context(settings: Settings) -> DiagnosisContext:
         image=settings.engine.image,
         shm_size=settings.host.shm_size,
         gpus=settings.host.gpus,
+        gpu_memory_fraction=limits.gpu_memory_fraction,
     )
 
 

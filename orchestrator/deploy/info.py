@@ -52,6 +52,7 @@ class DeploymentInfo:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "engine": self.engine,
             "container_id": self.container_id,
             "model": self.model,
             "image": self.image,
@@ -80,6 +81,8 @@ class DeploymentStatus:
     queue_size: int | None = None
     running_batch: int | None = None
     server_version: str | None = None
+    kv_cache_usage: float | None = None
+    """Share (0-1) of KV-cache blocks in use, where the engine exports it (vLLM)."""
     kv_tokens_predicted: int | None = None
     """The planner's KV-cache token capacity when `up` started it (`orchestrator plan`)."""
     kv_tokens_reported: int | None = None
@@ -94,6 +97,7 @@ class DeploymentStatus:
             queue_size=self.queue_size,
             running_batch=self.running_batch,
             server_version=self.server_version,
+            kv_cache_usage=self.kv_cache_usage,
             kv_tokens_predicted=self.kv_tokens_predicted,
             kv_tokens_reported=self.kv_tokens_reported,
         )

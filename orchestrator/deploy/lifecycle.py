@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from orchestrator.deploy.cache_growth import cache_meter
 from orchestrator.deploy.diagnosis import deployment_error
 from orchestrator.deploy.info import DeploymentInfo, DeploymentStatus, deployment_info
 from orchestrator.deploy.interrupts import Trail, UpInterrupted, interrupted
@@ -284,6 +285,7 @@ def _launch(
             tracker,
             api_key=settings.secrets.api_key_text(),
             on_event=emit,
+            cache_size=cache_meter(settings.cache_dir),
         )
         engine.set_restart_policy(container_id, "on-failure", RESTART_RETRIES)
     except StartupFailure as failure:

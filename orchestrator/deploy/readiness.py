@@ -161,8 +161,12 @@ class StartupTracker:
             limit = self.limits.pull if self.phase is Phase.PULLING else self.limits.download
             setting = "timeouts.stall_pull" if self.phase is Phase.PULLING else "timeouts.stall_download"
             if quiet > limit:
+                silent = ""
+                if self.phase is Phase.DOWNLOADING and self.engine.silent_download:
+                    silent = f"; {self.engine.name} logs nothing while downloading and the cache did not grow"
                 return (
                     f"no progress while {self.phase.label} for {quiet:.0f} s (limit {setting} = {limit:g} s)"
+                    + silent
                 )
             return None
         if self.phase is Phase.READY:
@@ -216,16 +220,23 @@ def wait_until_ready(
     slow_poll: float = 0.5,
     state_every: float = 1.0,
     tick_every: float = 1.0,
+    cache_size: Callable[[], int | None] | None = None,
 ) -> float:
-    """Block until ready (returns seconds since `tracker.started`) or raise `StartupFailure`."""
+    """Block until ready (returns seconds since `tracker.started`) or raise `StartupFailure`.
+
+    `cache_size` reads the weights cache's bytes: for an engine that logs nothing while downloading
+    (`Engine.silent_download`), its growth counts as download progress.
+    """
     lines: queue.Queue[object] = queue.Queue()
     stream = target.follow_logs()
     threading.Thread(target=_pump, args=(stream, lines), daemon=True, name="log-follow").start()
     polls = _Polls(fast_poll, slow_poll, state_every, tick_every)
     try:
-        return _Wait(
+        wait = _Wait(
             target, endpoint, tracker, lines, api_key, on_event or (lambda event: None), clock, polls
-        ).run()
+        )
+        wait.cache_size = cache_size if tracker.engine.silent_download else None
+        return wait.run()
     finally:
         close = getattr(stream, "close", None)
         if callable(close):  # stop following: the reader thread ends instead of buffering forever
@@ -262,6 +273,8 @@ class _Wait:
         self.stream_open = True
         self.next_state = self.next_probe = self.next_tick = clock()
         self.last_probe_note = ""
+        self.cache_size: Callable[[], int | None] | None = None
+        self.cache_seen: int | None = None
 
     def run(self) -> float:
         self.event("phase", self.tracker.last_line)
@@ -329,6 +342,19 @@ class _Wait:
             message = f"the container exited with code {exit_code} while {self.tracker.phase.label}"
             raise self.fail("exited", message, exit_code)
         self.next_state = now + self.polls.state_every
+        if self.cache_size is not None and self.tracker.phase is Phase.DOWNLOADING:
+            self.watch_cache(now)
+
+    def watch_cache(self, now: float) -> None:
+        """A silent download's progress: the cache growing is activity (stall limits count from it)."""
+        assert self.cache_size is not None
+        size = self.cache_size()
+        if size is None:
+            return
+        if self.cache_seen is not None and size > self.cache_seen:
+            self.tracker.activity(now)
+            self.event("log", f"downloading: {size / 1e6:,.0f} MB in the cache")
+        self.cache_seen = size
 
     def probe(self, now: float) -> bool:
         """Health, then the one-token request once health is 200; True when both succeeded (ready)."""

@@ -18,6 +18,7 @@ from orchestrator.deploy.capacity import PREDICTED_KV_LABEL
 from orchestrator.deploy.info import DeploymentStatus, deployment_info
 from orchestrator.deploy.probes import check_health, http_get
 from orchestrator.engines import Engine, Phase, engine_for
+from orchestrator.engines.diagnosis import DiagnosisContext
 from orchestrator.formats.prometheus import gauge, parse_prometheus
 
 if TYPE_CHECKING:
@@ -61,11 +62,18 @@ def phase_without_health(
 def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentStatus:
     """One `status` row: Docker's state, then `/health`, then `/info` and `/metrics` when it serves."""
     info = deployment_info(container)
-    served = engine_for(info.engine)
+    try:
+        served = engine_for(info.engine)
+    except ValueError:  # made by a newer orchestrator, or a label edited by hand: say so, do not guess
+        phase = container.status if container.running else f"exited ({container.exit_code})"
+        return DeploymentStatus(info, f"{phase}; engine {info.engine!r} unknown to this orchestrator")
     if container.status == "restarting":
         return DeploymentStatus(info, f"restarting (restarts: {container.restart_count})")
     if not container.running:
         phase = f"exited ({container.exit_code})" if container.status == "exited" else container.status
+        if container.status == "exited":  # why, when its logs say (vLLM may exit 0 when its engine core dies)
+            found = served.diagnose(engine.logs(container.id, tail=200), DiagnosisContext(), ())
+            phase += f": {found.cause}" if found is not None else ""
         return DeploymentStatus(info, phase)
     health = check_health(info.endpoint, served.routes.health, timeout=PROBE_TIMEOUT)
     if health.code is not None and health.code != 200:
@@ -94,6 +102,7 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
                 if isinstance(data.get(key), int):
                     limits[key] = data[key]
     queue_size = running = None
+    kv_usage: float | None = None
     capacity_gauge = _capacity_gauge(served, info.tgi_version)
     reported = limits.get("max_batch_total_tokens")
     metrics = http_get(info.endpoint, served.routes.metrics, timeout=PROBE_TIMEOUT)
@@ -101,6 +110,7 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
         series = parse_prometheus(metrics[1].decode("utf-8", "replace"))
         names = served.status_metrics
         queue_size, running = (_count(gauge(series, n)) for n in (names.queue, names.running))
+        kv_usage = gauge(series, names.kv_cache_usage) if names.kv_cache_usage else None
         if reported is None and capacity_gauge:
             reported = _count(gauge(series, capacity_gauge))
     predicted = container.labels.get(PREDICTED_KV_LABEL, "")
@@ -111,6 +121,7 @@ def probe_status(engine: DockerRuntime, container: ContainerInfo) -> DeploymentS
         queue_size,
         running,
         version,
+        kv_usage,
         kv_tokens_predicted=int(predicted) if predicted.isdigit() else None,
         kv_tokens_reported=reported,
     )

@@ -1,6 +1,6 @@
 """What is true of each serving engine, behind one typed seam: `Engine` (see `orchestrator.engines.base`).
 
-`engine_for(kind)` returns the engine of that kind; each lives in its own subpackage (`tgi`), loaded on
+`engine_for(kind)` returns the engine of that kind; each lives in its own subpackage (`tgi`, `vllm`), loaded on
 first use. Adding an engine is adding a subpackage that builds an `Engine`, and its name to `KINDS`.
 """
 
@@ -12,7 +12,7 @@ from orchestrator.engines.base import Engine, Phase
 
 __all__ = ["DEFAULT_KIND", "KINDS", "Engine", "Phase", "engine_for"]
 
-KINDS: tuple[str, ...] = ("tgi",)
+KINDS: tuple[str, ...] = ("tgi", "vllm")
 DEFAULT_KIND = "tgi"
 
 

@@ -131,6 +131,12 @@ class LaunchValues:
     num_shard: int
     usage_stats: str
     extra_args: Sequence[str]
+    stop_grace: float = 120.0
+    """`timeouts.stop_grace`: how long `down` lets the server drain before the kill (an engine whose drain is a
+    flag derives it from this, so no stream is cut)."""
+    startup_deadline: float = 3600.0
+    """`timeouts.startup_deadline`: how long `up` waits for ready (an engine with its own start-up timeout gets
+    this one, so it does not give up first)."""
 
 
 @dataclass(frozen=True)
@@ -221,17 +227,12 @@ def _no_arg(args: Sequence[str]) -> str | None:
     return None
 
 
-def _no_fraction(args: Sequence[str]) -> float | None:
-    return None
-
-
 @dataclass(frozen=True)
 class HardwareNeeds:
-    """An engine's hardware facts per version, and how its own flags change them; the defaults know nothing."""
+    """An engine's hardware facts per version, and how its own flags change them; the defaults know nothing.
+    (The memory fraction is a setting, `limits.gpu_memory_fraction`, mapped to each engine's flag.)"""
 
     facts_for: Callable[[Version], HardwareFacts | None] = _no_facts
-    memory_fraction_in_args: Callable[[Sequence[str]], float | None] = _no_fraction
-    """The memory-fraction value extra args set (`--cuda-memory-fraction 0.8`), else None."""
     kv_cache_dtype_in_args: Callable[[Sequence[str]], str | None] = _no_arg
     """The KV-cache dtype extra args set (`--kv-cache-dtype fp8_e5m2`), else None (the model's dtype)."""
     kv_dtype_bytes: tuple[tuple[str, int], ...] = ()
@@ -275,5 +276,8 @@ class Engine:
     tidy_line: Callable[[str], str]
     diagnose: Callable[[Sequence[str], DiagnosisContext, Sequence[str]], Diagnosis | None]
     """(log lines, context, secrets) -> the known cause of a failed start, or None."""
+    silent_download: bool = False
+    """True when the engine logs nothing while it downloads weights (vLLM): the start-up wait then counts the
+    cache directory growing as progress, instead of new log lines."""
     hardware: HardwareNeeds = HardwareNeeds()
     """What it needs of the GPU host and how it sizes its KV cache (`orchestrator doctor`, `orchestrator plan`)."""

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 __all__ = [
     "API_PORT_TAKEN",
     "CONTAINER_RULES",
+    "DISK_FULL",
     "IMAGE_NOT_FOUND",
     "REGISTRY_UNREACHABLE",
     "Diagnosis",
     "DiagnosisContext",
     "DiagnosisRule",
     "diagnose_with",
+    "hub_refused",
     "redact",
     "rule",
 ]
@@ -59,6 +61,8 @@ class DiagnosisContext:
     image: str = ""
     shm_size: str = "1g"
     gpus: str = "all"
+    gpu_memory_fraction: float | None = None
+    """`limits.gpu_memory_fraction`; None: the engine's own default."""
 
 
 @dataclass(frozen=True)
@@ -151,3 +155,25 @@ API_PORT_TAKEN = rule(
 )
 CONTAINER_RULES: tuple[DiagnosisRule, ...] = (IMAGE_NOT_FOUND, REGISTRY_UNREACHABLE, API_PORT_TAKEN)
 """What the Docker Engine's own errors mean (pull and create), whatever the image serves."""
+
+
+def hub_refused(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    """A gated or private model, or a bad token: the same cause and fix whichever engine downloads."""
+    return (
+        "the Hugging Face Hub refused the download (401/403): the model is gated or private, "
+        "or the token is missing, wrong or expired",
+        "accept the model's licence on huggingface.co with your account, then set secrets.hf_token "
+        "(ORCHESTRATOR_SECRETS__HF_TOKEN or the config file) to a valid read token",
+    )
+
+
+def _disk_full(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
+    return (
+        "the disk holding the weights cache (host.cache_dir, mounted at /data) is full",
+        "free space there (the AWQ weights need about 4.2 GB) or point host.cache_dir "
+        "(ORCHESTRATOR_HOST__CACHE_DIR) at a larger disk",
+    )
+
+
+DISK_FULL = rule("disk_full", r"No space left on device|Errno 28", _disk_full)
+"""Every engine mounts the cache at /data; a full disk reads the same in any of their logs."""

@@ -180,14 +180,17 @@ def _num_shard(settings: Settings, gpu_count: int | None, warnings: list[str]) -
         return selection.count
     if gpu_count:
         return gpu_count
+    engine = settings.serving_engine
+    flag = next((f for f, path in engine.owned_flags.items() if path == "host.num_shard"), "--num-shard")
+    name = engine.name
     if gpu_count == 0:
         warnings.append(
-            "host.gpus=all but the Docker Engine reports no NVIDIA GPU: passing --num-shard 1. Real TGI will not "
+            f"host.gpus=all but the Docker Engine reports no NVIDIA GPU: passing {flag} 1. Real {name} will not "
             "start without a GPU; use host.gpus=none for the emulator image."
         )
         return 1
     warnings.append(
-        "host.gpus=all but the GPU count is unknown here: passing --num-shard 1 (one shard on the first GPU). "
+        f"host.gpus=all but the GPU count is unknown here: passing {flag} 1 (one shard on the first GPU). "
         "Set host.num_shard to shard across more GPUs."
     )
     return 1
@@ -204,6 +207,8 @@ def _launch_values(settings: Settings, num_shard: int) -> LaunchValues:
         num_shard=num_shard,
         usage_stats=settings.engine.usage_stats,
         extra_args=tuple(settings.engine.extra_args),
+        stop_grace=settings.timeouts.stop_grace,
+        startup_deadline=settings.timeouts.startup_deadline,
     )
 
 

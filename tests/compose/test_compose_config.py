@@ -88,11 +88,12 @@ def _assert_agrees(service: dict[str, Any], settings: Settings, *, gpu: bool) ->
 
 
 def test_compose_config_validates_every_profile() -> None:
-    document = compose_config({}, "gpu", "emulator", "monitoring")
-    assert set(document["services"]) == {"tgi", "tgi-emulator", "prometheus"}
+    document = compose_config({}, "gpu", "emulator", "vllm", "monitoring")
+    assert set(document["services"]) == {"tgi", "tgi-emulator", "vllm", "prometheus"}
     assert {tuple(s["profiles"]) for s in document["services"].values()} == {
         ("gpu",),
         ("emulator",),
+        ("vllm",),
         ("monitoring",),
     }
     assert document["services"]["prometheus"]["ports"] == ["127.0.0.1:9090:9090/tcp"]

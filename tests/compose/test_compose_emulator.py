@@ -38,6 +38,7 @@ def compose_up(
     *,
     wait_healthy: bool = True,
     profiles: tuple[str, ...] = ("emulator",),
+    service: str = "tgi-emulator",
 ) -> Iterator[Any]:
     """`docker-compose --profile emulator up -d` under a unique project; yields the container once Docker's
     healthcheck says healthy (or, with `wait_healthy=False`, once /health answers: the first healthcheck only
@@ -57,7 +58,7 @@ def compose_up(
         (container,) = docker_client.containers.list(
             all=True,
             filters={
-                "label": [f"com.docker.compose.project={project}", "com.docker.compose.service=tgi-emulator"]
+                "label": [f"com.docker.compose.project={project}", f"com.docker.compose.service={service}"]
             },
         )
         deadline = time.monotonic() + 90

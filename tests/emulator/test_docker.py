@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -98,8 +99,10 @@ def test_build_script_builds_a_working_image(docker_client: Any) -> None:
     except docker.errors.ImageNotFound:
         require_or_skip(f"base image {base} is missing: run .ci/make-base-image.sh")
     tag = f"tgi-orchestrator/emulator:build-test-{uuid.uuid4().hex[:8]}"  # unique: runs side by side
+    vllm_tag = tag.replace("emulator:", "emulator-vllm:")
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "EMULATOR_IMAGE": tag, "BASE_IMAGE": base, "PYTHON": sys.executable}
+    env = {**os.environ, "EMULATOR_IMAGE": tag, "EMULATOR_VLLM_IMAGE": vllm_tag, "BASE_IMAGE": base,
+           "PYTHON": sys.executable}  # fmt: skip
     result = subprocess.run(["bash", str(root / "compose/build-emulator-image.sh")], capture_output=True, text=True,
                             env=env, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -114,5 +117,10 @@ def test_build_script_builds_a_working_image(docker_client: Any) -> None:
         pip = docker_client.containers.run(tag, entrypoint=["/bin/sh", "-c", "ls /opt/venv/lib/python3.11/site-packages"],
                                            remove=True).decode()  # fmt: skip
         assert "locust" not in pip and "matplotlib" not in pip and "pytest" not in pip  # small image
+        vllm = docker_client.images.get(vllm_tag).attrs["Config"]
+        assert vllm["Entrypoint"] == ["vllm", "serve"] and not vllm.get("ExposedPorts")
+        assert b"--max-num-seqs" in docker_client.containers.run(vllm_tag, command=["--help"], remove=True)
     finally:
         docker_client.images.remove(tag, force=True)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(vllm_tag, force=True)

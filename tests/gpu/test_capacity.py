@@ -110,7 +110,7 @@ def test_plan_report_from_settings(make_settings: Callable[..., Settings]) -> No
     assert [g.index for g in picked.selected.gpus] == [1, 3] and picked.num_shard == 2
     fp8 = plan_report(make_settings(engine__extra_args=["--kv-cache-dtype", "fp8_e5m2"]), report(H100))
     assert fp8.to_json()["model"]["kv_bytes_per_token"] == 65_536
-    frac = plan_report(make_settings(engine__extra_args=["--cuda-memory-fraction=0.8"]), report(H100))
+    frac = plan_report(make_settings(limits__gpu_memory_fraction=0.8), report(H100))
     assert frac.capacity is not None and frac.capacity.inputs.memory_fraction == 0.8
     other = plan_report(make_settings(model__id="org/other-model"), report(H100))
     assert other.capacity is None and any("no recorded architecture" in n for n in other.notes)

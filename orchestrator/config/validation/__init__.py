@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 from orchestrator.config.settings import Settings, env_var_for
 from orchestrator.config.validation.common import problem, where
+from orchestrator.config.validation.engine_rules import ENGINE_RULES
 from orchestrator.config.validation.host_rules import HOST_RULES
 from orchestrator.config.validation.model_rules import MODEL_RULES
 from orchestrator.engines.base import RuleInput
@@ -35,6 +36,7 @@ def check(settings: Settings) -> None:
 def problems(settings: Settings) -> list[ConfigProblem]:
     """Every broken rule: the model reference, then the engine's own checks, then the host's."""
     found = [broken for rule in MODEL_RULES for broken in rule(settings)]
+    found.extend(broken for rule in ENGINE_RULES for broken in rule(settings))
     view = rule_input(settings)
     for engine_rule in settings.serving_engine.rules:
         found.extend(problem(settings, p.path, p.rule, p.fix) for p in engine_rule(view))

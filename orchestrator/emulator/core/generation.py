@@ -4,7 +4,8 @@ Token choice is deterministic: greedy requests (TGI's default without `do_sample
 the whole prompt, so the same prompt always gives the same text, as greedy decoding does; sampling requests from
 the prompt and their `seed` (a random one when the request has none, as TGI draws), so two sampled requests
 differ even for the same prompt unless they share a seed. Stopping follows TGI's StoppingCriteria order: length first, then EOS, then stop sequences
-(the text generated so far ends with one of them). How many tokens a sequence may take (`limit`) and how many KV
+(the text generated so far ends with one of them); vLLM's extras (`min_tokens`, `ignore_eos`, `stop_token_ids`)
+are keyword options that TGI leaves at their defaults. How many tokens a sequence may take (`limit`) and how many KV
 tokens it reserves when admitted are the front-end's scheduling rules (TGI v3's rounds: `tgi/rounds.py`).
 """
 
@@ -52,14 +53,17 @@ class Generation:
         "error",
         "finish_reason",
         "ids",
+        "ignore_eos",
         "input_length",
         "limit",
         "logprobs",
+        "min_tokens",
         "queue_seconds",
         "request_id",
         "reserved_tokens",
         "seed",
         "stop",
+        "stop_ids",
         "text_len",
         "times",
         "top_n",
@@ -81,6 +85,9 @@ class Generation:
         top_n: int,
         vocab: Vocabulary,
         arrival: float,
+        min_tokens: int = 0,
+        ignore_eos: bool = False,
+        stop_ids: frozenset[int] = frozenset(),
     ) -> None:
         self.request_id = request_id
         self.input_length = input_length
@@ -93,6 +100,9 @@ class Generation:
         self.top_n = top_n
         self.vocab = vocab
         self.arrival = arrival
+        self.min_tokens = min_tokens  # no EOS, stop token or stop string ends it before this many tokens
+        self.ignore_eos = ignore_eos  # EOS is generated as a token but does not stop (vLLM's `ignore_eos`)
+        self.stop_ids = stop_ids  # token ids that end the sequence (vLLM's `stop_token_ids`): `stop_token`
         # compact arrays: a long generation costs 24 bytes per token, not ~100 with lists of Python objects
         self.ids = array("i")
         self.logprobs = array("d")
@@ -135,8 +145,12 @@ class Generation:
             self.top_tokens.append(alternatives)
         if len(self.ids) >= self.limit:
             self.finish_reason = "length"
-        elif token == EOS_ID:
+        elif len(self.ids) < self.min_tokens:
+            pass
+        elif token == EOS_ID and not self.ignore_eos:
             self.finish_reason = "eos_token"
+        elif token in self.stop_ids:
+            self.finish_reason = "stop_token"
         elif self.stop:
             text = self.vocab.text_of(token)
             self._stop_tail = (self._stop_tail + text)[-256:]

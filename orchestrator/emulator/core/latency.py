@@ -65,9 +65,10 @@ class LatencyProfile:
         kv_read = kv_tokens * KV_BYTES_PER_TOKEN / self.bandwidth if self.bandwidth else 0.0
         return self.decode_base + (batch_size - 1) * self.decode_per_seq + kv_read
 
-    def kv_capacity_tokens(self, memory_fraction: float = 1.0) -> int:
-        """Tokens the KV cache holds: (memory x fraction x TGI's 0.95 wiggle room - weights - overhead) / 128 KiB."""
-        free = self.memory_bytes * memory_fraction * 0.95 - AWQ_WEIGHT_BYTES - RUNTIME_OVERHEAD_BYTES
+    def kv_capacity_tokens(self, memory_fraction: float = 1.0, headroom: float = 0.95) -> int:
+        """Tokens the KV cache holds: (memory x fraction x headroom - weights - overhead) / 128 KiB. The
+        default headroom is TGI's 0.95 wiggle room; vLLM's utilisation is the whole budget (headroom 1)."""
+        free = self.memory_bytes * memory_fraction * headroom - AWQ_WEIGHT_BYTES - RUNTIME_OVERHEAD_BYTES
         tokens = int(max(free, 0) // KV_BYTES_PER_TOKEN)
         return tokens - tokens % 16  # whole KV blocks (block size 16)
 

@@ -1,6 +1,6 @@
 """A Prometheus registry rendered in the text exposition format, as metrics-exporter-prometheus writes it.
 
-Counters carry no `_total` suffix, histograms are `_bucket/_sum/_count`, and a series only appears once it has been
+Counters carry no `_total` suffix (unless the front-end asks for prometheus_client's, as vLLM's), histograms are `_bucket/_sum/_count`, and a series only appears once it has been
 touched. Histograms use 35 geometric buckets from 0.00015 s, factor 1.5, unless the front-end names other buckets
 for a series (TGI's token counts: `tgi/metrics.py`).
 """
@@ -50,7 +50,12 @@ def _labels(labels: _Labels, extra: str = "") -> str:
 class Metrics:
     """The registry: counters, gauges and histograms keyed by (name, labels)."""
 
-    def __init__(self, bucket_sets: Mapping[str, tuple[float, ...]] | None = None) -> None:
+    def __init__(
+        self, bucket_sets: Mapping[str, tuple[float, ...]] | None = None, *, counter_suffix: str = ""
+    ) -> None:
+        self.counter_suffix = (
+            counter_suffix  # prometheus_client (vLLM) writes counter samples as `<name>_total`
+        )
         self.counters: dict[tuple[str, _Labels], float] = {}
         self.gauges: dict[tuple[str, _Labels], float] = {}
         self.histograms: dict[tuple[str, _Labels], _Histogram] = {}
@@ -73,13 +78,16 @@ class Metrics:
 
     def render(self) -> str:
         lines: list[str] = []
-        for kind, store in (("counter", self.counters), ("gauge", self.gauges)):
+        for kind, store, suffix in (
+            ("counter", self.counters, self.counter_suffix),
+            ("gauge", self.gauges, ""),
+        ):
             seen: set[str] = set()
             for (name, labels), value in sorted(store.items()):
                 if name not in seen:
                     lines.append(f"# TYPE {name} {kind}")
                     seen.add(name)
-                lines.append(f"{name}{_labels(labels)} {_fmt(value)}")
+                lines.append(f"{name}{suffix}{_labels(labels)} {_fmt(value)}")
         seen_h: set[str] = set()
         for (name, labels), hist in sorted(self.histograms.items()):
             if name not in seen_h:

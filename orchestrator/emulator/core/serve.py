@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Generator
+import socket
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,10 +24,14 @@ class Stopper:
     """Signal bridge: the first SIGTERM/SIGINT sets `event`; once a server is serving, `on_drain` runs and the
     server is asked to exit (it drains first)."""
 
-    def __init__(self, on_drain: Callable[[], None]) -> None:
+    def __init__(
+        self, on_drain: Callable[[], None], settle: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.event = asyncio.Event()
         self.server: Any = None
         self.on_drain = on_drain
+        self.settle = settle  # run before the server is asked to exit (vLLM stops its engine client first)
+        self._settling: asyncio.Task[None] | None = None
 
     def install(self) -> None:
         loop = asyncio.get_running_loop()
@@ -40,10 +45,22 @@ class Stopper:
             server.should_exit = True
 
     def __call__(self) -> None:
-        if not self.event.is_set() and self.server is not None:
+        first = not self.event.is_set()
+        if first and self.server is not None:
             self.on_drain()
         self.event.set()
-        if self.server is not None:
+        if self.server is None:
+            return
+        if self.settle is None:
+            self.server.should_exit = True
+        elif first:
+            self._settling = asyncio.get_running_loop().create_task(self._settle_then_exit())
+
+    async def _settle_then_exit(self) -> None:
+        assert self.settle is not None
+        try:
+            await self.settle()
+        finally:
             self.server.should_exit = True
 
 
@@ -58,8 +75,16 @@ async def wait_or_stop(seconds: float, stop: asyncio.Event) -> bool:
         return False
 
 
-def http_server(app: Any, *, host: str, port: int, graceful_timeout: float) -> uvicorn.Server:
-    """A uvicorn server for `app` with the arrival-stamping protocol and no signal capture of its own."""
+def http_server(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    graceful_timeout: float,
+    on_listening: Callable[[], None] | None = None,
+) -> uvicorn.Server:
+    """A uvicorn server for `app` with the arrival-stamping protocol and no signal capture of its own;
+    `on_listening` runs once its sockets accept connections (vLLM logs `Application startup complete.` then)."""
     import uvicorn
 
     from orchestrator.emulator.core.arrival import ArrivalStampingProtocol
@@ -86,6 +111,11 @@ def http_server(app: Any, *, host: str, port: int, graceful_timeout: float) -> u
         @contextlib.contextmanager
         def capture_signals(self) -> Generator[None, None, None]:
             yield
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if on_listening is not None and self.started:
+                on_listening()
 
     return _QuietServer(config)
 

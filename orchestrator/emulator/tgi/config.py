@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.emulator.core.faults import FaultConfig
-from orchestrator.emulator.core.latency import LatencyProfile, get_profile
+from orchestrator.emulator.core.knobs import KnobError, fault_config, latency_profile, phase_seconds, rate
+from orchestrator.emulator.core.latency import LatencyProfile
 
 __all__ = [
     "ArgumentValidationError",
@@ -179,48 +180,12 @@ def router_checks(cfg: EmulatorConfig) -> None:
         )
 
 
-def _profile(v: Mapping[str, Any]) -> LatencyProfile:
+def _knobs(values: Mapping[str, Any]) -> tuple[LatencyProfile, FaultConfig, float]:
+    """The core's profile, fault plan and EOS rate from the `--emulator-*` knobs, bad values as launcher errors."""
     try:
-        base = get_profile(str(v["emulator_profile"]))
-    except KeyError as exc:
-        raise ArgumentValidationError(str(exc.args[0])) from None
-    return base.with_overrides(
-        prefill_base_ms=v["emulator_prefill_base_ms"],
-        prefill_per_token_ms=v["emulator_prefill_per_token_ms"],
-        decode_base_ms=v["emulator_decode_base_ms"],
-        decode_per_seq_ms=v["emulator_decode_per_seq_ms"],
-    )
-
-
-def _rate(v: Mapping[str, Any], name: str) -> float:
-    value = float(v[name])
-    if not 0.0 <= value <= 1.0:
-        flag = "--" + name.replace("_", "-")
-        raise ArgumentValidationError(f"`{flag}` must be a rate between 0 and 1. Given: {value}")
-    return value
-
-
-def _faults(v: Mapping[str, Any]) -> FaultConfig:
-    return FaultConfig(
-        seed=int(v["emulator_fault_seed"]),
-        generation_rate=_rate(v, "emulator_fault_generation_rate"),
-        incomplete_rate=_rate(v, "emulator_fault_incomplete_rate"),
-        overload_rate=_rate(v, "emulator_fault_overload_rate"),
-        overload_burst=max(1, int(v["emulator_fault_overload_burst"])),
-        unhealthy_rate=_rate(v, "emulator_fault_unhealthy_rate"),
-        unhealthy_seconds=float(v["emulator_fault_unhealthy_seconds"]),
-        reset_rate=_rate(v, "emulator_fault_reset_rate"),
-        stream_cut_rate=_rate(v, "emulator_fault_stream_cut_rate"),
-        stream_cut_after=max(0, int(v["emulator_fault_stream_cut_after"])),
-        slow_first_byte_rate=_rate(v, "emulator_fault_slow_first_byte_rate"),
-        slow_first_byte_seconds=float(v["emulator_fault_slow_first_byte_seconds"]),
-        stall_rate=_rate(v, "emulator_fault_stall_rate"),
-        stall_seconds=float(v["emulator_fault_stall_seconds"]),
-        crash_after_requests=v["emulator_crash_after_requests"],
-        crash_during_startup=v["emulator_crash_during_startup"],
-        warmup_oom=bool(v["emulator_warmup_oom"]),
-        retry_after=v["emulator_retry_after"],
-    )
+        return latency_profile(values), fault_config(values), rate(values, "emulator_eos_rate")
+    except KnobError as exc:
+        raise ArgumentValidationError(str(exc)) from None
 
 
 _NO_CUDA_GRAPHS = ("bitsandbytes", "exl2")  # the launcher turns graphs off for these unless they are given
@@ -235,21 +200,13 @@ def _cuda_graphs(given: list[int] | None, quantize: str | None) -> tuple[int, ..
     return () if quantize in _NO_CUDA_GRAPHS else DEFAULT_CUDA_GRAPHS
 
 
-def _phases(v: Mapping[str, Any]) -> tuple[float, float, float]:
-    total = v["emulator_startup_seconds"]
-    if total is not None:
-        return (0.3 * total, 0.4 * total, 0.3 * total)
-    return (float(v["emulator_download_seconds"]), float(v["emulator_load_seconds"]),
-            float(v["emulator_warmup_seconds"]))  # fmt: skip
-
-
 def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> EmulatorConfig:
     """Resolve defaults and run the launcher's checks; raises ArgumentValidationError."""
     max_input, max_total = _launcher_checks(values)
     num_shard = _num_shards(
         values["sharded"], values["num_shard"], os.environ if environ is None else environ
     )
-    profile = _profile(values)
+    profile, faults, eos_rate = _knobs(values)
     kv_capacity = values["emulator_kv_cache_tokens"]
     if kv_capacity is None:
         kv_capacity = profile.kv_capacity_tokens(float(values["cuda_memory_fraction"]))
@@ -272,7 +229,7 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
         hostname_invalid = False
     except ValueError:
         hostname_invalid = True
-    download, load, warmup = _phases(values)
+    download, load, warmup = phase_seconds(values)
     return EmulatorConfig(
         model_id=str(values["model_id"]),
         revision=values["revision"],
@@ -304,11 +261,11 @@ def build_config(values: Mapping[str, Any], environ: Mapping[str, str] | None = 
         cors_allow_origin=tuple(values["cors_allow_origin"] or ()),
         disable_grammar_support=bool(values["disable_grammar_support"]),
         profile=profile,
-        eos_rate=_rate(values, "emulator_eos_rate"),
+        eos_rate=eos_rate,
         download_seconds=download,
         load_seconds=load,
         warmup_seconds=warmup,
-        faults=_faults(values),
+        faults=faults,
         record_limit=max(0, int(values["emulator_record_limit"])),
         input_tokens_defaulted=input_defaulted,
         total_tokens_defaulted=total_defaulted,

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from orchestrator.emulator.core.knobs import KNOBS
 from orchestrator.emulator.tgi.clap import Arg, ClapExit, parse
 from orchestrator.emulator.tgi.config import VERSION
 
@@ -146,61 +147,17 @@ LAUNCHER_FLAGS: tuple[Flag, ...] = (
     Flag("disable-crash-reports", None, "switch", False, "v2.2 only; ignored"),
 )
 
+_LOG_API_KEY = Flag(
+    "emulator-log-api-key",
+    "EMULATOR_LOG_API_KEY",
+    "switch",
+    False,
+    "Print --api-key in clear in the Args line, as real TGI does (to test log redaction)",
+)
+_SHARED = tuple(Flag(k.long, k.env, k.kind, k.default, k.help, k.choices) for k in KNOBS)
+_BEFORE_RECORD_LIMIT = next(i for i, flag in enumerate(_SHARED) if flag.long == "emulator-record-limit")
 EMULATOR_FLAGS: tuple[Flag, ...] = (
-    Flag("emulator-profile", "EMULATOR_PROFILE", "str", "instant",
-         "Latency profile: instant, a100-awq, h100-awq, a10g-awq, l4-awq"),
-    Flag("emulator-prefill-base-ms", "EMULATOR_PREFILL_BASE_MS", "f64", None, "Override: fixed prefill cost"),
-    Flag("emulator-prefill-per-token-ms", "EMULATOR_PREFILL_PER_TOKEN_MS", "f64", None,
-         "Override: prefill cost per prompt token"),
-    Flag("emulator-decode-base-ms", "EMULATOR_DECODE_BASE_MS", "f64", None, "Override: decode step at batch 1"),
-    Flag("emulator-decode-per-seq-ms", "EMULATOR_DECODE_PER_SEQ_MS", "f64", None,
-         "Override: extra decode-step cost per running sequence"),
-    Flag("emulator-kv-cache-tokens", "EMULATOR_KV_CACHE_TOKENS", "u32", None,
-         "Override: the KV-cache capacity warm-up infers (TGI's inferred max batch total tokens)"),
-    Flag("emulator-eos-rate", "EMULATOR_EOS_RATE", "f64", 0.0, "Chance per generated token of ending with EOS"),
-    Flag("emulator-startup-seconds", "EMULATOR_STARTUP_SECONDS", "f64", None,
-         "Total start-up time, split 30/40/30 over download/load/warm-up"),
-    Flag("emulator-download-seconds", "EMULATOR_DOWNLOAD_SECONDS", "f64", 0.0, "Weight download phase"),
-    Flag("emulator-load-seconds", "EMULATOR_LOAD_SECONDS", "f64", 0.0, "Shard load phase"),
-    Flag("emulator-warmup-seconds", "EMULATOR_WARMUP_SECONDS", "f64", 0.0, "Warm-up phase"),
-    Flag("emulator-fault-seed", "EMULATOR_FAULT_SEED", "u64", 0, "Seed of every fault decision"),
-    Flag("emulator-fault-generation-rate", "EMULATOR_FAULT_GENERATION_RATE", "f64", 0.0,
-         "Share of requests failing with 424 generation"),
-    Flag("emulator-fault-incomplete-rate", "EMULATOR_FAULT_INCOMPLETE_RATE", "f64", 0.0,
-         "Share of requests failing with 500 incomplete_generation"),
-    Flag("emulator-fault-overload-rate", "EMULATOR_FAULT_OVERLOAD_RATE", "f64", 0.0,
-         "Chance per request of starting a 429 overloaded burst"),
-    Flag("emulator-fault-overload-burst", "EMULATOR_FAULT_OVERLOAD_BURST", "usize", 5,
-         "Requests rejected by one 429 burst"),
-    Flag("emulator-fault-unhealthy-rate", "EMULATOR_FAULT_UNHEALTHY_RATE", "f64", 0.0,
-         "Chance per request of opening a 503 unhealthy window"),
-    Flag("emulator-fault-unhealthy-seconds", "EMULATOR_FAULT_UNHEALTHY_SECONDS", "f64", 2.0,
-         "Length of one 503 window (health and generation routes answer 503)"),
-    Flag("emulator-fault-reset-rate", "EMULATOR_FAULT_RESET_RATE", "f64", 0.0,
-         "Share of requests whose connection is reset before the first byte"),
-    Flag("emulator-fault-stream-cut-rate", "EMULATOR_FAULT_STREAM_CUT_RATE", "f64", 0.0,
-         "Share of streams cut (connection dropped) mid-way"),
-    Flag("emulator-fault-stream-cut-after", "EMULATOR_FAULT_STREAM_CUT_AFTER", "usize", 3,
-         "Tokens sent before a cut stream is dropped"),
-    Flag("emulator-fault-slow-first-byte-rate", "EMULATOR_FAULT_SLOW_FIRST_BYTE_RATE", "f64", 0.0,
-         "Share of requests whose response headers are delayed"),
-    Flag("emulator-fault-slow-first-byte-seconds", "EMULATOR_FAULT_SLOW_FIRST_BYTE_SECONDS", "f64", 5.0,
-         "Delay before the first byte of a slow response"),
-    Flag("emulator-fault-stall-rate", "EMULATOR_FAULT_STALL_RATE", "f64", 0.0,
-         "Share of requests that stall after their first token"),
-    Flag("emulator-fault-stall-seconds", "EMULATOR_FAULT_STALL_SECONDS", "f64", 30.0, "Length of a stall"),
-    Flag("emulator-crash-after-requests", "EMULATOR_CRASH_AFTER_REQUESTS", "usize", None,
-         "Crash like a dead shard (exit 1) when this generation request arrives"),
-    Flag("emulator-crash-during-startup", "EMULATOR_CRASH_DURING_STARTUP", "enum", None,
-         "Fail start-up in this phase (exit 1)", ("download", "load")),
-    Flag("emulator-warmup-oom", "EMULATOR_WARMUP_OOM", "switch", False,
-         "Fail warm-up with TGI's prefill out-of-memory error (exit 1)"),
-    Flag("emulator-retry-after", "EMULATOR_RETRY_AFTER", "f64", None,
-         "Add Retry-After: SECONDS to 429/503 answers (TGI sends none)"),
-    Flag("emulator-log-api-key", "EMULATOR_LOG_API_KEY", "switch", False,
-         "Print --api-key in clear in the Args line, as real TGI does (to test log redaction)"),
-    Flag("emulator-record-limit", "EMULATOR_RECORD_LIMIT", "usize", 10_000,
-         "Requests kept in the GET /emulator/requests record"),
+    *_SHARED[:_BEFORE_RECORD_LIMIT], _LOG_API_KEY, *_SHARED[_BEFORE_RECORD_LIMIT:]
 )  # fmt: skip
 
 EMULATOR_FLAGS = tuple(replace(flag, heading="Emulator options") for flag in EMULATOR_FLAGS)

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.emulator.core.faults import FaultPlan
-from orchestrator.emulator.core.http import Headers, Send, abort_connection, sse_start
+from orchestrator.emulator.core.http import Headers, Send, sse_start
+from orchestrator.emulator.core.stream import connection_faults
 from orchestrator.emulator.tgi.errors import ApiError, planned_error
 from orchestrator.emulator.tgi.service import Job, Service
 
@@ -68,12 +69,7 @@ async def run_job(service: Service, job: Job) -> None:
 async def begin_plan(service: Service, send: Send) -> FaultPlan | None:
     """Count the request and draw its faults; apply a connection reset or a slow first byte. None = reset."""
     plan = service.begin()
-    if plan.reset:
-        abort_connection(send, reset=True)
-        return None
-    if plan.first_byte_delay:
-        await asyncio.sleep(plan.first_byte_delay)
-    return plan
+    return plan if await connection_faults(plan, send) else None
 
 
 async def begin_stream(service: Service, send: Send, characters: int) -> FaultPlan | None:

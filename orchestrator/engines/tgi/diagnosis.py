@@ -11,12 +11,14 @@ from collections.abc import Iterable, Sequence
 
 from orchestrator.engines.diagnosis import (
     API_PORT_TAKEN,
+    DISK_FULL,
     IMAGE_NOT_FOUND,
     REGISTRY_UNREACHABLE,
     Diagnosis,
     DiagnosisContext,
     DiagnosisRule,
     diagnose_with,
+    hub_refused,
     rule,
 )
 
@@ -76,15 +78,6 @@ def _old_gpu(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     )
 
 
-def _gated(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        "the Hugging Face Hub refused the download (401/403): the model is gated or private, "
-        "or the token is missing, wrong or expired",
-        "accept the model's licence on huggingface.co with your account, then set secrets.hf_token "
-        "(ORCHESTRATOR_SECRETS__HF_TOKEN or the config file) to a valid read token",
-    )
-
-
 def _sliding(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
     return (
         "the requested max_input_tokens exceeds the model's sliding window and this GPU/backend cannot do "
@@ -127,14 +120,6 @@ def _entrypoint_missing(match: re.Match[str], ctx: DiagnosisContext) -> tuple[st
         f"the image {ctx.image or '(engine.image)'} lacks the program the container starts ({match['path']})",
         "use a TGI image (they start with /tgi-entrypoint.sh) or a compatible one; check engine.image and, "
         "for custom images, engine.tgi_version",
-    )
-
-
-def _disk_full(match: re.Match[str], ctx: DiagnosisContext) -> tuple[str, str]:
-    return (
-        "the disk holding the weights cache (host.cache_dir, mounted at /data) is full",
-        "free space there (the AWQ weights need about 4.2 GB) or point host.cache_dir "
-        "(ORCHESTRATOR_HOST__CACHE_DIR) at a larger disk",
     )
 
 
@@ -203,7 +188,7 @@ RULES: tuple[DiagnosisRule, ...] = (
         r"401 Client Error|GatedRepoError|Cannot access gated repo|Access to model .* "
         r"is restricted|Invalid (?:user )?token|Invalid credentials|403 Forbidden.*huggingface|"
         r"RepositoryNotFoundError.*401",
-        _gated,
+        hub_refused,
     ),
     rule(
         "shm_nccl",
@@ -222,7 +207,7 @@ RULES: tuple[DiagnosisRule, ...] = (
         r"exec:? (?:\"|')?(?P<path>/[^\s:\"']+)(?:\"|')?:? (?:not found|no such file or directory)",
         _entrypoint_missing,
     ),
-    rule("disk_full", r"No space left on device|Errno 28", _disk_full),
+    DISK_FULL,
     rule("download_failed", r"Download encountered an error", _download),
     rule("webserver_crashed", r"Webserver Crashed", _webserver_crash),
     rule("shard_crashed", r"Shard \d+ (?:failed to start|crashed)", _shard_crash),

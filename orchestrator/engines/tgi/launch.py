@@ -27,6 +27,7 @@ _OPTIONAL_LIMITS: tuple[tuple[str, str], ...] = (
     ("--waiting-served-ratio", "waiting_served_ratio"),
     ("--max-waiting-tokens", "max_waiting_tokens"),
     ("--max-batch-size", "max_batch_size"),
+    ("--cuda-memory-fraction", "gpu_memory_fraction"),
 )
 
 

@@ -34,6 +34,7 @@ OWNED_FLAGS: dict[str, str] = {
     "--waiting-served-ratio": "limits.waiting_served_ratio",
     "--max-waiting-tokens": "limits.max_waiting_tokens",
     "--max-batch-size": "limits.max_batch_size",
+    "--cuda-memory-fraction": "limits.gpu_memory_fraction",
     "--num-shard": "host.num_shard",
     "--hostname": "host.bind_address",
     "--port": "host.port",

@@ -6,8 +6,9 @@ Every row cites `shared/reference/tgi-server.md` (the section in brackets). The 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from orchestrator.engines.versions import Version, format_version, parse_version
 
 __all__ = [
     "NEWEST_KNOWN",
@@ -19,14 +20,10 @@ __all__ = [
     "parse_version",
 ]
 
-Version = tuple[int, int, int]
-
 OLDEST_SUPPORTED: Version = (1, 1, 0)
 """The oldest tag the reference covers; older launchers lack flags the plan passes."""
 NEWEST_KNOWN: Version = (3, 3, 7)
 """The last upstream tag (TGI is in maintenance mode) [§0]."""
-
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 
 # [§2 --quantize]: values accepted by the launcher, each with the first tag that has it.
 _QUANTIZE_SINCE: tuple[tuple[str, Version], ...] = (
@@ -102,15 +99,3 @@ def facts_for(version: Version) -> TgiFacts:
         supports_max_batch_size=version >= (1, 4, 1),
         forwards_sigterm=not (2, 0, 0) <= version < (2, 4, 0),
     )
-
-
-def parse_version(text: str) -> Version | None:
-    """`3.3.7`, `v2.0`, `2.4.1-rocm` -> (major, minor, patch); anything else (`latest`, `sha-abc`) -> None."""
-    match = _VERSION.match(text.strip())
-    if not match:
-        return None
-    return int(match[1]), int(match[2]), int(match[3] or 0)
-
-
-def format_version(version: Version) -> str:
-    return ".".join(str(part) for part in version)

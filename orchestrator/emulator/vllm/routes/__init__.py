@@ -1,0 +1,1 @@
+"""vLLM's route handlers, one module per group of routes; they never import one another."""
