@@ -4,7 +4,8 @@
 Each run is a fresh process of the installed console script, as a user would type it, with the settings of a
 fresh checkout (no .env, no TOML, no ORCHESTRATOR_* variables). The dry-run comparison is side by side in one
 run: the same command with PYTHONPATH on this tree and on `git archive <baseline-ref>` of the code before the
-doctor existed, interleaved so the machine's noise hits both alike. One untimed warm-up run each.
+doctor existed (`--baseline-ref`; once other branches are merged too, pass the merge's first parent to see the
+doctor's share alone), interleaved so the machine's noise hits both alike. One untimed warm-up run each.
 
 Each run's CPU time (user + system of the child) is what the targets judge, with the doctor's fastest wall time:
 the shared machines here often run five jobs per core, where a median wall time measures the scheduler. Wall
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(f"{args.runs} runs each, load average {figures['load_average_1m']} on {figures['cpus']} CPUs")
         for key, label in (("doctor", "orchestrator doctor"), ("dry_run", "up --dry-run"),
-                           ("before", f"up --dry-run before issue 14 ({args.baseline_ref})")):  # fmt: skip
+                           ("before", f"up --dry-run at {args.baseline_ref}")):  # fmt: skip
             v = stats[key]
             print(f"  {label}: CPU median {v['cpu_median_s']:.3f} s, wall min {v['wall_min_s']:.3f} s, "
                   f"wall median {v['wall_median_s']:.3f} s")  # fmt: skip

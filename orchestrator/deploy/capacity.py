@@ -1,8 +1,8 @@
 """`orchestrator plan`: the capacity planner fed from the settings, the engine's facts and the GPUs NVML reports.
 
 The formulas are pure (`orchestrator.gpu.capacity`); this module only gathers their inputs: the weights size
-(the weights lock when one exists, else the model facts), the KV-cache dtype and memory fraction the extra args
-set, and the shard count the launch plan will pass for the selected GPUs.
+(the weights lock when one exists, else the model facts), the memory fraction (`limits.gpu_memory_fraction`),
+the KV-cache dtype the extra args set, and the shard count the launch plan passes for the selected GPUs.
 """
 
 from __future__ import annotations
@@ -75,8 +75,6 @@ def capacity_inputs(settings: Settings, num_shard: int) -> tuple[CapacityInputs 
         return None, notes
     args = settings.engine.extra_args
     fraction = settings.limits.gpu_memory_fraction
-    if fraction is None:
-        fraction = engine.hardware.memory_fraction_in_args(args)
     kv_dtype = engine.hardware.kv_cache_dtype_in_args(args)
     sizes = dict(engine.hardware.kv_dtype_bytes)
     if kv_dtype is not None and kv_dtype not in sizes:

@@ -247,17 +247,12 @@ def _no_arg(args: Sequence[str]) -> str | None:
     return None
 
 
-def _no_fraction(args: Sequence[str]) -> float | None:
-    return None
-
-
 @dataclass(frozen=True)
 class HardwareNeeds:
-    """An engine's hardware facts per version, and how its own flags change them; the defaults know nothing."""
+    """An engine's hardware facts per version, and how its own flags change them; the defaults know nothing.
+    (The memory fraction is a setting, `limits.gpu_memory_fraction`, mapped to each engine's flag.)"""
 
     facts_for: Callable[[Version], HardwareFacts | None] = _no_facts
-    memory_fraction_in_args: Callable[[Sequence[str]], float | None] = _no_fraction
-    """The memory-fraction value extra args set (`--cuda-memory-fraction 0.8`), else None."""
     kv_cache_dtype_in_args: Callable[[Sequence[str]], str | None] = _no_arg
     """The KV-cache dtype extra args set (`--kv-cache-dtype fp8_e5m2`), else None (the model's dtype)."""
     kv_dtype_bytes: tuple[tuple[str, int], ...] = ()

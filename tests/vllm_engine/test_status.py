@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orchestrator.cli.deploy_cmd import status_rows
+from orchestrator.cli.deploy_cmd import STATUS_HEADERS, status_rows
 from orchestrator.deploy.status import probe_status
 from orchestrator.launch.labels import label
 from orchestrator.runtime.values import ContainerInfo
@@ -84,7 +84,7 @@ def test_status_reads_running_waiting_and_kv_cache_usage_from_vllm_metrics(vllm_
     assert row.limits == {}  # vLLM has no /info; nothing is made up
     data = row.to_json()
     assert data["engine"] == "vllm" and data["kv_cache_usage"] == 0.4375
-    assert status_rows([row])[0][-1] == "3/7 kv 44%"
+    assert status_rows([row])[0][STATUS_HEADERS.index("QUEUE/BATCH")] == "3/7 kv 44%"
 
 
 def test_an_unknown_engine_label_is_shown_not_a_crash(vllm_server: int) -> None:

@@ -53,15 +53,6 @@ def facts_for(version: Version) -> HardwareFacts:
     )
 
 
-def memory_fraction_in(args: Sequence[str]) -> float | None:
-    """`--cuda-memory-fraction F` in extra args, else None (an unparsable value is left to TGI to reject)."""
-    text = flag_value(args, ("--cuda-memory-fraction",))
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
-
-
 def kv_cache_dtype_in(args: Sequence[str]) -> str | None:
     """`--kv-cache-dtype` in extra args (v2.4.0+: `fp8_e4m3fn`, `fp8_e5m2`), else None: the model's float16."""
     return flag_value(args, ("--kv-cache-dtype",))
@@ -69,7 +60,6 @@ def kv_cache_dtype_in(args: Sequence[str]) -> str | None:
 
 HARDWARE = HardwareNeeds(
     facts_for=facts_for,
-    memory_fraction_in_args=memory_fraction_in,
     kv_cache_dtype_in_args=kv_cache_dtype_in,
     kv_dtype_bytes=(("fp8_e4m3fn", 1), ("fp8_e5m2", 1)),
 )
