@@ -109,7 +109,7 @@ class TGIUser(User):
             block_size=_BLOCK_SIZE,
         )
         self.headers = {"Content-Type": "application/json", **auth_headers()}
-        self.session = self.rt.workload.session()
+        self.session = self.lane.workload.session()  # each endpoint of an A/B run its own copy of the prompts
         self.reply: str | None = None
         """the last answer's text, when kept (`rt.keep_text()`): a session's next turn is built on it"""
         _DIGESTER.ensure_running()
