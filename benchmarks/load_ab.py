@@ -89,7 +89,7 @@ def main() -> int:
         targets.check("ab_tokens_per_cpu_s_ratio", statistics.median(ratios), ">=", 0.8, "x ordinary")
         r = ab_ttft_error(args.duration, work)
         print(
-            f"A/B TTFT error at 64 streams: {r['matched']} requests matched ({r['per_target']} per endpoint)"
+            f"A/B TTFT |error| at 64 streams: {r['matched']} requests matched (samples per endpoint: {r['per_target']})"
         )
         if r["matched"]:
             print(f"      p50 {r['p50_ms']:.3f} ms, p95 {r['p95_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms")

@@ -10,10 +10,16 @@ import importlib
 
 from orchestrator.engines.base import Engine, Phase
 
-__all__ = ["DEFAULT_KIND", "KINDS", "Engine", "Phase", "engine_for"]
+__all__ = ["DEFAULT_KIND", "IMAGE_REPOSITORIES", "KINDS", "Engine", "Phase", "engine_for"]
 
 KINDS: tuple[str, ...] = ("tgi", "vllm")
 DEFAULT_KIND = "tgi"
+IMAGE_REPOSITORIES: dict[str, str] = {
+    "tgi": "ghcr.io/huggingface/text-generation-inference",
+    "vllm": "vllm/vllm-openai",
+}
+"""Each engine's official image repository, known without loading the engine (a TGI start need not import
+vLLM's package to refuse vLLM's image); `Engine.default_image` is a tag of it (tests/test_engines.py)."""
 
 
 def engine_for(kind: str = DEFAULT_KIND) -> Engine:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from orchestrator.config.settings import Settings
 from orchestrator.config.validation.common import problem
-from orchestrator.engines import KINDS, engine_for
+from orchestrator.engines import IMAGE_REPOSITORIES, KINDS, engine_for
 from orchestrator.errors import ConfigProblem
 
 __all__ = ["ENGINE_RULES"]
@@ -26,9 +26,8 @@ def _image_of_other_engine(settings: Settings) -> Iterator[ConfigProblem]:
     for other in KINDS:
         if other == kind:
             continue
-        theirs = engine_for(other)
-        if repository == _repository(theirs.default_image):
-            ours = engine_for(kind)
+        if repository == IMAGE_REPOSITORIES[other]:
+            theirs, ours = engine_for(other), engine_for(kind)
             yield problem(
                 settings,
                 "engine.image",

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from orchestrator.emulator.core.generation import Generation
-from orchestrator.emulator.core.http import Headers, Scope
+from orchestrator.emulator.core.http import Headers, Scope, json_text
 from orchestrator.emulator.vllm.service import Job, VllmService
 from orchestrator.tokens import EOS_ID
 
@@ -88,6 +88,16 @@ def token_text(service: VllmService, job: Job, generation: Generation, i: int) -
         if stop and not job.sampling.include_stop_str_in_output:
             text = text[: max(0, len(text) - len(stop))]
     return text
+
+
+def middle_token_json(service: VllmService, generation: Generation, i: int) -> str | None:
+    """Token `i`'s streamed text as JSON when nothing can change it (not EOS, not the last token, which a stop
+    string may cut): the vocabulary's cached escape, the per-token fast path. None: use `token_text`."""
+    token = generation.ids[i]
+    if token == EOS_ID or (generation.finished and i == len(generation.ids) - 1):
+        return None
+    cached = service.vocab.json_text.get(token)
+    return cached if cached is not None else json_text(service.vocab.text_of(token))
 
 
 def usage(job: Job, completion_tokens: int | None = None, *, nulls: bool = True) -> dict[str, Any]:

@@ -90,6 +90,14 @@ async def _stream(service: VllmService, job: Job, send: Send, head: dict[str, An
     def chunk(choice: int, i: int | None) -> str:
         """Token `i`'s chunk, or (None) the closing chunk of a sequence ended without a token (an abort)."""
         generation = job.generations[choice]
+        fast = (
+            None
+            if i is None or continuous or want_logprobs
+            else render.middle_token_json(service, generation, i)
+        )
+        if fast is not None:
+            return (f'data: {prefix}{{"index":{choice},"delta":{{"content":{fast}}},"logprobs":null,'
+                    f'"finish_reason":null}}]}}\n\n')  # fmt: skip
         text = "" if i is None else render.token_text(service, job, generation, i)
         last = i is None or (generation.finished and i == len(generation.ids) - 1)
         if last:

@@ -123,6 +123,11 @@ async def _stream(service: VllmService, jobs: list[Job], send: Send, head: dict[
     def chunk(choice: int, i: int | None) -> str:
         """Token `i`'s chunk, or (None) the closing chunk of a sequence ended without a token (an abort)."""
         job, generation = pairs[choice]
+        fast = None if i is None or continuous or job.sampling.logprobs is not None else (
+            render.middle_token_json(service, generation, i))  # fmt: skip
+        if fast is not None:
+            return (f'data: {prefix}{{"index":{choice},"text":{fast},"logprobs":null,"finish_reason":null,'
+                    f'"stop_reason":null}}]}}\n\n')  # fmt: skip
         text = "" if i is None else render.token_text(service, job, generation, i)
         last = i is None or (generation.finished and i == len(generation.ids) - 1)
         if not text and not last:
