@@ -3,7 +3,8 @@
     python benchmarks/balancer_overhead.py [--duration 20] [--streams 64] [--rate 40]
 
 Needs the Docker Engine, the emulator image and the HAProxy image (compose/build-haproxy-image.sh). It starts a
-set of 3 replicas (`orchestrator.deploy` with `host.replicas=3`, emulator profile a100-awq) and measures:
+set of 3 replicas (`orchestrator.deploy` with `host.replicas=3`, emulator profile a100-awq; for the overhead with
+a fixed prefill and decode step, `STEADY`) and measures:
 
 1. Overhead, same run, same replicas: `--streams` streams at once, half through the balancer and half straight
    to the replicas' own ports, from six Locust processes alike (three per path, one per replica's share), all
@@ -58,9 +59,17 @@ def _free_run(count: int) -> int:
     raise SystemExit("no run of free ports")
 
 
-def _start(name: str, port: int, cache: Path, extra: list[str]) -> Any:
+PROFILE = ["--emulator-profile", "a100-awq"]
+STEADY = [*PROFILE, "--emulator-prefill-base-ms", "4", "--emulator-prefill-per-token-ms", "0",
+          "--emulator-decode-base-ms", "8", "--emulator-decode-per-seq-ms", "0"]  # fmt: skip
+"""For the overhead: a fixed 4 ms prefill and 8 ms decode step whatever the batch, so a request's TTFT varies only
+by where in a step it arrives (±4 ms) rather than by how many others share the batch (tens of ms), and a
+difference of medians of a fraction of a millisecond can be told from noise."""
+
+
+def _start(name: str, port: int, cache: Path, extra: list[str], engine_args: list[str] = PROFILE) -> Any:
     settings = load_settings(
-        {"engine.image": "tgi-orchestrator/emulator:3.3.7", "engine.extra_args": ["--emulator-profile", "a100-awq"],
+        {"engine.image": "tgi-orchestrator/emulator:3.3.7", "engine.extra_args": engine_args,
          "host.gpus": "none", "host.replicas": 3, "host.port": port, "host.cache_dir": str(cache),
          "host.container_name": name, **dict(item.split("=", 1) for item in extra)},
         env_file=None,
@@ -94,7 +103,7 @@ def _responses(metrics: str) -> dict[str, float]:
 
 def overhead(args: argparse.Namespace, work: Path, targets: Targets) -> None:
     name, port = f"bench-lb-{uuid.uuid4().hex[:6]}", _free_run(5)
-    _start(name, port, work / "cache", [])
+    _start(name, port, work / "cache", [], STEADY)
     try:
         half, duration = args.streams // 2, f"{args.duration}s"
         shares = [half // 3 + (1 if i < half % 3 else 0) for i in range(3)]
