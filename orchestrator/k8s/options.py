@@ -43,12 +43,13 @@ class KubeOptions:
     """Memory request; default 16Gi with GPUs (loading the weights), 1Gi without."""
 
 
-def check_options(options: KubeOptions, name: str) -> None:
-    """Raise `ConfigError` naming each bad option, its value and the fix."""
+def check_options(options: KubeOptions, name: str, name_source: str = "default") -> None:
+    """Raise `ConfigError` naming each bad option, its value and the fix (`name_source`: where the deployment
+    name came from, e.g. `flag --name`)."""
     problems: list[ConfigProblem] = []
 
-    def bad(option: str, value: object, rule: str, fix: str) -> None:
-        problems.append(ConfigProblem(option, "k8s render option", str(value), rule, fix))
+    def bad(option: str, value: object, rule: str, fix: str, source: str = "k8s render option") -> None:
+        problems.append(ConfigProblem(option, source, str(value), rule, fix))
 
     if not _DNS_LABEL.match(name):
         bad(
@@ -57,6 +58,7 @@ def check_options(options: KubeOptions, name: str) -> None:
             "not a valid Kubernetes object name (lowercase letters, digits and '-', starting with a letter, "
             "at most 63 characters)",
             f"pass --name {_suggest(name)} (the objects are named after the deployment)",
+            name_source,
         )
     if options.namespace is not None and not _DNS_LABEL.match(options.namespace):
         bad(

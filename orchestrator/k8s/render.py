@@ -35,7 +35,7 @@ def render_manifests(settings: Settings, options: KubeOptions | None = None) -> 
     if options.replicas is None:
         options = replace(options, replicas=replica_count(settings.host).count)
     name = settings.host.container_name
-    check_options(options, name)
+    check_options(options, name, settings.source_of("host.container_name"))
     engine = settings.serving_engine
     gpus = _gpus_per_pod(settings, options.replicas or 1)
     plan = build_plan(settings, gpu_count=gpus)
