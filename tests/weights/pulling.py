@@ -87,4 +87,8 @@ def start_pull_until(
         if event.get("path") == path and event.get("state") == "downloading" and event["bytes"] >= at_least:
             return process, seen
     process.wait(timeout=10)
-    raise AssertionError(f"the pull ended before {path} reached {at_least} bytes: {seen[-3:]}")
+    stderr = process.stderr.read() if process.stderr is not None else ""
+    raise AssertionError(
+        f"the pull ended (exit {process.returncode}) before {path} reached {at_least} bytes: {seen[-3:]}; "
+        f"stderr: {stderr[-2000:]}"
+    )
