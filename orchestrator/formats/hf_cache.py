@@ -8,15 +8,18 @@ the engine in its container (the emulator copies what TGI does). One reader keep
     <hub>/models--<org>--<name>/snapshots/<commit>/<path>  relative symlink to ../../blobs/<etag>
     <hub>/models--<org>--<name>/trees/<commit>.json    the repo's file list at that commit (2.x only)
 
-`<hub>` is `$HF_HOME/hub` (TGI images: `HF_HOME=/data`). Pure reads: nothing here writes.
+`<hub>` is `$HF_HOME/hub` (TGI images: `HF_HOME=/data`). Reads, and the one write both the pull and an offline
+start need: a ref (`write_ref`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,7 @@ __all__ = [
     "repo_dir",
     "resolve_commit",
     "snapshot",
+    "write_ref",
 ]
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -124,3 +128,22 @@ def missing_patterns(present: frozenset[str] | set[str], patterns: tuple[str, ..
     """The glob `patterns` (top-level, `fnmatch`) that no present file matches: what an engine lacks offline."""
     top = [name for name in present if "/" not in name]
     return [pattern for pattern in patterns if not fnmatch.filter(top, pattern)]
+
+
+def write_ref(repo: Path, revision: str, commit: str) -> None:
+    """`refs/<revision>` = `commit`, atomically (a temp file beside it, renamed over it): a reader sees the old
+    ref or the new one, never half. Nothing is written when the ref already says so."""
+    target = repo / "refs" / revision
+    with contextlib.suppress(OSError):
+        if target.read_text().strip() == commit:
+            return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".ref-")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(commit)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -8,16 +8,21 @@ The host folder `host.cache_dir` is mounted at the engine's data dir; its hub ca
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.formats.hf_cache import Snapshot, is_commit, read_tree, repo_dir, resolve_commit, snapshot
+from orchestrator.formats.hf_cache import (
+    Snapshot,
+    is_commit,
+    read_tree,
+    repo_dir,
+    resolve_commit,
+    snapshot,
+    write_ref,
+)
 from orchestrator.launch.plan import engine_launch
 from orchestrator.lock.errors import CacheIncompleteError
 from orchestrator.lock.lockfile import LockedFile
@@ -126,16 +131,7 @@ def cached_commit(settings: Settings, commit: str) -> tuple[CachedWeights | None
 def write_commit_ref(weights: CachedWeights) -> None:
     """`refs/<commit>` holding the commit itself, for engines whose cache lookup always reads `refs/<revision>`
     (TGI's Rust side: with `--revision <commit>` offline it finds nothing without it). Atomic, idempotent."""
-    refs = weights.snapshot.repo / "refs"
-    target = refs / weights.commit
-    with contextlib.suppress(OSError):
-        if target.read_text() == weights.commit:
-            return
-    refs.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".ref.", dir=refs)
-    with os.fdopen(handle, "w") as out:
-        out.write(weights.commit)
-    os.replace(temp, target)
+    write_ref(weights.snapshot.repo, weights.commit, weights.commit)
 
 
 def hash_files(found: Snapshot) -> tuple[LockedFile, ...]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.formats.hf_cache import write_ref
 from orchestrator.weights.remote import RemoteFile
 
 __all__ = ["RepoCache"]
@@ -81,14 +80,8 @@ class RepoCache:
 
     def write_ref(self, revision: str, commit: str) -> None:
         """`refs/<revision>` = commit, atomically (written last: a snapshot without it is not offered)."""
-        if revision == commit or self.read_ref(revision) == commit:
-            return
-        target = self.folder / "refs" / revision
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".ref-")
-        with os.fdopen(handle, "w") as out:
-            out.write(commit)
-        os.replace(temp, target)
+        if revision != commit:
+            write_ref(self.folder, revision, commit)
 
     def missing(self, commit: str) -> list[str] | None:
         """Files of the cached tree `trees/<commit>.json` absent from the snapshot; None without a tree."""
