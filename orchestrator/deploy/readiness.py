@@ -200,6 +200,7 @@ class ContainerTarget(Protocol):
 
 
 _END = object()
+EXIT_DRAIN_S = 2.0  # how long a stopped container's log stream may take to deliver its last lines
 
 
 def _pump(lines: Iterable[str], sink: queue.Queue[object]) -> None:
@@ -340,9 +341,17 @@ class _Wait:
             except queue.Empty:
                 item = None
 
+    def drain_lines(self, limit_s: float) -> None:
+        """Read what a stopped container's log stream still holds: its state can turn "exited" before the
+        follower thread has queued the last lines. Waits until the stream ends, at most `limit_s` seconds."""
+        until = time.monotonic() + limit_s
+        while self.stream_open and (left := until - time.monotonic()) > 0:
+            self.read_lines(left)
+
     def check_container(self, now: float) -> None:
         status, exit_code = self.target.status()
         if status in {"exited", "dead"} or (status == "created" and not self.stream_open):
+            self.drain_lines(EXIT_DRAIN_S)  # its last lines tell which phase it died in
             message = f"the container exited with code {exit_code} while {self.tracker.phase.label}"
             raise self.fail("exited", message, exit_code)
         self.next_state = now + self.polls.state_every

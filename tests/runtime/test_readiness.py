@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from orchestrator.deploy.readiness import (
+    EXIT_DRAIN_S,
     Phase,
     ProgressEvent,
     StallLimits,
@@ -218,6 +219,39 @@ def test_exit_fails_fast_with_log_tail(server: _Server) -> None:
     assert caught.value.reason == "exited" and caught.value.exit_code == 1
     assert caught.value.phase is Phase.LOADING
     assert caught.value.log_tail[-1] == "Error: Shard 0 failed to start"
+
+
+def test_exit_seen_before_the_last_lines_still_names_their_phase(server: _Server) -> None:
+    """Docker can report "exited" before the log follower has queued the container's last lines (CI saw a
+    crash while loading reported as "while starting"): the wait reads the rest of the stream first."""
+    container = _FakeContainer()
+    container.state = ("exited", 1)  # the state is already final; the lines are still on their way
+
+    def late_lines() -> None:
+        time.sleep(0.3)
+        for line in TGI_LOG[:6]:
+            container.lines.put(line)
+        container.lines.put("Error: Shard 0 failed to start")
+        container.lines.put(None)
+
+    threading.Thread(target=late_lines, daemon=True).start()
+    tracker = StartupTracker(StallLimits(), started=time.monotonic())
+    with pytest.raises(StartupFailure) as caught:
+        wait_until_ready(container, server.endpoint, tracker)
+    assert caught.value.phase is Phase.LOADING
+    assert "while loading" in str(caught.value)
+    assert caught.value.log_tail[-1] == "Error: Shard 0 failed to start"
+
+
+def test_exit_with_a_stream_that_never_ends_is_reported_within_the_drain_limit(server: _Server) -> None:
+    container = _FakeContainer()
+    container.state = ("exited", 137)  # no line and no end of stream ever comes
+    began = time.monotonic()
+    with pytest.raises(StartupFailure) as caught:
+        wait_until_ready(container, server.endpoint, StartupTracker(StallLimits(), started=began))
+    assert caught.value.exit_code == 137 and caught.value.phase is Phase.STARTING
+    assert time.monotonic() - began < EXIT_DRAIN_S + 1.0
+    container.lines.put(None)
 
 
 def test_stall_past_phase_limit(server: _Server) -> None:
