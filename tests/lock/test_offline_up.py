@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from orchestrator.emulator.hub import HubStandIn, RepoFile
+from tests.fixtures.docker_engine import bridge_gateway
 from tests.fixtures.emulator import free_port
 from tests.fixtures.hub import hub_env
 from tests.helpers import run_orchestrator
@@ -183,7 +184,7 @@ def test_up_no_pull_lets_the_engine_download_from_hf_endpoint_through_the_downlo
     emulator_image: str, docker_client: Any, tmp_path: Path, name: str
 ) -> None:
     # The stand-in on the Docker bridge's gateway address: the one place both this host and the container reach.
-    gateway = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    gateway = bridge_gateway(docker_client)
     with HubStandIn(host=gateway) as hub:
         env = _base_env(tmp_path, hub.url)
         args = ["--image", emulator_image, "--gpus", "none", "--port", str(free_port()), "--name", name]
