@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from orchestrator.runtime.containers import ContainerInfo, DockerRuntime
 
-__all__ = ["CREATE_SETTLE_SECONDS", "Trail", "UpInterrupted", "interrupted"]
+__all__ = ["CREATE_SETTLE_SECONDS", "Trail", "UpInterrupted", "finish_removal", "interrupted"]
 
 
 class UpInterrupted(KeyboardInterrupt):
@@ -48,7 +48,7 @@ class Trail:
         self.engine, self.container, self.step, self.predates = engine, container, step, predates
 
 
-def _finish_removal(engine: DockerRuntime, name: str, wait: float = 10.0) -> ContainerInfo | None:
+def finish_removal(engine: DockerRuntime, name: str, wait: float = 10.0) -> ContainerInfo | None:
     """A removal cut short by a second Ctrl-C may or may not have reached the engine, so what is left would be a
     guess: ask again (a forced removal is idempotent; one already in progress is waited for), then look."""
     engine.remove(name, force=True)
@@ -73,7 +73,7 @@ def _settle_creation(engine: DockerRuntime, trail: Trail, name: str) -> Containe
         found = engine.inspect(name)
     if found is None:
         return None
-    found = _finish_removal(engine, name)
+    found = finish_removal(engine, name)
     trail.step += "; the engine finished creating it after the interrupt, " + (
         "and it was removed" if found is None else "and it could not be removed"
     )
@@ -88,7 +88,7 @@ def interrupted(trail: Trail) -> UpInterrupted:
     try:
         found = _settle_creation(engine, trail, name) if trail.creating else engine.inspect(name)
         if found is not None and trail.removing:
-            found = _finish_removal(engine, name)
+            found = finish_removal(engine, name)
             trail.step += "; the removal was finished" if found is None else "; it could not be removed"
     except (Exception, KeyboardInterrupt):
         return UpInterrupted(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from orchestrator.config.urls import endpoint_for
 from orchestrator.deploy.balancer_state import balancer_servers
 from orchestrator.deploy.container_steps import DockerTarget, stall_limits
-from orchestrator.deploy.interrupts import Trail, UpInterrupted
+from orchestrator.deploy.interrupts import Trail, UpInterrupted, finish_removal
 from orchestrator.deploy.probes import probe_health
 from orchestrator.deploy.readiness import ProgressEvent, StartupFailure, StartupTracker, wait_until_ready
 from orchestrator.errors import DeploymentError
@@ -74,6 +74,11 @@ def wait_replicas(
     results: queue.Queue[tuple[int, float | BaseException]] = queue.Queue()
     by_index = {r.index: r for r in replicas}
 
+    def report(event: ProgressEvent) -> None:
+        # A cancelled wait ends as if its container died: that is no news (the first failure or Ctrl-C is).
+        if not cancel.is_set():
+            emit(event)
+
     def one(index: int, container_id: str) -> None:
         replica = by_index[index]
         tracker = StartupTracker(
@@ -86,7 +91,7 @@ def wait_replicas(
                 endpoint_for(settings.host.bind_address, replica.port),
                 tracker,
                 api_key=settings.secrets.api_key_text(),
-                on_event=tagged(emit, f"replica {index}"),
+                on_event=tagged(report, f"replica {index}"),
                 slow_poll=0.25,
             )
             results.put((index, seconds))
@@ -162,15 +167,7 @@ class SetTrail(Trail):
         engine = self.engine
         if engine is None or not self.created:
             return UpInterrupted(self.left)
-        left = []
-        for name in self.created:
-            try:
-                engine.remove(name, force=True)
-                engine.remove_secrets(name)
-                if engine.inspect(name) is not None:
-                    left.append(name)
-            except (Exception, KeyboardInterrupt):
-                left.append(name)
+        left = [name for name in self.created if not _removed(engine, name)]
         if left:
             return UpInterrupted(
                 f"containers {', '.join(left)} may be left (they could not be removed)", left[0]
@@ -178,6 +175,21 @@ class SetTrail(Trail):
         return UpInterrupted(
             f"the {len(self.created)} container(s) this up created were removed; nothing is left"
         )
+
+
+def _removed(engine: DockerRuntime, name: str) -> bool:
+    """Remove `name`; True once the engine has it no more. A second Ctrl-C that cuts the removal short is
+    answered as for one container: asked again and waited for (a third gives up and names it)."""
+    try:
+        try:
+            engine.remove(name, force=True)
+        except KeyboardInterrupt:
+            if finish_removal(engine, name) is not None:
+                return False
+        engine.remove_secrets(name)
+        return engine.inspect(name) is None
+    except (Exception, KeyboardInterrupt):
+        return False
 
 
 def start_replica(engine: DockerRuntime, replica: Replica, settings: Settings, trail: SetTrail) -> str:
