@@ -184,8 +184,7 @@ def _removed(engine: DockerRuntime, name: str) -> bool:
         try:
             engine.remove(name, force=True)
         except KeyboardInterrupt:
-            if finish_removal(engine, name) is not None:
-                return False
+            finish_removal(engine, name)
         engine.remove_secrets(name)
         return engine.inspect(name) is None
     except (Exception, KeyboardInterrupt):
